@@ -1,0 +1,578 @@
+//! [`SessionConfig`]: how sessions behave, and where the settings come from.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use cookie::SameSite;
+
+use crate::Secret;
+use crate::cookie::{CookieSettings, is_cookie_safe};
+use crate::token::TokenSource;
+
+/// A configuration that can't work, found when the config is used
+/// ([`SessionManager::new`](crate::SessionManager::new)) or read
+/// ([`SessionConfig::from_env`]), not at the first request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment variable is malformed, or needs another one that is missing.
+    #[error("{variable}: {message}")]
+    Env {
+        /// The variable at fault.
+        variable: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Settings that contradict each other.
+    #[error("invalid session configuration: {0}")]
+    Invalid(String),
+}
+
+/// Which verified claim of a Cognito access token keys its session record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyClaim {
+    /// `origin_jti`: one record per log-in, stable across refreshes, so several devices of one
+    /// user have sessions of their own. The default.
+    #[default]
+    OriginJti,
+    /// `sub`: one record per user, as in tables laid out for `@sswahn/session`
+    /// (partition key = the user's sub). A second log-in replaces the first.
+    Sub,
+}
+
+/// Where the session table is, when sessions live in DynamoDB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableSettings {
+    /// The table's name (`SESSION_TABLE`).
+    pub name: String,
+    /// The partition key attribute (`PARTITION_KEY`); default `SessionToken`, as in the
+    /// DynamoDB Book's table.
+    pub partition_key: String,
+    /// The global secondary index on `username` (`SESSION_USERNAME_INDEX`); default
+    /// `UsernameIndex`.
+    pub username_index: String,
+}
+
+/// The Cognito user pool and app client whose access tokens are accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CognitoSettings {
+    /// The user pool id, `{region}_{id}` (`USER_POOL_ID`).
+    pub user_pool_id: String,
+    /// The app client used to log in and refresh (`CLIENT_ID`).
+    pub client_id: String,
+    /// Further app clients whose access tokens are accepted.
+    pub extra_client_ids: Vec<String>,
+    /// The app client's secret, when it has one (`CLIENT_SECRET`).
+    pub client_secret: Option<Secret>,
+    /// Where the pool's keys are (`COGNITO_JWKS_URL`); default: derived from the issuer.
+    pub jwks_url: Option<String>,
+    /// Which claim keys a session.
+    pub key_claim: KeyClaim,
+}
+
+impl CognitoSettings {
+    /// Settings for a pool and app client, with no secret and the defaults above.
+    pub fn new(user_pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            user_pool_id: user_pool_id.into(),
+            client_id: client_id.into(),
+            extra_client_ids: Vec::new(),
+            client_secret: None,
+            jwks_url: None,
+            key_claim: KeyClaim::default(),
+        }
+    }
+
+    /// The region, read from the pool id.
+    pub fn region(&self) -> &str {
+        self.user_pool_id
+            .split_once('_')
+            .map_or(&self.user_pool_id, |(region, _)| region)
+    }
+
+    /// The `iss` every accepted token must carry.
+    pub fn issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region(),
+            self.user_pool_id
+        )
+    }
+
+    /// Where the keys are fetched: `jwks_url`, or the issuer's well-known location.
+    pub fn jwks_url(&self) -> String {
+        self.jwks_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", self.issuer()))
+    }
+}
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// How sessions behave: lifetimes, rotation, the cookie, where tokens are read from.
+///
+/// Every `with_*` method says its default. The defaults are secure for a site served over
+/// HTTPS; for plain-HTTP local testing, turn off [`with_cookie_secure`](Self::with_cookie_secure).
+///
+/// ```
+/// use std::time::Duration;
+/// use cognito_session::SessionConfig;
+///
+/// let config = SessionConfig::default()
+///     .with_cookie_name("__Host-session")
+///     .with_lifetime(Duration::from_secs(24 * 3600))
+///     .with_idle_timeout(Some(Duration::from_secs(2 * 3600)));
+/// ```
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub(crate) cookie: CookieSettings,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) lifetime: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) touch_interval: Duration,
+    pub(crate) rotate_after: Option<Duration>,
+    pub(crate) grace_period: Duration,
+    pub(crate) refresh_before: Duration,
+    pub(crate) table: Option<TableSettings>,
+    pub(crate) cognito: Option<CognitoSettings>,
+    clock: Clock,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            cookie: CookieSettings::default(),
+            sources: vec![TokenSource::Bearer, TokenSource::Cookie],
+            lifetime: Duration::from_secs(7 * 24 * 3600),
+            idle_timeout: None,
+            touch_interval: Duration::from_secs(60),
+            rotate_after: None,
+            grace_period: Duration::from_secs(30),
+            refresh_before: Duration::from_secs(300),
+            table: None,
+            cognito: None,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("cookie", &self.cookie)
+            .field("sources", &self.sources)
+            .field("lifetime", &self.lifetime)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("touch_interval", &self.touch_interval)
+            .field("rotate_after", &self.rotate_after)
+            .field("grace_period", &self.grace_period)
+            .field("refresh_before", &self.refresh_before)
+            .field("table", &self.table)
+            .field("cognito", &self.cognito)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionConfig {
+    /// The name of the session cookie. Default `token`, the name `@sswahn/session`'s
+    /// examples use. A name starting with `__Host-` makes browsers insist on Secure, `Path=/`
+    /// and no Domain; [`SessionManager::new`](crate::SessionManager::new) checks that.
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie.name = name.into();
+        self
+    }
+
+    /// The cookie's `Path`. Default `/`, so every route of the site sees the session.
+    pub fn with_cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie.path = path.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Default none: the cookie goes back only to the host that set
+    /// it, not to its subdomains.
+    pub fn with_cookie_domain(mut self, domain: Option<String>) -> Self {
+        self.cookie.domain = domain;
+        self
+    }
+
+    /// The cookie's `Secure` flag. Default `true`: the token never travels over plain HTTP.
+    /// Turn it off only for local testing over `http://`.
+    pub fn with_cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie.secure = secure;
+        self
+    }
+
+    /// The cookie's `HttpOnly` flag. Default `true`: scripts on the page can't read the
+    /// token, so an XSS bug can't steal it.
+    pub fn with_cookie_http_only(mut self, http_only: bool) -> Self {
+        self.cookie.http_only = http_only;
+        self
+    }
+
+    /// The cookie's `SameSite`. Default `Lax`: the cookie is not sent on cross-site
+    /// sub-requests (a CSRF defence) but a link from another site still arrives logged in.
+    pub fn with_cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.cookie.same_site = same_site;
+        self
+    }
+
+    /// Where tokens are read, in order. Default: `Authorization: Bearer`, then the cookie.
+    pub fn with_token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// How long a session lives at most, however active. Default 7 days, the lifetime of the
+    /// DynamoDB Book's session store. Checked on every read.
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// End a session that was not used for this long. Default `None` (only the lifetime
+    /// applies). When set, the session's expiry slides forward as it is used, written at most
+    /// once per [`with_touch_interval`](Self::with_touch_interval).
+    pub fn with_idle_timeout(mut self, idle_timeout: Option<Duration>) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// The least time between two writes of a session's last-seen time. Default 60 s: a busy
+    /// session costs one write a minute, not one per request; the idle timeout is that much
+    /// less precise.
+    pub fn with_touch_interval(mut self, interval: Duration) -> Self {
+        self.touch_interval = interval;
+        self
+    }
+
+    /// Give an opaque session a new token once its token is this old. Default `None`: bearer
+    /// clients (like the DynamoDB Book's curl flow) keep the token they were given and never
+    /// read `Set-Cookie`, so rotation is opt-in. Only tokens that came from the cookie are
+    /// rotated, for the same reason.
+    pub fn with_rotation(mut self, rotate_after: Option<Duration>) -> Self {
+        self.rotate_after = rotate_after;
+        self
+    }
+
+    /// How long a replaced token still works. Default 30 s: long enough for requests that
+    /// were in flight with the old token when it was replaced, short enough that a stolen old
+    /// token is soon worthless.
+    pub fn with_grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// Refresh a Cognito access token that expires within this window. Default 5 minutes, so
+    /// a token is never used in its last minutes, when clock skew between servers could
+    /// already reject it.
+    pub fn with_refresh_before(mut self, window: Duration) -> Self {
+        self.refresh_before = window;
+        self
+    }
+
+    /// The DynamoDB session table. Default none (sessions in memory).
+    pub fn with_table(mut self, table: Option<TableSettings>) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// The Cognito user pool whose access tokens are accepted. Default none: only opaque
+    /// session tokens.
+    pub fn with_cognito(mut self, cognito: Option<CognitoSettings>) -> Self {
+        self.cognito = cognito;
+        self
+    }
+
+    /// The clock. Default `SystemTime::now`. Tests use it to travel in time.
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The cookie's name.
+    pub fn cookie_name(&self) -> &str {
+        &self.cookie.name
+    }
+
+    /// The session table, if any.
+    pub fn table(&self) -> Option<&TableSettings> {
+        self.table.as_ref()
+    }
+
+    /// The Cognito settings, if any.
+    pub fn cognito(&self) -> Option<&CognitoSettings> {
+        self.cognito.as_ref()
+    }
+
+    /// Seconds since the Unix epoch, by the configured clock.
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// Checks settings that only make sense together.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let cookie = &self.cookie;
+        if !is_cookie_safe(&cookie.name) {
+            return Err(ConfigError::Invalid(format!(
+                "cookie name {:?} is not a valid cookie name",
+                cookie.name
+            )));
+        }
+        if cookie.name.starts_with("__Host-")
+            && (!cookie.secure || cookie.path != "/" || cookie.domain.is_some())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "cookie {:?}: browsers drop a __Host- cookie unless it is Secure, has Path=/ and no Domain",
+                cookie.name
+            )));
+        }
+        if cookie.name.starts_with("__Secure-") && !cookie.secure {
+            return Err(ConfigError::Invalid(format!(
+                "cookie {:?}: browsers drop a __Secure- cookie unless it is Secure",
+                cookie.name
+            )));
+        }
+        for (what, value) in [("path", Some(&cookie.path)), ("domain", cookie.domain.as_ref())] {
+            if let Some(value) = value {
+                if !is_cookie_safe(value) {
+                    return Err(ConfigError::Invalid(format!("cookie {what} {value:?} is not valid")));
+                }
+            }
+        }
+        if self.sources.is_empty() {
+            return Err(ConfigError::Invalid("no token source".into()));
+        }
+        if self.lifetime.is_zero() {
+            return Err(ConfigError::Invalid("the session lifetime is zero".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads the configuration from the process environment; see
+    /// [`from_env_with`](Self::from_env_with) for the variables.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `var`, which returns a variable's value. Unset and
+    /// empty variables keep the default.
+    ///
+    /// | variable | setting |
+    /// |---|---|
+    /// | `SESSION_TABLE` | [`TableSettings::name`]; unset: sessions in memory |
+    /// | `PARTITION_KEY` | [`TableSettings::partition_key`] |
+    /// | `SESSION_USERNAME_INDEX` | [`TableSettings::username_index`] |
+    /// | `USER_POOL_ID` | [`CognitoSettings::user_pool_id`]; needs `CLIENT_ID` |
+    /// | `CLIENT_ID` | [`CognitoSettings::client_id`]; needs `USER_POOL_ID` |
+    /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
+    /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`] |
+    /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
+    /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
+    /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
+    /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
+    /// | `SESSION_LIFETIME_SECS` | [`with_lifetime`](Self::with_lifetime) |
+    /// | `SESSION_IDLE_TIMEOUT_SECS` | [`with_idle_timeout`](Self::with_idle_timeout) |
+    /// | `SESSION_ROTATE_AFTER_SECS` | [`with_rotation`](Self::with_rotation) |
+    /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
+    ///
+    /// ```
+    /// use cognito_session::{ConfigError, SessionConfig};
+    ///
+    /// let env = |name: &str| match name {
+    ///     "SESSION_TABLE" => Some("sessions".to_owned()),
+    ///     "SESSION_LIFETIME_SECS" => Some("soon".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let err = SessionConfig::from_env_with(env).unwrap_err();
+    /// assert!(err.to_string().starts_with("SESSION_LIFETIME_SECS:"));
+    /// ```
+    pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let secs = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.parse::<u64>().map(Duration::from_secs).map_err(|_| ConfigError::Env {
+                        variable: name,
+                        message: format!("expected a whole number of seconds, got {v:?}"),
+                    })
+                })
+                .transpose()
+        };
+        let mut config = Self::default();
+
+        if let Some(name) = get("SESSION_TABLE") {
+            let mut table = TableSettings {
+                name,
+                partition_key: "SessionToken".into(),
+                username_index: "UsernameIndex".into(),
+            };
+            if let Some(pk) = get("PARTITION_KEY") {
+                table.partition_key = pk;
+            }
+            if let Some(index) = get("SESSION_USERNAME_INDEX") {
+                table.username_index = index;
+            }
+            config.table = Some(table);
+        }
+
+        match (get("USER_POOL_ID"), get("CLIENT_ID")) {
+            (Some(pool), Some(client)) => {
+                if !pool.contains('_') {
+                    return Err(ConfigError::Env {
+                        variable: "USER_POOL_ID",
+                        message: format!("expected {{region}}_{{id}}, got {pool:?}"),
+                    });
+                }
+                let mut cognito = CognitoSettings::new(pool, client);
+                cognito.client_secret = get("CLIENT_SECRET").map(Secret::new);
+                cognito.jwks_url = get("COGNITO_JWKS_URL");
+                cognito.key_claim = match get("SESSION_KEY_CLAIM").as_deref() {
+                    None | Some("origin_jti") => KeyClaim::OriginJti,
+                    Some("sub") => KeyClaim::Sub,
+                    Some(other) => {
+                        return Err(ConfigError::Env {
+                            variable: "SESSION_KEY_CLAIM",
+                            message: format!("expected origin_jti or sub, got {other:?}"),
+                        });
+                    }
+                };
+                config.cognito = Some(cognito);
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Env {
+                    variable: "CLIENT_ID",
+                    message: "USER_POOL_ID is set, so CLIENT_ID is needed too".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Env {
+                    variable: "USER_POOL_ID",
+                    message: "CLIENT_ID is set, so USER_POOL_ID is needed too".into(),
+                });
+            }
+            (None, None) => {}
+        }
+
+        if let Some(name) = get("SESSION_COOKIE") {
+            config.cookie.name = name;
+        }
+        if let Some(secure) = get("COOKIE_SECURE") {
+            config.cookie.secure = match secure.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        variable: "COOKIE_SECURE",
+                        message: format!("expected true or false, got {secure:?}"),
+                    });
+                }
+            };
+        }
+        config.cookie.domain = get("COOKIE_DOMAIN");
+        if let Some(lifetime) = secs("SESSION_LIFETIME_SECS")? {
+            config.lifetime = lifetime;
+        }
+        config.idle_timeout = secs("SESSION_IDLE_TIMEOUT_SECS")?;
+        config.rotate_after = secs("SESSION_ROTATE_AFTER_SECS")?;
+        if let Some(window) = secs("REFRESH_BEFORE_SECS")? {
+            config.refresh_before = window;
+        }
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid(message) if message.starts_with("cookie") => ConfigError::Env {
+                variable: "SESSION_COOKIE",
+                message,
+            },
+            other => other,
+        })?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<SessionConfig, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        SessionConfig::from_env_with(|name| map.get(name).cloned())
+    }
+
+    fn variable(result: Result<SessionConfig, ConfigError>) -> &'static str {
+        match result {
+            Err(ConfigError::Env { variable, .. }) => variable,
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_environment_is_the_embedded_default() {
+        let config = env(&[]).unwrap();
+        assert!(config.table.is_none());
+        assert!(config.cognito.is_none());
+        assert_eq!(config.cookie.name, "token");
+        assert_eq!(config.lifetime, Duration::from_secs(604_800));
+    }
+
+    #[test]
+    fn reads_the_sswahn_variables() {
+        let config = env(&[
+            ("SESSION_TABLE", "sessions"),
+            ("PARTITION_KEY", "sub"),
+            ("USER_POOL_ID", "eu-west-1_abc"),
+            ("CLIENT_ID", "client"),
+            ("CLIENT_SECRET", "shh"),
+            ("SESSION_KEY_CLAIM", "sub"),
+            ("COOKIE_SECURE", "false"),
+            ("REFRESH_BEFORE_SECS", "3595"),
+        ])
+        .unwrap();
+        let table = config.table.unwrap();
+        assert_eq!((table.name.as_str(), table.partition_key.as_str()), ("sessions", "sub"));
+        let cognito = config.cognito.unwrap();
+        assert_eq!(cognito.client_id, "client");
+        assert_eq!(cognito.key_claim, KeyClaim::Sub);
+        assert_eq!(cognito.issuer(), "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc");
+        assert_eq!(
+            cognito.jwks_url(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+        );
+        assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
+        assert!(!config.cookie.secure);
+        assert_eq!(config.refresh_before, Duration::from_secs(3595));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(variable(env(&[("USER_POOL_ID", "us-east-1_x")])), "CLIENT_ID");
+        assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
+        assert_eq!(variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])), "USER_POOL_ID");
+        assert_eq!(variable(env(&[("COOKIE_SECURE", "maybe")])), "COOKIE_SECURE");
+        assert_eq!(variable(env(&[("REFRESH_BEFORE_SECS", "-1")])), "REFRESH_BEFORE_SECS");
+        assert_eq!(variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])), "SESSION_IDLE_TIMEOUT_SECS");
+        assert_eq!(variable(env(&[("SESSION_COOKIE", "a;b")])), "SESSION_COOKIE");
+        assert_eq!(
+            variable(env(&[("SESSION_COOKIE", "__Host-t"), ("COOKIE_SECURE", "false")])),
+            "SESSION_COOKIE"
+        );
+    }
+
+    #[test]
+    fn host_prefix_is_enforced() {
+        let host = SessionConfig::default().with_cookie_name("__Host-t");
+        assert!(host.validate().is_ok());
+        assert!(host.clone().with_cookie_secure(false).validate().is_err());
+        assert!(host.clone().with_cookie_path("/app").validate().is_err());
+        assert!(host.with_cookie_domain(Some("example.com".into())).validate().is_err());
+        let secure = SessionConfig::default().with_cookie_name("__Secure-t");
+        assert!(secure.with_cookie_secure(false).validate().is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! Server-side sessions for [tower] and [axum] services, kept in DynamoDB (or memory), with
+//! Cognito access tokens verified against the user pool's keys and refreshed through Cognito.
+//!
+//! [axum]: https://docs.rs/axum
+//!
+//! # How it fits
+//!
+//! ```text
+//! request ─► token ─► verify ─► session store ─► (refresh) ─► CurrentUser ─► your handler ─► Set-Cookie
+//!            Bearer   JWKS or   DynamoDB or      Cognito       in request                    when the
+//!            or cookie  hash    memory           once per       extensions                   token changed
+//!                                                session
+//! ```
+//!
+//! [`SessionLayer`] wraps your service. For each request it finds a token, asks the
+//! [`SessionManager`] whether it belongs to a live session, and then either calls your
+//! service with a [`CurrentUser`] in the request extensions or answers itself: 401 with a JSON
+//! error for a missing or invalid token, 503 with `Retry-After` when a backend is down (and
+//! then nothing is deleted and no cookie removed). When the token changed (rotation, Cognito
+//! refresh) the response gets a `Set-Cookie`, appended to any your service set.
+//!
+//! # Quick start
+//!
+//! ```
+//! use axum::{Json, Router, extract::State, routing::{get, post}};
+//! use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+//!
+//! async fn login(State(sessions): State<SessionManager>) -> String {
+//!     // Check the password first; then:
+//!     let session = sessions.create("alice").await.unwrap();
+//!     session.token.expose().to_owned()
+//! }
+//!
+//! async fn me(user: CurrentUser) -> String {
+//!     user.username
+//! }
+//!
+//! let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route_layer(SessionLayer::new(sessions.clone()))
+//!     .route("/login", post(login))
+//!     .with_state(sessions);
+//! ```
+//!
+//! # Two kinds of token, one pipeline
+//!
+//! - **Opaque session tokens** (the default): 256 random bits, URL-safe base64. The store
+//!   keeps only their SHA-256, so a leaked table holds no usable token. Sessions live
+//!   [7 days](SessionConfig::with_lifetime) at most, optionally end when
+//!   [idle](SessionConfig::with_idle_timeout), and can [rotate](SessionConfig::with_rotation)
+//!   their token.
+//! - **Cognito access tokens** (feature `cognito`, with [`CognitoSettings`]): the signature
+//!   is checked against the pool's JWKS before any claim is trusted; the session record,
+//!   keyed by a verified claim, holds the refresh token server-side, and the layer refreshes
+//!   the access token when it is about to expire.
+//!
+//! # Stores
+//!
+//! [`MemoryStore`] for one process and for tests; `DynamoDbStore` (feature `dynamodb`) for
+//! many instances sharing one table. Both behave like a table with conditional writes:
+//! when two instances race, the store decides who won. Implement [`SessionStore`] for others.
+//!
+//! # Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors |
+//! | `dynamodb` | yes | `DynamoDbStore` |
+//! | `cognito` | yes | Cognito access tokens |
+//!
+//! # Secrets
+//!
+//! Tokens, refresh tokens and client secrets are held in [`Secret`], whose `Debug` is
+//! redacted; nothing in this crate logs them.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+mod cookie;
+mod layer;
+mod manager;
+mod rejection;
+mod secret;
+mod service;
+mod session;
+mod token;
+mod user;
+
+#[cfg(feature = "cognito")]
+pub mod cognito;
+#[cfg(feature = "axum")]
+pub mod extract;
+pub mod store;
+
+pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
+pub use layer::SessionLayer;
+pub use manager::{AuthError, Authenticated, NewSession, SessionError, SessionManager};
+pub use rejection::{InvalidReason, JsonRejection, OnRejection, Rejection};
+pub use secret::Secret;
+pub use service::{ResponseFuture, SessionService};
+pub use session::{CognitoTokens, SessionRecord, TokenHash};
+pub use store::memory::MemoryStore;
+pub use store::{SessionStore, StoreError};
+pub use token::TokenSource;
+pub use user::CurrentUser;

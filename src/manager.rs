@@ -1,0 +1,374 @@
+//! [`SessionManager`]: creating, checking and ending sessions.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use crate::session::{TokenMatch, is_opaque_token, new_opaque_token};
+use crate::store::{BoxError, SessionStore, StoreError};
+use crate::{ConfigError, CurrentUser, InvalidReason, Secret, SessionConfig, SessionRecord, TokenHash, TokenSource};
+
+/// Creates, checks and ends sessions; what [`SessionLayer`](crate::SessionLayer) calls on
+/// every request, and what log-in and log-out handlers call.
+///
+/// Cheap to clone: clones share the store and the caches.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+///
+/// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
+/// let session = manager.create("alice").await?;
+/// // Hand `session.token` to the client, or send `session.set_cookie`.
+/// let user = manager.authenticate(session.token.expose()).await?.user;
+/// assert_eq!(user.username, "alice");
+/// assert_eq!(manager.delete_user("alice").await?, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SessionManager {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) config: SessionConfig,
+    #[cfg(feature = "cognito")]
+    pub(crate) cognito: Option<crate::cognito::Cognito>,
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session that was just created.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NewSession {
+    /// The token to give the client (opaque token, or Cognito access token).
+    pub token: Secret,
+    /// Who it belongs to.
+    pub user: CurrentUser,
+    /// A `Set-Cookie` value carrying the token, for clients that use the cookie.
+    pub set_cookie: HeaderValue,
+    /// When the session expires, in epoch seconds.
+    pub expires_at: u64,
+}
+
+/// A request's token, checked.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Authenticated {
+    /// Who the token belongs to.
+    pub user: CurrentUser,
+    /// A new token the client must use from now on (rotation, refresh, or a token another
+    /// request refreshed), and the `Set-Cookie` carrying it.
+    pub new_token: Option<(Secret, HeaderValue)>,
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The token is no good: the client must log in again.
+    #[error("invalid session token ({0:?})")]
+    Invalid(InvalidReason),
+    /// A backend can't be reached now; nothing was changed. The client may retry.
+    #[error("session backend unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+}
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Log-in refused: unknown user or wrong password (one answer for both, so a caller
+    /// can't probe for user names).
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something else we depend on failed (the identity provider, the OS random source).
+    #[error("unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+}
+
+impl SessionManager {
+    /// A manager for `store`. Fails if `config` can't work (see
+    /// [`SessionConfig`]'s cookie settings).
+    pub fn new(store: impl SessionStore, config: SessionConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store: Arc::new(store),
+                config,
+                #[cfg(feature = "cognito")]
+                cognito: None,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.inner.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn SessionStore {
+        &*self.inner.store
+    }
+
+    /// Creates an opaque session for `username`. The caller has checked who the user is.
+    pub async fn create(&self, username: &str) -> Result<NewSession, SessionError> {
+        let config = &self.inner.config;
+        let now = config.now();
+        let token = new_opaque_token().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
+        let hash = TokenHash::of(&token);
+        let record = SessionRecord {
+            key: hash.to_hex(),
+            username: username.to_owned(),
+            sub: None,
+            token_hash: hash,
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: None,
+            created_at: now,
+            last_seen_at: now,
+            refreshed_at: now,
+            expires_at: self.expiry(now, now),
+            version: 0,
+        };
+        self.inner.store.create(&record, now).await?;
+        tracing::debug!(username, session = %record.key, "session created");
+        Ok(self.new_session(Secret::new(token), &record, now))
+    }
+
+    pub(crate) fn new_session(&self, token: Secret, record: &SessionRecord, now: u64) -> NewSession {
+        NewSession {
+            set_cookie: self.set_cookie(token.expose(), record.expires_at, now),
+            token,
+            user: user_of(record, record.key.clone()),
+            expires_at: record.expires_at,
+        }
+    }
+
+    /// The session stored under `key` ([`CurrentUser::session_key`]), if it is live.
+    pub async fn load(&self, key: &str) -> Result<Option<SessionRecord>, SessionError> {
+        let now = self.inner.config.now();
+        Ok(self.inner.store.load(key, now).await?.filter(|r| self.is_live(r, now)))
+    }
+
+    /// Ends one session; whether it existed. A token it replaced within the grace period is
+    /// ended with it.
+    pub async fn delete(&self, key: &str) -> Result<bool, SessionError> {
+        let store = &self.inner.store;
+        let now = self.inner.config.now();
+        let record = store.load(key, now).await?;
+        let deleted = store.delete(key).await?;
+        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none()) {
+            if let Some(previous) = record.previous_token_hash {
+                store.delete(&previous.to_hex()).await?;
+            }
+        }
+        #[cfg(feature = "cognito")]
+        if let (Some(cognito), Some(record)) = (&self.inner.cognito, &record) {
+            cognito.revoke(record).await;
+        }
+        Ok(deleted)
+    }
+
+    /// Ends every session of `username`; how many there were.
+    pub async fn delete_user(&self, username: &str) -> Result<usize, SessionError> {
+        let deleted = self.inner.store.delete_user(username).await?;
+        tracing::debug!(username, deleted, "sessions of user deleted");
+        Ok(deleted)
+    }
+
+    /// Checks a token from any source but the cookie (see
+    /// [`authenticate_from`](Self::authenticate_from)).
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        self.authenticate_from(token, TokenSource::Bearer).await
+    }
+
+    /// Checks a token and says who it belongs to. Rotates opaque tokens that came from the
+    /// cookie when due, and refreshes Cognito tokens that are about to expire.
+    pub async fn authenticate_from(
+        &self,
+        token: &str,
+        source: TokenSource,
+    ) -> Result<Authenticated, AuthError> {
+        #[cfg(feature = "cognito")]
+        if let Some(cognito) = &self.inner.cognito {
+            if crate::cognito::looks_like_jwt(token) {
+                return cognito.authenticate(self, token).await;
+            }
+        }
+        self.authenticate_opaque(token, source).await
+    }
+
+    async fn authenticate_opaque(
+        &self,
+        token: &str,
+        source: TokenSource,
+    ) -> Result<Authenticated, AuthError> {
+        if !is_opaque_token(token) {
+            return Err(AuthError::Invalid(InvalidReason::Malformed));
+        }
+        let config = &self.inner.config;
+        let now = config.now();
+        let hash = TokenHash::of(token);
+        let record = self
+            .inner
+            .store
+            .load(&hash.to_hex(), now)
+            .await?
+            .filter(|r| self.is_live(r, now) && r.accepts(&hash, now) == TokenMatch::Current)
+            .ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
+
+        if let Some(successor) = &record.successor {
+            // A token replaced moments ago by a concurrent request: it works until its grace
+            // ends, as the session that replaced it.
+            return Ok(Authenticated {
+                user: user_of(&record, successor.clone()),
+                new_token: None,
+            });
+        }
+        let rotation_due = source == TokenSource::Cookie
+            && config
+                .rotate_after
+                .is_some_and(|age| now.saturating_sub(record.refreshed_at) >= age.as_secs());
+        if rotation_due {
+            if let Some(rotated) = self.rotate(&record, now).await {
+                return Ok(rotated);
+            }
+        } else {
+            self.touch(&record, now).await;
+        }
+        Ok(Authenticated {
+            user: user_of(&record, record.key.clone()),
+            new_token: None,
+        })
+    }
+
+    /// Gives an opaque session a new token. The new record is written first and the old one
+    /// shortened second, so a failure between the two leaves the old session as it was.
+    /// `None` when another request rotated first or the store failed: the request then goes
+    /// on with the token it has.
+    async fn rotate(&self, old: &SessionRecord, now: u64) -> Option<Authenticated> {
+        let config = &self.inner.config;
+        let store = &self.inner.store;
+        let token = new_opaque_token().ok()?;
+        let hash = TokenHash::of(&token);
+        let grace_end = now + config.grace_period.as_secs();
+        let new = SessionRecord {
+            key: hash.to_hex(),
+            token_hash: hash,
+            previous_token_hash: Some(old.token_hash),
+            previous_valid_until: Some(grace_end),
+            successor: None,
+            last_seen_at: now,
+            refreshed_at: now,
+            expires_at: self.expiry(old.created_at, now),
+            version: 0,
+            ..old.clone()
+        };
+        if let Err(e) = store.create(&new, now).await {
+            tracing::warn!(error = %e, "session rotation skipped: new record not written");
+            return None;
+        }
+        let retired = SessionRecord {
+            successor: Some(new.key.clone()),
+            expires_at: old.expires_at.min(grace_end),
+            version: old.version + 1,
+            ..old.clone()
+        };
+        match store.update(&retired, old.version).await {
+            Ok(()) => {
+                tracing::debug!(session = %new.key, "session token rotated");
+                let cookie = self.set_cookie(&token, new.expires_at, now);
+                Some(Authenticated {
+                    user: user_of(&new, new.key.clone()),
+                    new_token: Some((Secret::new(token), cookie)),
+                })
+            }
+            Err(e) => {
+                if !matches!(e, StoreError::Conflict) {
+                    tracing::warn!(error = %e, "session rotation skipped: old record not retired");
+                }
+                let _ = store.delete(&new.key).await;
+                None
+            }
+        }
+    }
+
+    /// Slides the idle expiry, at most once per touch interval. Best effort: a failed touch
+    /// costs the session at most one interval of idle time, so the request goes on.
+    pub(crate) async fn touch(&self, record: &SessionRecord, now: u64) {
+        let config = &self.inner.config;
+        if config.idle_timeout.is_none()
+            || now.saturating_sub(record.last_seen_at) < config.touch_interval.as_secs()
+        {
+            return;
+        }
+        let expires_at = self.expiry(record.created_at, now);
+        if let Err(e) = self
+            .inner
+            .store
+            .touch(&record.key, record.version, now, expires_at)
+            .await
+        {
+            tracing::debug!(error = %e, session = %record.key, "touch skipped");
+        }
+    }
+
+    /// When a session created at `created_at` and last seen at `seen` expires.
+    pub(crate) fn expiry(&self, created_at: u64, seen: u64) -> u64 {
+        let config = &self.inner.config;
+        let absolute = created_at.saturating_add(config.lifetime.as_secs());
+        match config.idle_timeout {
+            Some(idle) => absolute.min(seen.saturating_add(idle.as_secs())),
+            None => absolute,
+        }
+    }
+
+    /// Whether a record is live by this manager's lifetimes (the store only knows
+    /// `expires_at`, which may have been written under other settings).
+    pub(crate) fn is_live(&self, record: &SessionRecord, now: u64) -> bool {
+        now < record.expires_at && now < self.expiry(record.created_at, record.last_seen_at)
+    }
+
+    /// A `Set-Cookie` for `token`, living until `expires_at`.
+    pub(crate) fn set_cookie(&self, token: &str, expires_at: u64, now: u64) -> HeaderValue {
+        let max_age = Duration::from_secs(expires_at.saturating_sub(now));
+        self.inner.config.cookie.set(token, max_age)
+    }
+
+    /// A `Set-Cookie` that removes the session cookie, for log-out handlers.
+    pub fn removal_cookie(&self) -> HeaderValue {
+        self.inner.config.cookie.removal()
+    }
+}
+
+pub(crate) fn user_of(record: &SessionRecord, session_key: String) -> CurrentUser {
+    CurrentUser {
+        username: record.username.clone(),
+        sub: record.sub.clone(),
+        session_key,
+    }
+}

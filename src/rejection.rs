@@ -1,0 +1,158 @@
+//! What the layer answers instead of calling the inner service, and how to change it.
+
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+
+/// Why a request was not let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No token in the request. 401.
+    Missing,
+    /// A token that is not a valid session: unknown, expired, ended, malformed, or a JWT that
+    /// failed verification. 401 with `error="invalid_token"`.
+    Invalid(InvalidReason),
+    /// A request we refuse to interpret (several `Authorization` headers). 400 with
+    /// `error="invalid_request"`.
+    BadRequest,
+    /// The session store, Cognito or the key endpoint can't be reached now. 503 with
+    /// `Retry-After`; the session is untouched and the cookie kept.
+    Unavailable,
+}
+
+/// Why a token was rejected. Kept coarse on purpose: the client learns that its token is no
+/// good, not which check it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// Not a token this layer issues or accepts (wrong shape, bad signature, wrong issuer,
+    /// audience or token use).
+    Malformed,
+    /// No such session, or it expired or was ended.
+    NotFound,
+}
+
+impl Rejection {
+    /// The status this rejection is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Missing | Self::Invalid(_) => StatusCode::UNAUTHORIZED,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The message of the JSON error body. "Session does not exist." is the DynamoDB Book's
+    /// wording, kept so its clients see what they expect.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Missing | Self::Invalid(InvalidReason::NotFound) => "Session does not exist.",
+            Self::Invalid(InvalidReason::Malformed) => "Invalid session token.",
+            Self::BadRequest => "Malformed Authorization header.",
+            Self::Unavailable => "Session service unavailable, try again shortly.",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750, section 3), if the status calls for one.
+    pub fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(match self {
+            Self::Missing => "Bearer",
+            Self::Invalid(_) => "Bearer error=\"invalid_token\"",
+            Self::BadRequest => "Bearer error=\"invalid_request\"",
+            Self::Unavailable => return None,
+        }))
+    }
+}
+
+/// Turns a [`Rejection`] into a response. The default is [`JsonRejection`]; any
+/// `Fn(&Rejection) -> Response<B> + Clone` works too.
+///
+/// Whatever it answers, the layer still appends the removal cookie for an invalid cookie
+/// token.
+///
+/// ```
+/// use cognito_session::{MemoryStore, Rejection, SessionConfig, SessionLayer, SessionManager};
+/// use http::{Response, StatusCode};
+///
+/// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+/// let layer = SessionLayer::new(manager).with_rejection(|rejection: &Rejection| {
+///     let status = match rejection {
+///         Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+///         _ => StatusCode::SEE_OTHER,
+///     };
+///     Response::builder()
+///         .status(status)
+///         .header("location", "/login")
+///         .body(String::new())
+///         .unwrap()
+/// });
+/// ```
+pub trait OnRejection<B>: Clone {
+    /// The response for `rejection`.
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B>;
+}
+
+impl<F, B> OnRejection<B> for F
+where
+    F: Fn(&Rejection) -> Response<B> + Clone,
+{
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        self(rejection)
+    }
+}
+
+/// The default rejection: the status, `{"error":"<message>"}` as JSON, `WWW-Authenticate`
+/// on 400/401 and `Retry-After` on 503.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonRejection;
+
+/// Seconds a client should wait after a 503 before trying again.
+const RETRY_AFTER_SECS: &str = "5";
+
+impl<B: From<String>> OnRejection<B> for JsonRejection {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        let body = serde_json::json!({ "error": rejection.message() }).to_string();
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = rejection.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(challenge) = rejection.challenge() {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if *rejection == Rejection::Unavailable {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_bodies_and_headers() {
+        let cases = [
+            (Rejection::Missing, 401, Some("Bearer"), r#"{"error":"Session does not exist."}"#),
+            (
+                Rejection::Invalid(InvalidReason::NotFound),
+                401,
+                Some(r#"Bearer error="invalid_token""#),
+                r#"{"error":"Session does not exist."}"#,
+            ),
+            (Rejection::BadRequest, 400, Some(r#"Bearer error="invalid_request""#), r#"{"error":"Malformed Authorization header."}"#),
+            (Rejection::Unavailable, 503, None, r#"{"error":"Session service unavailable, try again shortly."}"#),
+        ];
+        for (rejection, status, challenge, body) in cases {
+            let response: Response<String> = JsonRejection.on_rejection(&rejection);
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            assert_eq!(
+                response.headers().get(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()),
+                challenge
+            );
+            assert_eq!(response.headers().contains_key(RETRY_AFTER), status == 503);
+            assert_eq!(response.body(), body);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! [`SessionService`] and its [`ResponseFuture`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::manager::{AuthError, Authenticated};
+use crate::rejection::{OnRejection, Rejection};
+use crate::token::{self, Found, TokenSource};
+use crate::SessionManager;
+
+/// Authenticates each request before the inner service sees it. Made by
+/// [`SessionLayer`](crate::SessionLayer); see there.
+#[derive(Clone, Debug)]
+pub struct SessionService<S, R> {
+    pub(crate) inner: S,
+    pub(crate) manager: SessionManager,
+    pub(crate) required: bool,
+    pub(crate) rejection: R,
+}
+
+type Check = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    R: OnRejection<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // The service that was polled ready goes into the future; a clone stays behind for
+        // the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.manager.config();
+        let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
+            Found::Token(token, source) => {
+                let manager = self.manager.clone();
+                State::Checking {
+                    check: Box::pin(async move { manager.authenticate_from(&token, source).await }),
+                    source,
+                    request: Some(request),
+                    inner: Some(inner),
+                    manager: self.manager.clone(),
+                    required: self.required,
+                    rejection: self.rejection.clone(),
+                }
+            }
+            Found::Nothing if !self.required => {
+                request.extensions_mut().remove::<crate::CurrentUser>();
+                State::Inner {
+                    future: inner.call(request),
+                    set_cookie: None,
+                }
+            }
+            Found::Nothing => State::Rejected {
+                response: Some(self.rejection.on_rejection(&Rejection::Missing)),
+            },
+            Found::Ambiguous => State::Rejected {
+                response: Some(self.rejection.on_rejection(&Rejection::BadRequest)),
+            },
+        };
+        ResponseFuture { state }
+    }
+}
+
+pin_project! {
+    /// The response future of [`SessionService`].
+    pub struct ResponseFuture<S, ReqBody, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Checking {
+            check: Check,
+            source: TokenSource,
+            request: Option<Request<ReqBody>>,
+            inner: Option<S>,
+            manager: SessionManager,
+            required: bool,
+            rejection: R,
+        },
+        Inner {
+            #[pin]
+            future: S::Future,
+            set_cookie: Option<HeaderValue>,
+        },
+        Rejected {
+            response: Option<S::Response>,
+        },
+    }
+}
+
+impl<S, ReqBody, ResBody, R> Future for ResponseFuture<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Checking {
+                    check,
+                    source,
+                    request,
+                    inner,
+                    manager,
+                    required,
+                    rejection,
+                } => {
+                    let outcome = ready!(check.as_mut().poll(cx));
+                    let (mut request, mut inner) = match (request.take(), inner.take()) {
+                        (Some(request), Some(inner)) => (request, inner),
+                        _ => unreachable!("the check completes once"),
+                    };
+                    // A cookie that no longer names a session is removed, so the browser
+                    // stops sending it; a 503 keeps it, the session may well be fine.
+                    let removal = (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
+                    let next = match outcome {
+                        Ok(auth) => {
+                            request.extensions_mut().insert(auth.user);
+                            State::Inner {
+                                future: inner.call(request),
+                                set_cookie: auth.new_token.map(|(_, cookie)| cookie),
+                            }
+                        }
+                        Err(AuthError::Invalid(reason)) if !*required => {
+                            tracing::debug!(?reason, "invalid session token, going on without a user");
+                            request.extensions_mut().remove::<crate::CurrentUser>();
+                            State::Inner {
+                                future: inner.call(request),
+                                set_cookie: removal,
+                            }
+                        }
+                        Err(AuthError::Invalid(reason)) => {
+                            tracing::debug!(?reason, "invalid session token");
+                            let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
+                            if let Some(removal) = removal {
+                                response.headers_mut().append(SET_COOKIE, removal);
+                            }
+                            State::Rejected {
+                                response: Some(response),
+                            }
+                        }
+                        Err(AuthError::Unavailable(error)) => {
+                            tracing::warn!(%error, "session backend unavailable");
+                            State::Rejected {
+                                response: Some(rejection.on_rejection(&Rejection::Unavailable)),
+                            }
+                        }
+                    };
+                    state.set(next);
+                }
+                StateProj::Inner { future, set_cookie } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(cookie) = set_cookie.take() {
+                        response.headers_mut().append(SET_COOKIE, cookie);
+                    }
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Rejected { response } => {
+                    return Poll::Ready(Ok(response
+                        .take()
+                        .expect("ResponseFuture polled after completion")));
+                }
+            }
+        }
+    }
+}

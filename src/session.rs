@@ -1,0 +1,181 @@
+//! The session record and the hashes that key it.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::Secret;
+
+/// The SHA-256 of a token. The store keeps these, never the token itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// Hashes a token.
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The hash as lowercase hex: the session key of an opaque session, and how stores
+    /// write the hash.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+
+    /// Parses what [`TokenHash::to_hex`] wrote.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// Compares in constant time, so a timing side channel can't reveal a stored hash.
+    pub fn ct_eq(&self, other: &TokenHash) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell two hashes apart in a log.
+        write!(f, "TokenHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// Length in characters of an opaque token: 32 random bytes in URL-safe base64 without padding.
+pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
+
+/// A new opaque token: 256 bits from the operating system's RNG, URL-safe base64.
+pub(crate) fn new_opaque_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Whether a string has the shape of an opaque token, checked before any store look-up.
+pub(crate) fn is_opaque_token(token: &str) -> bool {
+    token.len() == OPAQUE_TOKEN_LEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The Cognito tokens a session holds server-side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CognitoTokens {
+    /// The access token the client holds now; kept so that a request that lost a refresh race
+    /// can be handed the winner's token.
+    pub access_token: Secret,
+    /// The refresh token. It never leaves the server.
+    pub refresh_token: Secret,
+    /// When the access token expires, in epoch seconds.
+    pub access_expires_at: u64,
+}
+
+/// One login: what a [`SessionStore`](crate::SessionStore) keeps per session.
+///
+/// Times are seconds since the Unix epoch. Stores treat the record as data; what the fields
+/// mean is decided by [`SessionManager`](crate::SessionManager).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The partition key: the token's hash in hex for opaque sessions; a verified claim
+    /// (`origin_jti` or `sub`) for Cognito sessions.
+    pub key: String,
+    /// Who the session belongs to.
+    pub username: String,
+    /// The user's `sub`, for Cognito sessions.
+    pub sub: Option<String>,
+    /// Hash of the token the client holds now.
+    pub token_hash: TokenHash,
+    /// Hash of the token it replaced, accepted until `previous_valid_until`.
+    pub previous_token_hash: Option<TokenHash>,
+    /// End of the grace period for `previous_token_hash`.
+    pub previous_valid_until: Option<u64>,
+    /// For an opaque session that was rotated: the key of the record that replaced it. Such a
+    /// record only lives out its grace period.
+    pub successor: Option<String>,
+    /// Cognito tokens, for Cognito sessions.
+    pub cognito: Option<CognitoTokens>,
+    /// When the session was created.
+    pub created_at: u64,
+    /// When the session was last seen (written at most once per touch interval).
+    pub last_seen_at: u64,
+    /// When the token last changed.
+    pub refreshed_at: u64,
+    /// When the record expires; the DynamoDB TTL attribute. Stores must not return a record
+    /// at or past this time, whether or not it was deleted yet.
+    pub expires_at: u64,
+    /// Incremented by every write that changes the token; conditional writes compare it.
+    pub version: u64,
+}
+
+impl SessionRecord {
+    /// Whether `hash` is the current token, or the previous one within its grace period.
+    pub(crate) fn accepts(&self, hash: &TokenHash, now: u64) -> TokenMatch {
+        if self.token_hash.ct_eq(hash) {
+            return TokenMatch::Current;
+        }
+        match (self.previous_token_hash, self.previous_valid_until) {
+            (Some(prev), Some(until)) if prev.ct_eq(hash) && now < until => TokenMatch::Previous,
+            _ => TokenMatch::None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenMatch {
+    Current,
+    Previous,
+    None,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opaque_tokens_are_256_bit_url_safe_and_distinct() {
+        let a = new_opaque_token().unwrap();
+        let b = new_opaque_token().unwrap();
+        assert_ne!(a, b);
+        assert!(is_opaque_token(&a), "{}", a.len());
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn opaque_shape_is_checked() {
+        assert!(!is_opaque_token(""));
+        assert!(!is_opaque_token(&"a".repeat(42)));
+        assert!(!is_opaque_token(&"a".repeat(44)));
+        assert!(!is_opaque_token(&format!("{}+", "a".repeat(42))));
+        assert!(!is_opaque_token(&format!("{}é", "a".repeat(41))));
+    }
+
+    #[test]
+    fn hash_hex_round_trips() {
+        let h = TokenHash::of("abc");
+        assert_eq!(
+            h.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(TokenHash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(TokenHash::from_hex("zz"), None);
+        assert_eq!(TokenHash::from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn debug_shows_only_a_prefix() {
+        assert_eq!(format!("{:?}", TokenHash::of("abc")), "TokenHash(ba7816bf…)");
+    }
+}

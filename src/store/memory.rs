@@ -1,0 +1,199 @@
+//! [`MemoryStore`]: sessions in this process's memory.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, RwLock};
+
+use async_trait::async_trait;
+
+use super::{SessionStore, StoreError};
+use crate::SessionRecord;
+
+/// Sessions in a `HashMap` behind a lock: the embedded default, and the store for tests.
+///
+/// It keeps the semantics of a DynamoDB table with conditional writes, so code that works on
+/// it works on [`DynamoDbStore`](crate::store::dynamodb::DynamoDbStore). Memory stays bounded:
+/// expired records are purged by a sweep that runs at most once per `sweep_interval` of
+/// writes, and never hold a session alive. Sessions don't survive a restart, and several
+/// processes don't share them: use DynamoDB for that.
+///
+/// ```
+/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+///
+/// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default());
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+    next_sweep: Mutex<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: HashMap<String, SessionRecord>,
+    by_user: HashMap<String, HashSet<String>>,
+}
+
+/// Seconds between two sweeps of expired records.
+const SWEEP_INTERVAL: u64 = 60;
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many records the store holds, expired ones not yet swept included.
+    pub fn len(&self) -> usize {
+        self.read().records.len()
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every expired record now.
+    pub fn purge_expired(&self, now: u64) {
+        let mut inner = self.write();
+        let expired: Vec<String> = inner
+            .records
+            .values()
+            .filter(|r| r.expires_at <= now)
+            .map(|r| r.key.clone())
+            .collect();
+        for key in expired {
+            inner.remove(&key);
+        }
+    }
+
+    fn maybe_sweep(&self, now: u64) {
+        let due = {
+            let mut next = self.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
+            let due = now >= *next;
+            if due {
+                *next = now + SWEEP_INTERVAL;
+            }
+            due
+        };
+        if due {
+            self.purge_expired(now);
+        }
+    }
+
+    // A panic while holding the lock can't leave a record half-written (every write is a
+    // single map operation), so a poisoned lock is still safe to use.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn insert(&mut self, record: SessionRecord) {
+        if let Some(old) = self.records.get(&record.key) {
+            if old.username != record.username {
+                let old_user = old.username.clone();
+                self.unindex(&old_user, &record.key);
+            }
+        }
+        self.by_user
+            .entry(record.username.clone())
+            .or_default()
+            .insert(record.key.clone());
+        self.records.insert(record.key.clone(), record);
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self.records.remove(key) {
+            Some(record) => {
+                self.unindex(&record.username, key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn unindex(&mut self, username: &str, key: &str) {
+        if let Some(keys) = self.by_user.get_mut(username) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_user.remove(username);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        self.maybe_sweep(now);
+        let mut inner = self.write();
+        if inner
+            .records
+            .get(&record.key)
+            .is_some_and(|r| r.expires_at > now)
+        {
+            return Err(StoreError::Conflict);
+        }
+        inner.insert(record.clone());
+        Ok(())
+    }
+
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .read()
+            .records
+            .get(key)
+            .filter(|r| r.expires_at > now)
+            .cloned())
+    }
+
+    async fn update(
+        &self,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        match inner.records.get(&record.key) {
+            Some(current) if current.version == expected_version => {
+                inner.insert(record.clone());
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        last_seen_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        match self.write().records.get_mut(key) {
+            Some(record) if record.version == version => {
+                record.last_seen_at = last_seen_at;
+                record.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.write().remove(key))
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+        let mut inner = self.write();
+        let keys: Vec<String> = inner
+            .by_user
+            .get(username)
+            .map(|keys| keys.iter().cloned().collect())
+            .unwrap_or_default();
+        Ok(keys.iter().filter(|key| inner.remove(key)).count())
+    }
+}

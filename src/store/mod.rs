@@ -1,0 +1,110 @@
+//! Where sessions live: the [`SessionStore`] trait and its implementations.
+//!
+//! Every store behaves like a DynamoDB table with conditional writes: two processes sharing
+//! a table can race, and the store's answer ([`StoreError::Conflict`]) decides who won.
+//! Both stores here pass one conformance suite (`tests/store_conformance.rs`).
+
+use std::error::Error as StdError;
+
+use async_trait::async_trait;
+
+use crate::SessionRecord;
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+pub mod memory;
+
+/// A boxed error from a store's backend.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A conditional write lost: the record exists already (create), or it changed or
+    /// disappeared since it was read (update, touch).
+    #[error("the session changed since it was read")]
+    Conflict,
+    /// The backend can't be reached, timed out, or throttled us. The layer answers 503 and
+    /// changes nothing.
+    #[error("session store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// The backend answered with something the store can't use (a malformed item, a missing
+    /// table). Also answered with 503: it is not the client's fault.
+    #[error("session store error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+/// Storage for [`SessionRecord`]s.
+///
+/// The trait is object-safe (through `async_trait`) so that [`SessionManager`](crate::SessionManager)
+/// and [`SessionLayer`](crate::SessionLayer) are plain types rather than generic over the
+/// store: the store is picked at run time (memory or DynamoDB, from the environment), and one
+/// boxed future per call costs nothing next to a network round trip.
+///
+/// `now` arguments are seconds since the Unix epoch, from the manager's clock.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new record. [`StoreError::Conflict`] if one with the same key exists and has
+    /// not expired.
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError>;
+
+    /// The record for `key`, or `None` if there is none or it expired (`expires_at <= now`),
+    /// whether or not the backend deleted it yet. Reads are strongly consistent.
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Replaces the record with `record.key` if its version is still `expected_version`;
+    /// otherwise [`StoreError::Conflict`]. This is how tokens are replaced (rotation,
+    /// refresh): `record.version` is `expected_version + 1`.
+    async fn update(&self, record: &SessionRecord, expected_version: u64)
+    -> Result<(), StoreError>;
+
+    /// Sets `last_seen_at` and `expires_at` of the record if its version is still `version`,
+    /// without changing the version (a touch must not make a concurrent refresh lose).
+    /// [`StoreError::Conflict`] if the record changed or is gone.
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        last_seen_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the record; whether there was one.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes every record of `username`; how many were deleted.
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError>;
+}
+
+#[async_trait]
+impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        (**self).create(record, now).await
+    }
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+        (**self).load(key, now).await
+    }
+    async fn update(
+        &self,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        (**self).update(record, expected_version).await
+    }
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        last_seen_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        (**self).touch(key, version, last_seen_at, expires_at).await
+    }
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        (**self).delete(key).await
+    }
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+        (**self).delete_user(username).await
+    }
+}

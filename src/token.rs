@@ -1,0 +1,181 @@
+//! Finding the token in a request: `Authorization: Bearer` and the session cookie.
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
+
+/// Where a token may come from. [`SessionConfig::with_token_sources`](crate::SessionConfig::with_token_sources)
+/// sets which are read, in which order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>` (RFC 6750); the scheme is case-insensitive.
+    Bearer,
+    /// The session cookie, by exact name.
+    Cookie,
+}
+
+/// What the request carried.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// No token from any configured source.
+    Nothing,
+    /// A token, and where it came from.
+    Token(String, TokenSource),
+    /// The request is malformed in a way we refuse to guess about (several `Authorization`
+    /// headers).
+    Ambiguous,
+}
+
+/// Looks for a token in `sources` order. Another `Authorization` scheme, or `Bearer` with no
+/// token, counts as no token from that source.
+pub(crate) fn find(headers: &HeaderMap, sources: &[TokenSource], cookie_name: &str) -> Found {
+    for source in sources {
+        let token = match source {
+            TokenSource::Bearer => {
+                let mut values = headers.get_all(AUTHORIZATION).iter();
+                let first = values.next();
+                if values.next().is_some() {
+                    return Found::Ambiguous;
+                }
+                first.and_then(|v| bearer(v.as_bytes()))
+            }
+            TokenSource::Cookie => headers
+                .get_all(COOKIE)
+                .iter()
+                .find_map(|v| cookie(v.as_bytes(), cookie_name)),
+        };
+        if let Some(token) = token {
+            return Found::Token(token, *source);
+        }
+    }
+    Found::Nothing
+}
+
+fn bearer(value: &[u8]) -> Option<String> {
+    let value = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, rest) = value.split_once(|c: char| c == ' ' || c == '\t')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = rest.trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
+/// whitespace around pairs and a pair of double quotes around the value are removed
+/// (RFC 6265, section 4.2.1). Pairs that aren't UTF-8 are skipped, not fatal.
+fn cookie(header: &[u8], name: &str) -> Option<String> {
+    header.split(|&b| b == b';').find_map(|pair| {
+        let pair = std::str::from_utf8(pair).ok()?.trim();
+        let (n, v) = pair.split_once('=')?;
+        if n.trim() != name {
+            return None;
+        }
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        (!v.is_empty()).then(|| v.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    const BOTH: &[TokenSource] = &[TokenSource::Bearer, TokenSource::Cookie];
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn token(t: &str, s: TokenSource) -> Found {
+        Found::Token(t.into(), s)
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer abc", "bearer abc", "BEARER   abc  ", "  Bearer\tabc"] {
+            let h = headers(&[("authorization", v.as_bytes())]);
+            assert_eq!(find(&h, BOTH, "token"), token("abc", TokenSource::Bearer), "{v}");
+        }
+    }
+
+    #[test]
+    fn other_schemes_and_empty_bearer_are_absent() {
+        for v in ["Basic YWJj", "Bearer", "Bearer   ", "Bearerabc", "", "Token abc"] {
+            let h = headers(&[("authorization", v.as_bytes())]);
+            assert_eq!(find(&h, BOTH, "token"), Found::Nothing, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn bearer_wins_over_cookie_by_default_and_order_is_configurable() {
+        let h = headers(&[("authorization", b"Bearer a"), ("cookie", b"token=c")]);
+        assert_eq!(find(&h, BOTH, "token"), token("a", TokenSource::Bearer));
+        let cookie_first = [TokenSource::Cookie, TokenSource::Bearer];
+        assert_eq!(find(&h, &cookie_first, "token"), token("c", TokenSource::Cookie));
+        assert_eq!(
+            find(&h, &[TokenSource::Cookie], "token"),
+            token("c", TokenSource::Cookie)
+        );
+        let only_cookie = headers(&[("cookie", b"token=c")]);
+        assert_eq!(find(&only_cookie, &[TokenSource::Bearer], "token"), Found::Nothing);
+    }
+
+    #[test]
+    fn duplicated_authorization_is_ambiguous() {
+        let h = headers(&[("authorization", b"Bearer a"), ("authorization", b"Bearer b")]);
+        assert_eq!(find(&h, BOTH, "token"), Found::Ambiguous);
+    }
+
+    #[test]
+    fn cookie_name_matches_exactly() {
+        for v in [&b"mytoken=x"[..], b"token_x=y", b"tokens=z; Token=q", b"xtoken=1;token2=2"] {
+            let h = headers(&[("cookie", v)]);
+            assert_eq!(find(&h, BOTH, "token"), Found::Nothing, "{v:?}");
+        }
+        let h = headers(&[("cookie", b"mytoken=x; token=right; token2=y")]);
+        assert_eq!(find(&h, BOTH, "token"), token("right", TokenSource::Cookie));
+    }
+
+    #[test]
+    fn every_cookie_header_is_read() {
+        let h = headers(&[("cookie", b"a=1; b=2"), ("cookie", b"c=3"), ("cookie", b"token=t")]);
+        assert_eq!(find(&h, BOTH, "token"), token("t", TokenSource::Cookie));
+    }
+
+    #[test]
+    fn whitespace_and_quotes_are_removed() {
+        let h = headers(&[("cookie", b"  a=1 ;   token = \"quoted\"  ; b=2")]);
+        assert_eq!(find(&h, BOTH, "token"), token("quoted", TokenSource::Cookie));
+        let h = headers(&[("cookie", b"token=\"")]);
+        assert_eq!(find(&h, BOTH, "token"), token("\"", TokenSource::Cookie));
+        let h = headers(&[("cookie", b"token=")]);
+        assert_eq!(find(&h, BOTH, "token"), Found::Nothing);
+    }
+
+    #[test]
+    fn non_utf8_bytes_do_not_hide_a_good_cookie() {
+        let h = headers(&[("cookie", b"x=\xff\xfe; token=ok")]);
+        assert_eq!(find(&h, BOTH, "token"), token("ok", TokenSource::Cookie));
+        let h = headers(&[("authorization", b"Bearer \xff")]);
+        assert_eq!(find(&h, BOTH, "token"), Found::Nothing);
+    }
+
+    #[test]
+    fn first_of_duplicate_cookies_is_used() {
+        let h = headers(&[("cookie", b"token=first; token=second")]);
+        assert_eq!(find(&h, BOTH, "token"), token("first", TokenSource::Cookie));
+    }
+}
