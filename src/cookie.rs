@@ -63,8 +63,11 @@ impl CookieSettings {
     fn header(&self, cookie: Cookie<'_>) -> HeaderValue {
         // Name, value and attributes were validated when the config was built (tokens are
         // base64url or JWTs), so this only fails on a bug.
-        HeaderValue::try_from(cookie.to_string())
-            .expect("a validated cookie is a valid header value")
+        let mut value = HeaderValue::try_from(cookie.to_string())
+            .expect("a validated cookie is a valid header value");
+        // Keeps the token out of `Debug` output and out of HTTP/2 header compression tables.
+        value.set_sensitive(true);
+        value
     }
 }
 
@@ -101,6 +104,13 @@ mod tests {
         for part in ["token=", "Path=/app", "Domain=example.com", "Secure", "Max-Age=0", "Expires=Thu, 01 Jan 1970"] {
             assert!(v.contains(part), "{v} lacks {part}");
         }
+    }
+
+    #[test]
+    fn set_cookie_values_are_sensitive() {
+        let v = CookieSettings::default().set("secret-token", Duration::from_secs(1));
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("secret-token"));
     }
 
     #[test]

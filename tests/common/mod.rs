@@ -58,3 +58,4 @@ impl TestClock {
         move || *inner.lock().unwrap()
     }
 }
+pub mod stores;
