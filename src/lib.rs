@@ -106,3 +106,8 @@ pub use store::memory::MemoryStore;
 pub use store::{SessionStore, StoreError};
 pub use token::TokenSource;
 pub use user::CurrentUser;
+
+// The README's examples are compiled and run as doctests, so they can't drift from the API.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -59,3 +59,4 @@ impl TestClock {
     }
 }
 pub mod stores;
+pub mod server;

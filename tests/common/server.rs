@@ -1,0 +1,95 @@
+//! Runs the real example server binary for end-to-end tests.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Builds `examples/server.rs` once per test process, and returns the binary's path.
+pub fn server_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--example", "server", "--all-features"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example server failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        target.join("debug").join("examples").join("server")
+    })
+    .clone()
+}
+
+/// A free port on 127.0.0.1 (free when asked; the server binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running example server; killed when dropped.
+pub struct ExampleServer {
+    pub url: String,
+    child: Child,
+}
+
+impl ExampleServer {
+    /// Starts the server with `env` (on top of a clean AWS-free environment) and waits until
+    /// it accepts connections.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(server_binary());
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("the example server starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the example server exited at start: {status}");
+            }
+            assert!(Instant::now() < deadline, "the example server did not listen within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { url: format!("http://127.0.0.1:{port}"), child }
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the server with `env` expecting it to refuse to start; its output.
+pub fn start_failure(env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(server_binary());
+    command
+        .env_clear()
+        .env("BIND", format!("127.0.0.1:{}", free_port()))
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not stop on a bad configuration");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
