@@ -21,7 +21,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager};
+use cognito_session::{
+    CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -37,7 +39,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> Response {
-    let Ok(Credentials { username, password }) = serde_json::from_slice::<Credentials>(&body) else {
+    let Ok(Credentials { username, password }) = serde_json::from_slice::<Credentials>(&body)
+    else {
         return error(
             StatusCode::BAD_REQUEST,
             r#"Expected a JSON body {"username": "...", "password": "..."}."#,
@@ -51,7 +54,9 @@ async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> 
     match sessions.create(&username).await {
         Ok(session) => {
             let mut response = Json(json!({ "sessionId": session.token.expose() })).into_response();
-            response.headers_mut().append(header::SET_COOKIE, session.set_cookie);
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, session.set_cookie);
             response
         }
         Err(SessionError::InvalidCredentials) => {
@@ -59,7 +64,10 @@ async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> 
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not create a session");
-            error(StatusCode::SERVICE_UNAVAILABLE, "Session service unavailable, try again shortly.")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Session service unavailable, try again shortly.",
+            )
         }
     }
 }
@@ -87,7 +95,10 @@ async fn delete_sessions(
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not delete sessions");
-            error(StatusCode::SERVICE_UNAVAILABLE, "Session service unavailable, try again shortly.")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Session service unavailable, try again shortly.",
+            )
         }
     }
 }
@@ -108,7 +119,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             term.recv().await;
         }
     };
@@ -137,7 +150,10 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("BIND: cannot listen on {addr}: {e}"))?;
-    tracing::info!("listening on http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    tracing::info!(
+        "listening on http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     axum::serve(listener, app(sessions))
         .with_graceful_shutdown(shutdown_signal())
         .await

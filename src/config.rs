@@ -56,6 +56,18 @@ pub struct TableSettings {
     pub username_index: String,
 }
 
+impl TableSettings {
+    /// The table `name`, with the default partition key `SessionToken` and index
+    /// `UsernameIndex`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            partition_key: "SessionToken".into(),
+            username_index: "UsernameIndex".into(),
+        }
+    }
+}
+
 /// The Cognito user pool and app client whose access tokens are accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -338,11 +350,16 @@ impl SessionConfig {
                 cookie.name
             )));
         }
-        for (what, value) in [("path", Some(&cookie.path)), ("domain", cookie.domain.as_ref())] {
-            if let Some(value) = value {
-                if !is_cookie_safe(value) {
-                    return Err(ConfigError::Invalid(format!("cookie {what} {value:?} is not valid")));
-                }
+        for (what, value) in [
+            ("path", Some(&cookie.path)),
+            ("domain", cookie.domain.as_ref()),
+        ] {
+            if let Some(value) = value
+                && !is_cookie_safe(value)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "cookie {what} {value:?} is not valid"
+                )));
             }
         }
         if self.sources.is_empty() {
@@ -393,14 +410,20 @@ impl SessionConfig {
     /// assert!(err.to_string().starts_with("SESSION_LIFETIME_SECS:"));
     /// ```
     pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let secs = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
             get(name)
                 .map(|v| {
-                    v.parse::<u64>().map(Duration::from_secs).map_err(|_| ConfigError::Env {
-                        variable: name,
-                        message: format!("expected a whole number of seconds, got {v:?}"),
-                    })
+                    v.parse::<u64>()
+                        .map(Duration::from_secs)
+                        .map_err(|_| ConfigError::Env {
+                            variable: name,
+                            message: format!("expected a whole number of seconds, got {v:?}"),
+                        })
                 })
                 .transpose()
         };
@@ -501,8 +524,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Result<SessionConfig, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         SessionConfig::from_env_with(|name| map.get(name).cloned())
     }
 
@@ -536,11 +561,17 @@ mod tests {
         ])
         .unwrap();
         let table = config.table.unwrap();
-        assert_eq!((table.name.as_str(), table.partition_key.as_str()), ("sessions", "sub"));
+        assert_eq!(
+            (table.name.as_str(), table.partition_key.as_str()),
+            ("sessions", "sub")
+        );
         let cognito = config.cognito.unwrap();
         assert_eq!(cognito.client_id, "client");
         assert_eq!(cognito.key_claim, KeyClaim::Sub);
-        assert_eq!(cognito.issuer(), "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc");
+        assert_eq!(
+            cognito.issuer(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+        );
         assert_eq!(
             cognito.jwks_url(),
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
@@ -552,15 +583,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        assert_eq!(variable(env(&[("USER_POOL_ID", "us-east-1_x")])), "CLIENT_ID");
-        assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
-        assert_eq!(variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])), "USER_POOL_ID");
-        assert_eq!(variable(env(&[("COOKIE_SECURE", "maybe")])), "COOKIE_SECURE");
-        assert_eq!(variable(env(&[("REFRESH_BEFORE_SECS", "-1")])), "REFRESH_BEFORE_SECS");
-        assert_eq!(variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])), "SESSION_IDLE_TIMEOUT_SECS");
-        assert_eq!(variable(env(&[("SESSION_COOKIE", "a;b")])), "SESSION_COOKIE");
         assert_eq!(
-            variable(env(&[("SESSION_COOKIE", "__Host-t"), ("COOKIE_SECURE", "false")])),
+            variable(env(&[("USER_POOL_ID", "us-east-1_x")])),
+            "CLIENT_ID"
+        );
+        assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
+        assert_eq!(
+            variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])),
+            "USER_POOL_ID"
+        );
+        assert_eq!(
+            variable(env(&[("COOKIE_SECURE", "maybe")])),
+            "COOKIE_SECURE"
+        );
+        assert_eq!(
+            variable(env(&[("REFRESH_BEFORE_SECS", "-1")])),
+            "REFRESH_BEFORE_SECS"
+        );
+        assert_eq!(
+            variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])),
+            "SESSION_IDLE_TIMEOUT_SECS"
+        );
+        assert_eq!(
+            variable(env(&[("SESSION_COOKIE", "a;b")])),
+            "SESSION_COOKIE"
+        );
+        assert_eq!(
+            variable(env(&[
+                ("SESSION_COOKIE", "__Host-t"),
+                ("COOKIE_SECURE", "false")
+            ])),
             "SESSION_COOKIE"
         );
     }
@@ -571,7 +623,11 @@ mod tests {
         assert!(host.validate().is_ok());
         assert!(host.clone().with_cookie_secure(false).validate().is_err());
         assert!(host.clone().with_cookie_path("/app").validate().is_err());
-        assert!(host.with_cookie_domain(Some("example.com".into())).validate().is_err());
+        assert!(
+            host.with_cookie_domain(Some("example.com".into()))
+                .validate()
+                .is_err()
+        );
         let secure = SessionConfig::default().with_cookie_name("__Secure-t");
         assert!(secure.with_cookie_secure(false).validate().is_err());
     }

@@ -33,7 +33,8 @@ impl Default for CookieSettings {
 impl CookieSettings {
     /// `Set-Cookie` for `token`, living `max_age`.
     pub(crate) fn set(&self, token: &str, max_age: Duration) -> HeaderValue {
-        let max_age = cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
+        let max_age =
+            cookie::time::Duration::seconds(i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX));
         self.header(self.base(token.to_owned()).max_age(max_age).build())
     }
 
@@ -74,9 +75,8 @@ impl CookieSettings {
 /// Whether `s` may appear in a `Set-Cookie` header attribute or name without quoting.
 pub(crate) fn is_cookie_safe(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'=' | b'"' | b'\\')
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'=' | b'"' | b'\\'))
 }
 
 #[cfg(test)]
@@ -87,7 +87,14 @@ mod tests {
     fn defaults_are_secure() {
         let v = CookieSettings::default().set("abc", Duration::from_secs(60));
         let v = v.to_str().unwrap();
-        for part in ["token=abc", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+        for part in [
+            "token=abc",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=60",
+        ] {
             assert!(v.contains(part), "{v} lacks {part}");
         }
     }
@@ -101,7 +108,14 @@ mod tests {
         };
         let v = settings.removal();
         let v = v.to_str().unwrap();
-        for part in ["token=", "Path=/app", "Domain=example.com", "Secure", "Max-Age=0", "Expires=Thu, 01 Jan 1970"] {
+        for part in [
+            "token=",
+            "Path=/app",
+            "Domain=example.com",
+            "Secure",
+            "Max-Age=0",
+            "Expires=Thu, 01 Jan 1970",
+        ] {
             assert!(v.contains(part), "{v} lacks {part}");
         }
     }

@@ -39,7 +39,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = MissingUser;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CurrentUser>().cloned().ok_or(MissingUser)
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(MissingUser)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Server-side sessions for [tower] and [axum] services, kept in DynamoDB (or memory), with
 //! Cognito access tokens verified against the user pool's keys and refreshed through Cognito.
 //!
+//! [tower]: https://docs.rs/tower
 //! [axum]: https://docs.rs/axum
 //!
 //! # How it fits

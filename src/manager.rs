@@ -8,7 +8,10 @@ use http::HeaderValue;
 
 use crate::session::{TokenMatch, is_opaque_token, new_opaque_token};
 use crate::store::{BoxError, SessionStore, StoreError};
-use crate::{ConfigError, CurrentUser, InvalidReason, Secret, SessionConfig, SessionRecord, TokenHash, TokenSource};
+use crate::{
+    ConfigError, CurrentUser, InvalidReason, Secret, SessionConfig, SessionRecord, TokenHash,
+    TokenSource,
+};
 
 /// Creates, checks and ends sessions; what [`SessionLayer`](crate::SessionLayer) calls on
 /// every request, and what log-in and log-out handlers call.
@@ -159,7 +162,12 @@ impl SessionManager {
         Ok(self.new_session(Secret::new(token), &record, now))
     }
 
-    pub(crate) fn new_session(&self, token: Secret, record: &SessionRecord, now: u64) -> NewSession {
+    pub(crate) fn new_session(
+        &self,
+        token: Secret,
+        record: &SessionRecord,
+        now: u64,
+    ) -> NewSession {
         NewSession {
             set_cookie: self.set_cookie(token.expose(), record.expires_at, now),
             token,
@@ -171,7 +179,12 @@ impl SessionManager {
     /// The session stored under `key` ([`CurrentUser::session_key`]), if it is live.
     pub async fn load(&self, key: &str) -> Result<Option<SessionRecord>, SessionError> {
         let now = self.inner.config.now();
-        Ok(self.inner.store.load(key, now).await?.filter(|r| self.is_live(r, now)))
+        Ok(self
+            .inner
+            .store
+            .load(key, now)
+            .await?
+            .filter(|r| self.is_live(r, now)))
     }
 
     /// Ends one session; whether it existed. A token it replaced within the grace period is
@@ -181,10 +194,10 @@ impl SessionManager {
         let now = self.inner.config.now();
         let record = store.load(key, now).await?;
         let deleted = store.delete(key).await?;
-        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none()) {
-            if let Some(previous) = record.previous_token_hash {
-                store.delete(&previous.to_hex()).await?;
-            }
+        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none())
+            && let Some(previous) = record.previous_token_hash
+        {
+            store.delete(&previous.to_hex()).await?;
         }
         #[cfg(feature = "cognito")]
         if let (Some(cognito), Some(record)) = (&self.inner.cognito, &record) {
@@ -214,10 +227,10 @@ impl SessionManager {
         source: TokenSource,
     ) -> Result<Authenticated, AuthError> {
         #[cfg(feature = "cognito")]
-        if let Some(cognito) = &self.inner.cognito {
-            if crate::cognito::looks_like_jwt(token) {
-                return cognito.authenticate(self, token).await;
-            }
+        if let Some(cognito) = &self.inner.cognito
+            && crate::cognito::looks_like_jwt(token)
+        {
+            return cognito.authenticate(self, token).await;
         }
         self.authenticate_opaque(token, source).await
     }

@@ -133,22 +133,40 @@ mod tests {
     #[test]
     fn json_bodies_and_headers() {
         let cases = [
-            (Rejection::Missing, 401, Some("Bearer"), r#"{"error":"Session does not exist."}"#),
+            (
+                Rejection::Missing,
+                401,
+                Some("Bearer"),
+                r#"{"error":"Session does not exist."}"#,
+            ),
             (
                 Rejection::Invalid(InvalidReason::NotFound),
                 401,
                 Some(r#"Bearer error="invalid_token""#),
                 r#"{"error":"Session does not exist."}"#,
             ),
-            (Rejection::BadRequest, 400, Some(r#"Bearer error="invalid_request""#), r#"{"error":"Malformed Authorization header."}"#),
-            (Rejection::Unavailable, 503, None, r#"{"error":"Session service unavailable, try again shortly."}"#),
+            (
+                Rejection::BadRequest,
+                400,
+                Some(r#"Bearer error="invalid_request""#),
+                r#"{"error":"Malformed Authorization header."}"#,
+            ),
+            (
+                Rejection::Unavailable,
+                503,
+                None,
+                r#"{"error":"Session service unavailable, try again shortly."}"#,
+            ),
         ];
         for (rejection, status, challenge, body) in cases {
             let response: Response<String> = JsonRejection.on_rejection(&rejection);
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
             assert_eq!(
-                response.headers().get(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()),
+                response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .map(|v| v.to_str().unwrap()),
                 challenge
             );
             assert_eq!(response.headers().contains_key(RETRY_AFTER), status == 503);

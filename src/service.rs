@@ -9,10 +9,10 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::SessionManager;
 use crate::manager::{AuthError, Authenticated};
 use crate::rejection::{OnRejection, Rejection};
 use crate::token::{self, Found, TokenSource};
-use crate::SessionManager;
 
 /// Authenticates each request before the inner service sees it. Made by
 /// [`SessionLayer`](crate::SessionLayer); see there.
@@ -140,7 +140,8 @@ where
                     };
                     // A cookie that no longer names a session is removed, so the browser
                     // stops sending it; a 503 keeps it, the session may well be fine.
-                    let removal = (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
+                    let removal =
+                        (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
                     let next = match outcome {
                         Ok(auth) => {
                             request.extensions_mut().insert(auth.user);
@@ -150,7 +151,10 @@ where
                             }
                         }
                         Err(AuthError::Invalid(reason)) if !*required => {
-                            tracing::debug!(?reason, "invalid session token, going on without a user");
+                            tracing::debug!(
+                                ?reason,
+                                "invalid session token, going on without a user"
+                            );
                             request.extensions_mut().remove::<crate::CurrentUser>();
                             State::Inner {
                                 future: inner.call(request),

@@ -176,6 +176,9 @@ mod tests {
 
     #[test]
     fn debug_shows_only_a_prefix() {
-        assert_eq!(format!("{:?}", TokenHash::of("abc")), "TokenHash(ba7816bf…)");
+        assert_eq!(
+            format!("{:?}", TokenHash::of("abc")),
+            "TokenHash(ba7816bf…)"
+        );
     }
 }

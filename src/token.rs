@@ -53,7 +53,7 @@ pub(crate) fn find(headers: &HeaderMap, sources: &[TokenSource], cookie_name: &s
 
 fn bearer(value: &[u8]) -> Option<String> {
     let value = std::str::from_utf8(value).ok()?.trim();
-    let (scheme, rest) = value.split_once(|c: char| c == ' ' || c == '\t')?;
+    let (scheme, rest) = value.split_once([' ', '\t'])?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
@@ -105,15 +105,31 @@ mod tests {
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
-        for v in ["Bearer abc", "bearer abc", "BEARER   abc  ", "  Bearer\tabc"] {
+        for v in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER   abc  ",
+            "  Bearer\tabc",
+        ] {
             let h = headers(&[("authorization", v.as_bytes())]);
-            assert_eq!(find(&h, BOTH, "token"), token("abc", TokenSource::Bearer), "{v}");
+            assert_eq!(
+                find(&h, BOTH, "token"),
+                token("abc", TokenSource::Bearer),
+                "{v}"
+            );
         }
     }
 
     #[test]
     fn other_schemes_and_empty_bearer_are_absent() {
-        for v in ["Basic YWJj", "Bearer", "Bearer   ", "Bearerabc", "", "Token abc"] {
+        for v in [
+            "Basic YWJj",
+            "Bearer",
+            "Bearer   ",
+            "Bearerabc",
+            "",
+            "Token abc",
+        ] {
             let h = headers(&[("authorization", v.as_bytes())]);
             assert_eq!(find(&h, BOTH, "token"), Found::Nothing, "{v:?}");
         }
@@ -124,24 +140,38 @@ mod tests {
         let h = headers(&[("authorization", b"Bearer a"), ("cookie", b"token=c")]);
         assert_eq!(find(&h, BOTH, "token"), token("a", TokenSource::Bearer));
         let cookie_first = [TokenSource::Cookie, TokenSource::Bearer];
-        assert_eq!(find(&h, &cookie_first, "token"), token("c", TokenSource::Cookie));
+        assert_eq!(
+            find(&h, &cookie_first, "token"),
+            token("c", TokenSource::Cookie)
+        );
         assert_eq!(
             find(&h, &[TokenSource::Cookie], "token"),
             token("c", TokenSource::Cookie)
         );
         let only_cookie = headers(&[("cookie", b"token=c")]);
-        assert_eq!(find(&only_cookie, &[TokenSource::Bearer], "token"), Found::Nothing);
+        assert_eq!(
+            find(&only_cookie, &[TokenSource::Bearer], "token"),
+            Found::Nothing
+        );
     }
 
     #[test]
     fn duplicated_authorization_is_ambiguous() {
-        let h = headers(&[("authorization", b"Bearer a"), ("authorization", b"Bearer b")]);
+        let h = headers(&[
+            ("authorization", b"Bearer a"),
+            ("authorization", b"Bearer b"),
+        ]);
         assert_eq!(find(&h, BOTH, "token"), Found::Ambiguous);
     }
 
     #[test]
     fn cookie_name_matches_exactly() {
-        for v in [&b"mytoken=x"[..], b"token_x=y", b"tokens=z; Token=q", b"xtoken=1;token2=2"] {
+        for v in [
+            &b"mytoken=x"[..],
+            b"token_x=y",
+            b"tokens=z; Token=q",
+            b"xtoken=1;token2=2",
+        ] {
             let h = headers(&[("cookie", v)]);
             assert_eq!(find(&h, BOTH, "token"), Found::Nothing, "{v:?}");
         }
@@ -151,14 +181,21 @@ mod tests {
 
     #[test]
     fn every_cookie_header_is_read() {
-        let h = headers(&[("cookie", b"a=1; b=2"), ("cookie", b"c=3"), ("cookie", b"token=t")]);
+        let h = headers(&[
+            ("cookie", b"a=1; b=2"),
+            ("cookie", b"c=3"),
+            ("cookie", b"token=t"),
+        ]);
         assert_eq!(find(&h, BOTH, "token"), token("t", TokenSource::Cookie));
     }
 
     #[test]
     fn whitespace_and_quotes_are_removed() {
         let h = headers(&[("cookie", b"  a=1 ;   token = \"quoted\"  ; b=2")]);
-        assert_eq!(find(&h, BOTH, "token"), token("quoted", TokenSource::Cookie));
+        assert_eq!(
+            find(&h, BOTH, "token"),
+            token("quoted", TokenSource::Cookie)
+        );
         let h = headers(&[("cookie", b"token=\"")]);
         assert_eq!(find(&h, BOTH, "token"), token("\"", TokenSource::Cookie));
         let h = headers(&[("cookie", b"token=")]);

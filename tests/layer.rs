@@ -54,7 +54,11 @@ impl Reply {
     }
 
     fn json_error(&self) -> String {
-        assert_eq!(self.headers[CONTENT_TYPE], "application/json", "{}", self.body);
+        assert_eq!(
+            self.headers[CONTENT_TYPE], "application/json",
+            "{}",
+            self.body
+        );
         let v: serde_json::Value = serde_json::from_str(&self.body).unwrap();
         v["error"].as_str().unwrap().to_owned()
     }
@@ -87,9 +91,19 @@ fn bearer(token: &str) -> String {
 async fn router_layer_lets_a_valid_bearer_token_through() {
     let m = manager();
     let session = m.create("alice").await.unwrap();
-    let reply = send(app(&m), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "alice"));
-    assert!(reply.cookies().is_empty(), "no Set-Cookie when the token did not change");
+    let reply = send(
+        app(&m),
+        get_with(&[("authorization", &bearer(session.token.expose()))]),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "alice")
+    );
+    assert!(
+        reply.cookies().is_empty(),
+        "no Set-Cookie when the token did not change"
+    );
 }
 
 #[tokio::test]
@@ -100,8 +114,15 @@ async fn route_layer_protects_only_its_routes() {
         .route("/me", get(whoami))
         .route_layer(SessionLayer::new(m.clone()))
         .route("/public", get(|| async { "public" }));
-    let open = send(app.clone(), Request::get("/public").body(Body::empty()).unwrap()).await;
-    assert_eq!((open.status, open.body.as_str()), (StatusCode::OK, "public"));
+    let open = send(
+        app.clone(),
+        Request::get("/public").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (open.status, open.body.as_str()),
+        (StatusCode::OK, "public")
+    );
     let closed = send(app.clone(), get_with(&[])).await;
     assert_eq!(closed.status, StatusCode::UNAUTHORIZED);
     let cookie = format!("token={}", session.token.expose());
@@ -130,7 +151,10 @@ async fn service_builder_wraps_a_plain_service() {
     // The default rejection works with any body that is `From<String>`.
     let response = service.oneshot(Request::new(String::new())).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.into_body(), r#"{"error":"Session does not exist."}"#);
+    assert_eq!(
+        response.into_body(),
+        r#"{"error":"Session does not exist."}"#
+    );
 }
 
 #[tokio::test]
@@ -140,14 +164,19 @@ async fn plain_hyper_server_through_tower_to_hyper_service() {
 
     let m = manager();
     let session = m.create("dave").await.unwrap();
-    let service = ServiceBuilder::new().layer(SessionLayer::new(m)).service_fn(
-        |request: Request<hyper::body::Incoming>| async move {
-            let name = request.extensions().get::<CurrentUser>().unwrap().username.clone();
+    let service = ServiceBuilder::new()
+        .layer(SessionLayer::new(m))
+        .service_fn(|request: Request<hyper::body::Incoming>| async move {
+            let name = request
+                .extensions()
+                .get::<CurrentUser>()
+                .unwrap()
+                .username
+                .clone();
             Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
                 bytes::Bytes::from(name),
             )))
-        },
-    );
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -163,7 +192,12 @@ async fn plain_hyper_server_through_tower_to_hyper_service() {
     });
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/");
-    let ok = client.get(&url).bearer_auth(session.token.expose()).send().await.unwrap();
+    let ok = client
+        .get(&url)
+        .bearer_auth(session.token.expose())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "dave");
     let denied = client.get(&url).send().await.unwrap();
@@ -185,7 +219,10 @@ async fn other_schemes_and_empty_bearer_count_as_absent() {
     for value in ["Basic YWxpY2U6cHc=", "Bearer", "Bearer    ", "Digest x"] {
         let reply = send(app(&manager()), get_with(&[("authorization", value)])).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{value}");
-        assert_eq!(reply.headers[WWW_AUTHENTICATE], "Bearer", "{value}: no invalid_token");
+        assert_eq!(
+            reply.headers[WWW_AUTHENTICATE], "Bearer",
+            "{value}: no invalid_token"
+        );
     }
 }
 
@@ -193,13 +230,26 @@ async fn other_schemes_and_empty_bearer_count_as_absent() {
 async fn unknown_token_is_401_invalid_token_without_removal_cookie_for_bearer() {
     let m = manager();
     let fake = "A".repeat(43);
-    for token in [fake.as_str(), "short", "not/base64url+=======================----"] {
+    for token in [
+        fake.as_str(),
+        "short",
+        "not/base64url+=======================----",
+    ] {
         let reply = send(app(&m), get_with(&[("authorization", &bearer(token))])).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token}");
-        assert_eq!(reply.headers[WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
-        assert!(reply.cookies().is_empty(), "a Bearer token gets no removal cookie");
+        assert_eq!(
+            reply.headers[WWW_AUTHENTICATE],
+            r#"Bearer error="invalid_token""#
+        );
+        assert!(
+            reply.cookies().is_empty(),
+            "a Bearer token gets no removal cookie"
+        );
         let error = reply.json_error();
-        assert!(error == "Session does not exist." || error == "Invalid session token.", "{error}");
+        assert!(
+            error == "Session does not exist." || error == "Invalid session token.",
+            "{error}"
+        );
     }
 }
 
@@ -209,11 +259,23 @@ async fn bad_cookie_is_removed_with_the_same_attributes() {
         .with_cookie_path("/app")
         .with_cookie_domain(Some("example.com".into()));
     let m = SessionManager::new(MemoryStore::new(), config).unwrap();
-    let reply = send(app(&m), get_with(&[("cookie", &format!("token={}", "B".repeat(43)))])).await;
+    let reply = send(
+        app(&m),
+        get_with(&[("cookie", &format!("token={}", "B".repeat(43)))]),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     let cookies = reply.cookies();
     assert_eq!(cookies.len(), 1, "{cookies:?}");
-    for part in ["token=", "Max-Age=0", "Path=/app", "Domain=example.com", "Secure", "HttpOnly", "SameSite=Lax"] {
+    for part in [
+        "token=",
+        "Max-Age=0",
+        "Path=/app",
+        "Domain=example.com",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+    ] {
         assert!(cookies[0].contains(part), "{} lacks {part}", cookies[0]);
     }
 }
@@ -227,10 +289,16 @@ async fn cookie_name_must_match_exactly() {
     assert_eq!(prefixed.status, StatusCode::UNAUTHORIZED);
     let split = send(
         app(&m),
-        get_with(&[("cookie", "mytoken=x; a=b"), ("cookie", &format!(" token=\"{t}\" "))]),
+        get_with(&[
+            ("cookie", "mytoken=x; a=b"),
+            ("cookie", &format!(" token=\"{t}\" ")),
+        ]),
     )
     .await;
-    assert_eq!((split.status, split.body.as_str()), (StatusCode::OK, "erin"));
+    assert_eq!(
+        (split.status, split.body.as_str()),
+        (StatusCode::OK, "erin")
+    );
 }
 
 #[tokio::test]
@@ -238,9 +306,16 @@ async fn duplicated_authorization_is_a_bad_request() {
     let m = manager();
     let session = m.create("fay").await.unwrap();
     let t = bearer(session.token.expose());
-    let reply = send(app(&m), get_with(&[("authorization", &t), ("authorization", &t)])).await;
+    let reply = send(
+        app(&m),
+        get_with(&[("authorization", &t), ("authorization", &t)]),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.headers[WWW_AUTHENTICATE], r#"Bearer error="invalid_request""#);
+    assert_eq!(
+        reply.headers[WWW_AUTHENTICATE],
+        r#"Bearer error="invalid_request""#
+    );
 }
 
 #[tokio::test]
@@ -248,10 +323,22 @@ async fn token_sources_and_order_are_configurable() {
     let config = SessionConfig::default().with_token_sources([TokenSource::Cookie]);
     let m = SessionManager::new(MemoryStore::new(), config).unwrap();
     let session = m.create("gus").await.unwrap();
-    let by_bearer = send(app(&m), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
-    assert_eq!(by_bearer.status, StatusCode::UNAUTHORIZED, "Bearer is not read");
+    let by_bearer = send(
+        app(&m),
+        get_with(&[("authorization", &bearer(session.token.expose()))]),
+    )
+    .await;
+    assert_eq!(
+        by_bearer.status,
+        StatusCode::UNAUTHORIZED,
+        "Bearer is not read"
+    );
     let cookie = format!("token={}", session.token.expose());
-    let by_cookie = send(app(&m), get_with(&[("cookie", &cookie), ("authorization", "Bearer junk")])).await;
+    let by_cookie = send(
+        app(&m),
+        get_with(&[("cookie", &cookie), ("authorization", "Bearer junk")]),
+    )
+    .await;
     assert_eq!(by_cookie.status, StatusCode::OK);
 }
 
@@ -264,12 +351,26 @@ async fn optional_mode_lets_anonymous_requests_through() {
         .route("/strict", get(whoami))
         .layer(SessionLayer::new(m.clone()).with_required(false));
     let anon = send(app.clone(), get_with(&[])).await;
-    assert_eq!((anon.status, anon.body.as_str()), (StatusCode::OK, "anonymous"));
-    let known = send(app.clone(), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
+    assert_eq!(
+        (anon.status, anon.body.as_str()),
+        (StatusCode::OK, "anonymous")
+    );
+    let known = send(
+        app.clone(),
+        get_with(&[("authorization", &bearer(session.token.expose()))]),
+    )
+    .await;
     assert_eq!(known.body, "hana");
     // A stale cookie doesn't block the page, and is removed.
-    let stale = send(app.clone(), get_with(&[("cookie", &format!("token={}", "C".repeat(43)))])).await;
-    assert_eq!((stale.status, stale.body.as_str()), (StatusCode::OK, "anonymous"));
+    let stale = send(
+        app.clone(),
+        get_with(&[("cookie", &format!("token={}", "C".repeat(43)))]),
+    )
+    .await;
+    assert_eq!(
+        (stale.status, stale.body.as_str()),
+        (StatusCode::OK, "anonymous")
+    );
     assert!(stale.cookies()[0].contains("Max-Age=0"));
     // The `CurrentUser` extractor rejects when the layer let an anonymous request through.
     let strict = send(app, Request::get("/strict").body(Body::empty()).unwrap()).await;
@@ -286,29 +387,46 @@ async fn a_current_user_set_before_the_layer_is_not_trusted_in_optional_mode() {
     let app = Router::new()
         .route("/me", get(maybe))
         .layer(SessionLayer::new(manager()).with_required(false))
-        .layer(middleware::from_fn(move |mut req: Request<Body>, next: middleware::Next| {
-            req.extensions_mut().insert(forged.clone());
-            next.run(req)
-        }));
+        .layer(middleware::from_fn(
+            move |mut req: Request<Body>, next: middleware::Next| {
+                req.extensions_mut().insert(forged.clone());
+                next.run(req)
+            },
+        ));
     let anonymous = send(app.clone(), get_with(&[])).await;
     assert_eq!(anonymous.body, "anonymous");
-    let stale = send(app, get_with(&[("cookie", &format!("token={}", "E".repeat(43)))])).await;
+    let stale = send(
+        app,
+        get_with(&[("cookie", &format!("token={}", "E".repeat(43)))]),
+    )
+    .await;
     assert_eq!(stale.body, "anonymous");
 }
 
 #[tokio::test]
 async fn the_rejection_is_replaceable_and_keeps_the_removal_cookie() {
     let m = manager();
-    let app = Router::new().route("/me", get(whoami)).layer(
-        SessionLayer::new(m).with_rejection(|rejection: &Rejection| {
-            (StatusCode::SEE_OTHER, [("location", "/login")], format!("{rejection:?}")).into_response()
-        }),
-    );
+    let app = Router::new()
+        .route("/me", get(whoami))
+        .layer(
+            SessionLayer::new(m).with_rejection(|rejection: &Rejection| {
+                (
+                    StatusCode::SEE_OTHER,
+                    [("location", "/login")],
+                    format!("{rejection:?}"),
+                )
+                    .into_response()
+            }),
+        );
     let reply = send(app.clone(), get_with(&[])).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.headers["location"], "/login");
     assert_eq!(reply.body, "Missing");
-    let bad_cookie = send(app, get_with(&[("cookie", &format!("token={}", "D".repeat(43)))])).await;
+    let bad_cookie = send(
+        app,
+        get_with(&[("cookie", &format!("token={}", "D".repeat(43)))]),
+    )
+    .await;
     assert_eq!(bad_cookie.status, StatusCode::SEE_OTHER);
     assert!(bad_cookie.cookies()[0].contains("Max-Age=0"));
 }
@@ -329,10 +447,17 @@ async fn store_outage_is_503_and_loses_nothing() {
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(reply.headers[RETRY_AFTER], "5");
         assert!(reply.json_error().contains("unavailable"));
-        assert!(reply.cookies().is_empty(), "the cookie is kept during an outage");
+        assert!(
+            reply.cookies().is_empty(),
+            "the cookie is kept during an outage"
+        );
     }
     down.store(false, Ordering::SeqCst);
-    let back = send(app(&m), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
+    let back = send(
+        app(&m),
+        get_with(&[("authorization", &bearer(session.token.expose()))]),
+    )
+    .await;
     assert_eq!((back.status, back.body.as_str()), (StatusCode::OK, "ivan"));
 }
 
@@ -342,9 +467,16 @@ async fn set_cookie_is_appended_to_the_apps_own() {
     let m = SessionManager::new(MemoryStore::new(), config).unwrap();
     let session = m.create("jo").await.unwrap();
     let app = Router::new()
-        .route("/me", get(|| async { ([(SET_COOKIE, "theme=dark; Path=/")], "ok") }))
+        .route(
+            "/me",
+            get(|| async { ([(SET_COOKIE, "theme=dark; Path=/")], "ok") }),
+        )
         .layer(SessionLayer::new(m));
-    let reply = send(app, get_with(&[("cookie", &format!("token={}", session.token.expose()))])).await;
+    let reply = send(
+        app,
+        get_with(&[("cookie", &format!("token={}", session.token.expose()))]),
+    )
+    .await;
     let cookies = reply.cookies();
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     assert_eq!(cookies[0], "theme=dark; Path=/");
@@ -367,26 +499,55 @@ async fn rotation_issues_a_new_cookie_and_the_old_token_lives_out_its_grace() {
 
     clock.advance(Duration::from_secs(601));
     // A Bearer token is never rotated: its client wouldn't read Set-Cookie.
-    let by_bearer = send(app(&m), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
+    let by_bearer = send(
+        app(&m),
+        get_with(&[("authorization", &bearer(session.token.expose()))]),
+    )
+    .await;
     assert!(by_bearer.cookies().is_empty());
 
     let rotated = send(app(&m), get_with(&[("cookie", &old)])).await;
     assert_eq!(rotated.status, StatusCode::OK);
     let set = rotated.cookies()[0].to_owned();
-    let new_token = set.split(';').next().unwrap().strip_prefix("token=").unwrap().to_owned();
+    let new_token = set
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("token=")
+        .unwrap()
+        .to_owned();
     assert_ne!(new_token, session.token.expose());
-    let max_age: u64 = set.split("Max-Age=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    let max_age: u64 = set
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((604_000..=604_800 - 601).contains(&max_age), "{set}");
 
     // A request that still carried the old token, within the grace period: works, no cookie.
     let racing = send(app(&m), get_with(&[("cookie", &old)])).await;
-    assert_eq!((racing.status, racing.body.as_str()), (StatusCode::OK, "kim"));
+    assert_eq!(
+        (racing.status, racing.body.as_str()),
+        (StatusCode::OK, "kim")
+    );
     assert!(racing.cookies().is_empty());
 
     clock.advance(Duration::from_secs(31));
     let late = send(app(&m), get_with(&[("cookie", &old)])).await;
-    assert_eq!(late.status, StatusCode::UNAUTHORIZED, "old token after the grace period");
-    let fresh = send(app(&m), get_with(&[("cookie", &format!("token={new_token}"))])).await;
+    assert_eq!(
+        late.status,
+        StatusCode::UNAUTHORIZED,
+        "old token after the grace period"
+    );
+    let fresh = send(
+        app(&m),
+        get_with(&[("cookie", &format!("token={new_token}"))]),
+    )
+    .await;
     assert_eq!((fresh.status, fresh.body.as_str()), (StatusCode::OK, "kim"));
 }
 
@@ -396,11 +557,17 @@ async fn deleting_a_rotated_session_also_ends_its_previous_token() {
     let m = SessionManager::new(MemoryStore::new(), config).unwrap();
     let session = m.create("lee").await.unwrap();
     let old = session.token.expose().to_owned();
-    let rotated = m.authenticate_from(&old, TokenSource::Cookie).await.unwrap();
+    let rotated = m
+        .authenticate_from(&old, TokenSource::Cookie)
+        .await
+        .unwrap();
     let (new, _) = rotated.new_token.unwrap();
     assert!(m.delete(&rotated.user.session_key).await.unwrap());
     assert!(m.authenticate(new.expose()).await.is_err());
-    assert!(m.authenticate(&old).await.is_err(), "the old token is gone too");
+    assert!(
+        m.authenticate(&old).await.is_err(),
+        "the old token is gone too"
+    );
 }
 
 #[tokio::test]
@@ -436,22 +603,45 @@ async fn idle_timeout_slides_with_touches_at_most_once_per_interval() {
 
     for _ in 0..20 {
         clock.advance(Duration::from_secs(2));
-        assert_eq!(send(app(&m), get_with(&[("authorization", &header)])).await.status, StatusCode::OK);
+        assert_eq!(
+            send(app(&m), get_with(&[("authorization", &header)]))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
-    assert_eq!(counts.writes() - writes_after_create, 0, "40 s of requests: no touch yet");
+    assert_eq!(
+        counts.writes() - writes_after_create,
+        0,
+        "40 s of requests: no touch yet"
+    );
     clock.advance(Duration::from_secs(30));
     send(app(&m), get_with(&[("authorization", &header)])).await;
     send(app(&m), get_with(&[("authorization", &header)])).await;
-    assert_eq!(counts.writes() - writes_after_create, 1, "one touch per interval");
+    assert_eq!(
+        counts.writes() - writes_after_create,
+        1,
+        "one touch per interval"
+    );
 
     // Used every 500 s, the session outlives its 600 s idle timeout...
     for _ in 0..3 {
         clock.advance(Duration::from_secs(500));
-        assert_eq!(send(app(&m), get_with(&[("authorization", &header)])).await.status, StatusCode::OK);
+        assert_eq!(
+            send(app(&m), get_with(&[("authorization", &header)]))
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
     // ...and ends after 600 s without use.
     clock.advance(Duration::from_secs(601));
-    assert_eq!(send(app(&m), get_with(&[("authorization", &header)])).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(app(&m), get_with(&[("authorization", &header)]))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -461,7 +651,11 @@ async fn steady_state_is_one_read_and_no_write() {
     let session = m.create("ola").await.unwrap();
     let (loads, writes) = (counts.loads(), counts.writes());
     for _ in 0..10 {
-        send(app(&m), get_with(&[("authorization", &bearer(session.token.expose()))])).await;
+        send(
+            app(&m),
+            get_with(&[("authorization", &bearer(session.token.expose()))]),
+        )
+        .await;
     }
     assert_eq!((counts.loads() - loads, counts.writes() - writes), (10, 0));
 }
@@ -474,10 +668,18 @@ async fn delete_user_ends_every_session_of_that_user_only() {
     let b = m.create("quinn").await.unwrap();
     assert_eq!(m.delete_user("pat").await.unwrap(), 2);
     for s in [&a1, &a2] {
-        let reply = send(app(&m), get_with(&[("authorization", &bearer(s.token.expose()))])).await;
+        let reply = send(
+            app(&m),
+            get_with(&[("authorization", &bearer(s.token.expose()))]),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    let other = send(app(&m), get_with(&[("authorization", &bearer(b.token.expose()))])).await;
+    let other = send(
+        app(&m),
+        get_with(&[("authorization", &bearer(b.token.expose()))]),
+    )
+    .await;
     assert_eq!(other.status, StatusCode::OK);
     assert!(m.delete(&b.user.session_key).await.unwrap());
     assert!(!m.delete(&b.user.session_key).await.unwrap());
@@ -489,7 +691,13 @@ async fn create_returns_a_secure_cookie_and_never_stores_the_token() {
     let session = m.create("rae").await.unwrap();
     let cookie = session.set_cookie.to_str().unwrap();
     assert!(cookie.starts_with(&format!("token={};", session.token.expose())));
-    for part in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=604800"] {
+    for part in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=604800",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     let record = m.load(&session.user.session_key).await.unwrap().unwrap();
@@ -508,7 +716,14 @@ async fn host_prefixed_cookie_needs_secure_root_and_no_domain() {
     let good = SessionConfig::default().with_cookie_name("__Host-token");
     let m = SessionManager::new(MemoryStore::new(), good).unwrap();
     let session = m.create("sam").await.unwrap();
-    let reply = send(app(&m), get_with(&[("cookie", &format!("__Host-token={}", session.token.expose()))])).await;
+    let reply = send(
+        app(&m),
+        get_with(&[(
+            "cookie",
+            &format!("__Host-token={}", session.token.expose()),
+        )]),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 

@@ -93,11 +93,11 @@ impl MemoryStore {
 
 impl Inner {
     fn insert(&mut self, record: SessionRecord) {
-        if let Some(old) = self.records.get(&record.key) {
-            if old.username != record.username {
-                let old_user = old.username.clone();
-                self.unindex(&old_user, &record.key);
-            }
+        if let Some(old) = self.records.get(&record.key)
+            && old.username != record.username
+        {
+            let old_user = old.username.clone();
+            self.unindex(&old_user, &record.key);
         }
         self.by_user
             .entry(record.username.clone())

@@ -46,7 +46,9 @@ pub struct TestClock(std::sync::Arc<std::sync::Mutex<SystemTime>>);
 
 impl TestClock {
     pub fn new() -> Self {
-        Self(std::sync::Arc::new(std::sync::Mutex::new(SystemTime::now())))
+        Self(std::sync::Arc::new(
+            std::sync::Mutex::new(SystemTime::now()),
+        ))
     }
 
     pub fn advance(&self, by: Duration) {
@@ -58,5 +60,5 @@ impl TestClock {
         move || *inner.lock().unwrap()
     }
 }
-pub mod stores;
 pub mod server;
+pub mod stores;

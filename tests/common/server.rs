@@ -27,7 +27,11 @@ pub fn server_binary() -> PathBuf {
 
 /// A free port on 127.0.0.1 (free when asked; the server binds it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running example server; killed when dropped.
@@ -58,10 +62,16 @@ impl ExampleServer {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("the example server exited at start: {status}");
             }
-            assert!(Instant::now() < deadline, "the example server did not listen within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "the example server did not listen within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { url: format!("http://127.0.0.1:{port}"), child }
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        }
     }
 }
 
@@ -82,7 +92,11 @@ pub fn start_failure(env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {

@@ -34,7 +34,11 @@ impl<S> Faulty<S> {
         let down = Arc::new(AtomicBool::new(false));
         let counts = Counts::default();
         (
-            Self { inner, down: down.clone(), counts: counts.clone() },
+            Self {
+                inner,
+                down: down.clone(),
+                counts: counts.clone(),
+            },
             down,
             counts,
         )
@@ -66,11 +70,21 @@ impl<S: SessionStore> SessionStore for Faulty<S> {
         self.counts.loads.fetch_add(1, Ordering::SeqCst);
         self.inner.load(key, now).await
     }
-    async fn update(&self, record: &SessionRecord, expected_version: u64) -> Result<(), StoreError> {
+    async fn update(
+        &self,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
         self.write()?;
         self.inner.update(record, expected_version).await
     }
-    async fn touch(&self, key: &str, version: u64, seen: u64, expires_at: u64) -> Result<(), StoreError> {
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        seen: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
         self.write()?;
         self.inner.touch(key, version, seen, expires_at).await
     }
