@@ -175,3 +175,15 @@ fn bad_configuration_stops_the_server_with_one_line_naming_the_variable() {
         assert!(line.contains(variable), "{line}");
     }
 }
+
+#[tokio::test]
+async fn the_home_page_is_served() {
+    let server = ExampleServer::start(&[]);
+    let page = reqwest::get(format!("{}/", server.url)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    for id in [r#"id="login""#, r#"id="whoami""#, r#"id="logout""#] {
+        assert!(html.contains(id), "{id}");
+    }
+}

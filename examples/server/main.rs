@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! POST   /sessions             {"username","password"} -> {"sessionId"} + Set-Cookie
+//! GET    /                     -> a page to try the cookie flow in a browser
 //! GET    /sessions             -> {"username"}                      (needs a session)
 //! DELETE /sessions/{username}  -> {"username"}, ends all its sessions (needs that user's session)
 //! ```
@@ -18,7 +19,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::{
@@ -72,6 +73,11 @@ async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> 
     }
 }
 
+/// A page to try the cookie flow in a browser: plain HTML and a few lines of script.
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
 async fn get_session(user: CurrentUser) -> Json<serde_json::Value> {
     Json(json!({ "username": user.username }))
 }
@@ -110,6 +116,7 @@ fn app(sessions: SessionManager) -> Router {
         .route("/sessions/{username}", delete(delete_sessions))
         .route_layer(SessionLayer::new(sessions.clone()))
         .route("/sessions", post(create_session))
+        .route("/", get(index))
         .with_state(sessions)
 }
 
