@@ -60,5 +60,6 @@ impl TestClock {
         move || *inner.lock().unwrap()
     }
 }
+pub mod hostile;
 pub mod server;
 pub mod stores;
