@@ -187,3 +187,10 @@ async fn the_home_page_is_served() {
         assert!(html.contains(id), "{id}");
     }
 }
+
+#[test]
+fn ctrl_c_shuts_the_server_down_cleanly() {
+    let server = ExampleServer::start(&[]);
+    let status = server.interrupt(std::time::Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+}

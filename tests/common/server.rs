@@ -75,6 +75,23 @@ impl ExampleServer {
     }
 }
 
+impl ExampleServer {
+    /// Sends SIGINT (what Ctrl-C sends) and waits for the exit, at most `within`.
+    pub fn interrupt(mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit within {within:?} of SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for ExampleServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
