@@ -1,0 +1,305 @@
+//! The calls this crate makes to Cognito's API, and what their failures mean to a session.
+//!
+//! Every call is bounded by a timeout of our own: the SDK's defaults wait for a response
+//! indefinitely, and a request stuck behind a hung refresh is worse than a quick 503.
+//!
+//! Errors never carry Cognito's messages, only the error code: some (moto's, at least) quote
+//! the token or the secret hash they refused, and these errors end up in logs.
+
+use std::time::Duration;
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::store::BoxError;
+use crate::{CognitoSettings, Secret};
+
+/// Tokens Cognito handed out.
+pub(crate) struct Tokens {
+    pub(crate) access: Secret,
+    /// A refresh token: always at log-in; after a refresh only when the pool rotates them.
+    pub(crate) refresh: Option<Secret>,
+}
+
+/// How a call failed.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// Cognito said no to these credentials or this refresh token
+    /// (`NotAuthorizedException`, and `UserNotFoundException` at log-in).
+    Refused,
+    /// Cognito could not be asked, or answered with anything else (throttling, a 5xx, a
+    /// configuration problem): no verdict on the credentials.
+    Unavailable(BoxError),
+}
+
+/// A failed call, as logged and as carried by [`AuthError::Unavailable`](crate::AuthError).
+#[derive(Debug, thiserror::Error)]
+#[error("Cognito {operation}: {what}")]
+pub(crate) struct IdpError {
+    operation: &'static str,
+    what: String,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl IdpError {
+    pub(crate) fn new(operation: &'static str, what: impl Into<String>) -> Self {
+        Self {
+            operation,
+            what: what.into(),
+            source: None,
+        }
+    }
+}
+
+/// The app client, as this crate uses it.
+pub(crate) struct Idp {
+    client: Client,
+    pool_id: String,
+    client_id: String,
+    secret: Option<Secret>,
+    timeout: Duration,
+    rotation: bool,
+}
+
+impl std::fmt::Debug for Idp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idp")
+            .field("pool_id", &self.pool_id)
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret)
+            .field("timeout", &self.timeout)
+            .field("rotation", &self.rotation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `SECRET_HASH`: base64(HMAC-SHA256(key = client secret, message = username + client id)).
+pub(crate) fn secret_hash(secret: &Secret, username: &str, client_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(username.as_bytes());
+    mac.update(client_id.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+impl Idp {
+    pub(crate) fn new(
+        client: Client,
+        settings: &CognitoSettings,
+        timeout: Duration,
+        rotation: bool,
+    ) -> Self {
+        Self {
+            client,
+            pool_id: settings.user_pool_id.clone(),
+            client_id: settings.client_id.clone(),
+            secret: settings.client_secret.clone(),
+            timeout,
+            rotation,
+        }
+    }
+
+    /// Runs a call under our timeout and sorts its failure.
+    async fn call<T, E, R>(
+        &self,
+        operation: &'static str,
+        refusals: &[&str],
+        call: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, CallError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let Ok(result) = tokio::time::timeout(self.timeout, call).await else {
+            let what = format!("no answer within {:?}", self.timeout);
+            return Err(CallError::Unavailable(Box::new(IdpError::new(
+                operation, what,
+            ))));
+        };
+        result.map_err(|error| {
+            let code = error.code().map(str::to_owned);
+            if code.as_deref().is_some_and(|code| refusals.contains(&code)) {
+                return CallError::Refused;
+            }
+            let (what, source): (String, Option<BoxError>) = match (code, error) {
+                (Some(code), _) => (code, None),
+                (None, SdkError::ServiceError(_)) => ("error without a code".into(), None),
+                (None, SdkError::ResponseError(_)) => ("unreadable response".into(), None),
+                (None, other) => ("unreachable".into(), Some(Box::new(other))),
+            };
+            CallError::Unavailable(Box::new(IdpError {
+                operation,
+                what,
+                source,
+            }))
+        })
+    }
+
+    fn hash_for(&self, username: &str) -> Option<String> {
+        self.secret
+            .as_ref()
+            .map(|secret| secret_hash(secret, username, &self.client_id))
+    }
+
+    /// `InitiateAuth` with `USER_PASSWORD_AUTH`. A challenge (new password, MFA) is
+    /// `Unavailable`: this log-in can't answer it.
+    pub(crate) async fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Tokens, CallError> {
+        let mut request = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password);
+        if let Some(hash) = self.hash_for(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
+        }
+        let refusals = ["NotAuthorizedException", "UserNotFoundException"];
+        let output = self.call("InitiateAuth", &refusals, request.send()).await?;
+        if let Some(challenge) = output.challenge_name() {
+            let what = format!(
+                "asks for the {} challenge, which log-in can't answer",
+                challenge.as_str()
+            );
+            return Err(CallError::Unavailable(Box::new(IdpError::new(
+                "InitiateAuth",
+                what,
+            ))));
+        }
+        tokens("InitiateAuth", output.authentication_result(), true)
+    }
+
+    /// New tokens for a refresh token. `username` is the `username` claim of the session's
+    /// tokens: what `SECRET_HASH` is computed over.
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &Secret,
+        username: &str,
+    ) -> Result<Tokens, CallError> {
+        let refusals = ["NotAuthorizedException"];
+        if self.rotation {
+            let mut request = self
+                .client
+                .get_tokens_from_refresh_token()
+                .client_id(&self.client_id)
+                .refresh_token(refresh_token.expose());
+            if let Some(secret) = &self.secret {
+                request = request.client_secret(secret.expose());
+            }
+            let output = self
+                .call("GetTokensFromRefreshToken", &refusals, request.send())
+                .await?;
+            return tokens(
+                "GetTokensFromRefreshToken",
+                output.authentication_result(),
+                false,
+            );
+        }
+        let mut request = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", refresh_token.expose());
+        if let Some(hash) = self.hash_for(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
+        }
+        let output = self.call("InitiateAuth", &refusals, request.send()).await?;
+        tokens("InitiateAuth", output.authentication_result(), false)
+    }
+
+    /// `RevokeToken`: ends a refresh token and the tokens issued from it.
+    pub(crate) async fn revoke(&self, refresh_token: &Secret) -> Result<(), CallError> {
+        let mut request = self
+            .client
+            .revoke_token()
+            .client_id(&self.client_id)
+            .token(refresh_token.expose());
+        if let Some(secret) = &self.secret {
+            request = request.client_secret(secret.expose());
+        }
+        self.call("RevokeToken", &[], request.send())
+            .await
+            .map(drop)
+    }
+
+    /// `AdminUserGlobalSignOut`: ends every refresh token of the user. Needs AWS
+    /// credentials allowed to call it.
+    pub(crate) async fn global_sign_out(&self, username: &str) -> Result<(), CallError> {
+        let request = self
+            .client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(username);
+        self.call("AdminUserGlobalSignOut", &[], request.send())
+            .await
+            .map(drop)
+    }
+}
+
+fn tokens(
+    operation: &'static str,
+    result: Option<&AuthenticationResultType>,
+    refresh_required: bool,
+) -> Result<Tokens, CallError> {
+    let missing = |what: &str| {
+        CallError::Unavailable(Box::new(IdpError::new(
+            operation,
+            format!("answer without {what}"),
+        )))
+    };
+    let result = result.ok_or_else(|| missing("AuthenticationResult"))?;
+    let access = result
+        .access_token()
+        .ok_or_else(|| missing("AccessToken"))?;
+    let refresh = result.refresh_token().map(Secret::new);
+    if refresh_required && refresh.is_none() {
+        return Err(missing("RefreshToken"));
+    }
+    Ok(Tokens {
+        access: Secret::new(access),
+        refresh,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_hash_matches_a_known_vector() {
+        // Computed independently: base64(HMAC-SHA256(secret, "alice" + client id)).
+        let hash = secret_hash(
+            &Secret::new("shh-client-secret"),
+            "alice",
+            "3n4b5urk1ft4fl3mg5e62d9ado",
+        );
+        assert_eq!(hash, "YOiDDavul7t3Zxp0PejDO/XJVJRA38PcUR3oNbRw4DA=");
+    }
+
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .build();
+        let mut settings = CognitoSettings::new("us-east-1_x", "client");
+        settings.client_secret = Some(Secret::new("very-secret"));
+        let idp = Idp::new(
+            Client::from_conf(config),
+            &settings,
+            Duration::from_secs(1),
+            false,
+        );
+        let debug = format!("{idp:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+    }
+}

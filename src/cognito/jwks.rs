@@ -1,0 +1,536 @@
+//! The user pool's signing keys (its JWKS), fetched lazily and cached.
+//!
+//! The cache is built so that a flood of tokens with made-up key ids can't turn into a flood
+//! of requests to the key endpoint, and so that a slow or failing endpoint never blocks the
+//! requests whose key is already known:
+//!
+//! - keys are fetched on first use, and again when a token names a key id we don't know
+//!   (the pool rotated its keys) or the keys are older than the maximum age;
+//! - at most one fetch runs at a time: concurrent misses wait for that fetch and then look
+//!   again (single flight), and no lock is held while the request is in flight;
+//! - after a fetch a cooldown starts (a shorter one after a failure) during which unknown key
+//!   ids are answered at once: as unknown after a success, as unavailable after a failure;
+//! - keys past their maximum age keep working while a fresh copy is fetched, and if that
+//!   fetch fails (stale-if-error), so an outage of the endpoint doesn't end every session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::store::BoxError;
+
+/// Largest JWKS document we read. Cognito's holds two keys in about 1 KiB.
+const MAX_BODY: usize = 64 * 1024;
+/// Most keys we keep from one document.
+const MAX_KEYS: usize = 32;
+
+/// Why a key could not be had.
+#[derive(Debug)]
+pub(crate) enum KeyError {
+    /// The pool has no key with this id (as of the last fetch).
+    Unknown,
+    /// The keys could not be fetched.
+    Unavailable(BoxError),
+}
+
+/// Timing of the cache; see [`CognitoOptions`](super::CognitoOptions) for the defaults.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JwksTiming {
+    pub(crate) timeout: Duration,
+    pub(crate) cooldown: Duration,
+    pub(crate) failure_cooldown: Duration,
+    pub(crate) max_age: Duration,
+}
+
+/// The key cache of one user pool.
+pub(crate) struct Jwks {
+    url: String,
+    http: reqwest::Client,
+    timing: JwksTiming,
+    state: Mutex<State>,
+    /// Bumped whenever a fetch ends (or is abandoned), to wake the requests waiting for it.
+    fetched: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    keys: Arc<HashMap<String, Arc<DecodingKey>>>,
+    fetched_at: Option<Instant>,
+    failed_at: Option<Instant>,
+    last_error: Option<String>,
+    fetching: bool,
+}
+
+enum Next {
+    Wait(watch::Receiver<u64>),
+    Fetch,
+}
+
+impl std::fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwks")
+            .field("url", &self.url)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Jwks {
+    pub(crate) fn new(url: String, http: reqwest::Client, timing: JwksTiming) -> Self {
+        Self {
+            url,
+            http,
+            timing,
+            state: Mutex::new(State::default()),
+            fetched: watch::Sender::new(0),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent whatever panicked while holding the lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The key with id `kid`, fetching the pool's keys if need be.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+        // One fetch per look-up at most, whatever the cooldowns say.
+        let mut fetched = false;
+        loop {
+            let next = {
+                let mut state = self.state();
+                let known = state.keys.get(kid).cloned();
+                let stale = state
+                    .fetched_at
+                    .is_none_or(|at| at.elapsed() >= self.timing.max_age);
+                match known {
+                    Some(key) if !stale => return Ok(key),
+                    // Someone is fetching fresh keys: the stale ones do meanwhile.
+                    Some(key) if state.fetching => return Ok(key),
+                    None if state.fetching => Next::Wait(self.fetched.subscribe()),
+                    known if !fetched && self.may_fetch(&state) => {
+                        state.fetching = true;
+                        drop(known);
+                        Next::Fetch
+                    }
+                    Some(key) => return Ok(key),
+                    None => return Err(self.miss(&state)),
+                }
+            };
+            match next {
+                Next::Wait(mut fetched) => {
+                    // The sender lives as long as `self`; an error can't happen, and would
+                    // only mean looking again.
+                    let _ = fetched.changed().await;
+                }
+                Next::Fetch => {
+                    self.refetch().await;
+                    fetched = true;
+                }
+            }
+        }
+    }
+
+    /// Whether a fetch may start now, given the cooldowns.
+    fn may_fetch(&self, state: &State) -> bool {
+        let cooling =
+            |at: Option<Instant>, cooldown: Duration| at.is_some_and(|at| at.elapsed() < cooldown);
+        !cooling(state.failed_at, self.timing.failure_cooldown)
+            && !cooling(state.fetched_at, self.timing.cooldown)
+    }
+
+    /// What an unknown key id is, when no fetch may start: unknown if the last fetch worked,
+    /// unavailable if it failed (we can't tell a forged key id from a new key).
+    fn miss(&self, state: &State) -> KeyError {
+        let failed_last = match (state.failed_at, state.fetched_at) {
+            (Some(failed), Some(fetched)) => failed > fetched,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if failed_last {
+            let error = state.last_error.as_deref().unwrap_or("fetch failed");
+            KeyError::Unavailable(format!("JWKS {}: {error}", self.url).into())
+        } else {
+            KeyError::Unknown
+        }
+    }
+
+    /// Fetches the keys and records the outcome. The caller set `fetching`.
+    async fn refetch(&self) {
+        // Resets `fetching` and wakes the waiters even if this future is dropped mid-fetch
+        // (the client went away): one of them then fetches instead.
+        struct Done<'a>(&'a Jwks);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.state().fetching = false;
+                self.0.fetched.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+        let _done = Done(self);
+        let result = tokio::time::timeout(self.timing.timeout, self.fetch())
+            .await
+            .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.timing.timeout).into()));
+        let mut state = self.state();
+        match result {
+            Ok(keys) => {
+                tracing::debug!(url = %self.url, keys = keys.len(), "JWKS fetched");
+                state.keys = Arc::new(keys);
+                state.fetched_at = Some(Instant::now());
+                state.last_error = None;
+            }
+            Err(error) => {
+                tracing::warn!(url = %self.url, %error, "JWKS fetch failed");
+                state.failed_at = Some(Instant::now());
+                state.last_error = Some(error.to_string());
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, BoxError> {
+        let mut response = self.http.get(&self.url).send().await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}").into());
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY as u64)
+        {
+            return Err("document too large".into());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err("document too large".into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse(&body)
+    }
+
+    /// A cache that already holds `keys` and never fetches (for tests of what uses keys).
+    #[cfg(test)]
+    pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
+        let jwks = Self::new(
+            "http://127.0.0.1:9/unused".into(),
+            reqwest::Client::new(),
+            JwksTiming {
+                timeout: Duration::from_secs(1),
+                cooldown: Duration::MAX,
+                failure_cooldown: Duration::MAX,
+                max_age: Duration::MAX,
+            },
+        );
+        {
+            let mut state = jwks.state();
+            state.keys = Arc::new(
+                keys.into_iter()
+                    .map(|(kid, key)| (kid, Arc::new(key)))
+                    .collect(),
+            );
+            state.fetched_at = Some(Instant::now());
+        }
+        jwks
+    }
+}
+
+#[derive(Deserialize)]
+struct Document {
+    keys: Vec<serde_json::Value>,
+}
+
+/// One key as Cognito publishes it; other members are ignored.
+#[derive(Deserialize)]
+struct RsaJwk {
+    kid: String,
+    kty: String,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: String,
+    e: String,
+}
+
+/// The usable keys of a JWKS document: RSA keys for signatures, declared RS256 or not
+/// declared at all. Any other key is skipped, so a token naming it is rejected as unknown:
+/// this is what "the algorithm must match the key" comes down to.
+fn parse(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, BoxError> {
+    let document: Document =
+        serde_json::from_slice(body).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let mut keys = HashMap::new();
+    for value in document.keys {
+        let Ok(jwk) = serde_json::from_value::<RsaJwk>(value) else {
+            continue;
+        };
+        let usable = jwk.kty == "RSA"
+            && jwk.alg.as_deref().is_none_or(|alg| alg == "RS256")
+            && jwk.use_.as_deref().is_none_or(|use_| use_ == "sig");
+        if !usable || jwk.kid.len() > super::verify::MAX_KID_LEN || keys.len() >= MAX_KEYS {
+            tracing::debug!(kid = %jwk.kid.chars().take(64).collect::<String>(), "JWKS key skipped");
+            continue;
+        }
+        match DecodingKey::from_rsa_components(&jwk.n, &jwk.e) {
+            Ok(key) => {
+                keys.insert(jwk.kid, Arc::new(key));
+            }
+            Err(e) => tracing::debug!(kid = %jwk.kid, error = %e, "JWKS key unreadable"),
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    use super::*;
+
+    /// What the test server answers, and how many requests it saw.
+    #[derive(Clone)]
+    struct Server {
+        hits: Arc<AtomicUsize>,
+        body: Arc<Mutex<(StatusCode, String)>>,
+        delay: Duration,
+    }
+
+    fn jwk(kid: &str, alg: Option<&str>) -> serde_json::Value {
+        // Any base64url modulus parses; these keys are never used to verify.
+        let mut key = serde_json::json!({ "kid": kid, "kty": "RSA", "n": "wq3Dh8OY", "e": "AQAB", "use": "sig" });
+        if let Some(alg) = alg {
+            key["alg"] = alg.into();
+        }
+        key
+    }
+
+    fn document(keys: &[serde_json::Value]) -> String {
+        serde_json::json!({ "keys": keys }).to_string()
+    }
+
+    impl Server {
+        async fn start(body: String, delay: Duration) -> (Self, String) {
+            let server = Self {
+                hits: Arc::default(),
+                body: Arc::new(Mutex::new((StatusCode::OK, body))),
+                delay,
+            };
+            let state = server.clone();
+            let app = Router::new().route(
+                "/jwks.json",
+                get(move || {
+                    let state = state.clone();
+                    async move {
+                        state.hits.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(state.delay).await;
+                        state.body.lock().unwrap().clone()
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            (server, url)
+        }
+
+        fn hits(&self) -> usize {
+            self.hits.load(Ordering::SeqCst)
+        }
+
+        fn answer(&self, status: StatusCode, body: String) {
+            *self.body.lock().unwrap() = (status, body);
+        }
+    }
+
+    fn timing(cooldown: Duration) -> JwksTiming {
+        JwksTiming {
+            timeout: Duration::from_secs(2),
+            cooldown,
+            failure_cooldown: cooldown,
+            max_age: Duration::from_secs(3600),
+        }
+    }
+
+    fn jwks(url: String, timing: JwksTiming) -> Arc<Jwks> {
+        Arc::new(Jwks::new(url, reqwest::Client::new(), timing))
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_fetch() {
+        let (server, url) = Server::start(
+            document(&[jwk("a", Some("RS256"))]),
+            Duration::from_millis(200),
+        )
+        .await;
+        let jwks = jwks(url, timing(Duration::from_secs(60)));
+        let lookups: Vec<_> = (0..20)
+            .map(|i| {
+                let jwks = jwks.clone();
+                tokio::spawn(async move { jwks.key(if i % 2 == 0 { "a" } else { "nope" }).await })
+            })
+            .collect();
+        for (i, lookup) in lookups.into_iter().enumerate() {
+            let result = lookup.await.unwrap();
+            if i % 2 == 0 {
+                assert!(result.is_ok());
+            } else {
+                assert!(matches!(result, Err(KeyError::Unknown)));
+            }
+        }
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_refetch_only_after_the_cooldown() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let jwks = jwks(url.clone(), timing(Duration::from_millis(300)));
+        assert!(jwks.key("a").await.is_ok());
+        for i in 0..50 {
+            assert!(matches!(
+                jwks.key(&format!("forged-{i}")).await,
+                Err(KeyError::Unknown)
+            ));
+        }
+        assert_eq!(
+            server.hits(),
+            1,
+            "a flood of unknown kids must not reach the endpoint"
+        );
+
+        // The pool rotates its keys: the new kid is found once the cooldown has passed.
+        server.answer(StatusCode::OK, document(&[jwk("a", None), jwk("b", None)]));
+        assert!(matches!(jwks.key("b").await, Err(KeyError::Unknown)));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(jwks.key("b").await.is_ok());
+        assert_eq!(server.hits(), 2);
+
+        // Without a cooldown every unknown kid refetches.
+        let eager = self::jwks(url, timing(Duration::ZERO));
+        assert!(matches!(eager.key("x").await, Err(KeyError::Unknown)));
+        assert!(matches!(eager.key("y").await, Err(KeyError::Unknown)));
+        assert_eq!(server.hits(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_unavailable_and_cools_down() {
+        let (server, url) = Server::start(String::new(), Duration::ZERO).await;
+        server.answer(StatusCode::INTERNAL_SERVER_ERROR, "oops".into());
+        let jwks = jwks(url, timing(Duration::from_millis(300)));
+        for _ in 0..10 {
+            match jwks.key("a").await {
+                Err(KeyError::Unavailable(e)) => assert!(e.to_string().contains("500"), "{e}"),
+                other => panic!("expected unavailable, got {:?}", other.map(|_| ())),
+            }
+        }
+        assert_eq!(server.hits(), 1, "failures must cool down too");
+
+        server.answer(StatusCode::OK, document(&[jwk("a", None)]));
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(jwks.key("a").await.is_ok());
+        assert_eq!(server.hits(), 2);
+    }
+
+    #[tokio::test]
+    async fn stale_keys_serve_while_the_endpoint_is_down() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let jwks = jwks(
+            url,
+            JwksTiming {
+                max_age: Duration::from_millis(100),
+                ..timing(Duration::ZERO)
+            },
+        );
+        assert!(jwks.key("a").await.is_ok());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        server.answer(StatusCode::SERVICE_UNAVAILABLE, String::new());
+        assert!(
+            jwks.key("a").await.is_ok(),
+            "stale keys are better than none"
+        );
+        assert_eq!(server.hits(), 2, "a stale cache refetches");
+        assert!(matches!(jwks.key("b").await, Err(KeyError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_slow_endpoints_are_unavailable() {
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap()
+        };
+        let jwks = jwks(format!("http://{closed}/jwks.json"), timing(Duration::ZERO));
+        assert!(matches!(jwks.key("a").await, Err(KeyError::Unavailable(_))));
+
+        let (_server, url) =
+            Server::start(document(&[jwk("a", None)]), Duration::from_secs(5)).await;
+        let slow = self::jwks(
+            url,
+            JwksTiming {
+                timeout: Duration::from_millis(200),
+                ..timing(Duration::ZERO)
+            },
+        );
+        let started = Instant::now();
+        match slow.key("a").await {
+            Err(KeyError::Unavailable(e)) => assert!(e.to_string().contains("timed out"), "{e}"),
+            other => panic!("expected a timeout, got {:?}", other.map(|_| ())),
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_fetch_hands_over() {
+        let (server, url) =
+            Server::start(document(&[jwk("a", None)]), Duration::from_millis(300)).await;
+        let jwks = jwks(url, timing(Duration::ZERO));
+        // The first caller gives up mid-fetch (its client went away).
+        let first = tokio::time::timeout(Duration::from_millis(100), jwks.key("a")).await;
+        assert!(first.is_err());
+        assert!(jwks.key("a").await.is_ok());
+        assert_eq!(server.hits(), 2);
+    }
+
+    #[test]
+    fn only_rs256_signature_keys_are_kept() {
+        let mut enc = jwk("enc", None);
+        enc["use"] = "enc".into();
+        let mut ec = jwk("ec", None);
+        ec["kty"] = "EC".into();
+        let body = document(&[
+            jwk("plain", None),
+            jwk("rs256", Some("RS256")),
+            jwk("rs512", Some("RS512")),
+            jwk("hs256", Some("HS256")),
+            enc,
+            ec,
+            jwk(&"k".repeat(1000), None),
+            serde_json::json!({ "kid": "broken" }),
+        ]);
+        let keys = parse(body.as_bytes()).unwrap();
+        let mut kids: Vec<_> = keys.keys().cloned().collect();
+        kids.sort();
+        assert_eq!(kids, ["plain", "rs256"]);
+        assert!(parse(b"{\"nokeys\":1}").is_err());
+        assert!(parse(b"<html>").is_err());
+    }
+
+    #[tokio::test]
+    async fn oversized_documents_are_refused() {
+        let huge = document(
+            &(0..2000)
+                .map(|i| jwk(&format!("k{i}"), None))
+                .collect::<Vec<_>>(),
+        );
+        assert!(huge.len() > MAX_BODY);
+        let (_server, url) = Server::start(huge, Duration::ZERO).await;
+        let jwks = jwks(url, timing(Duration::ZERO));
+        match jwks.key("k1").await {
+            Err(KeyError::Unavailable(e)) => assert!(e.to_string().contains("too large"), "{e}"),
+            other => panic!("expected unavailable, got {:?}", other.map(|_| ())),
+        }
+    }
+}

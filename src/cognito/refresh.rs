@@ -1,0 +1,181 @@
+//! Refreshing a session's access token: once per session at a time, written back with a
+//! conditional update, adopted by the losers of a race.
+
+use std::time::Instant;
+
+use super::Cognito;
+use super::authenticate::{adopt, not_found};
+use super::idp::{CallError, IdpError};
+use super::verify::AccessClaims;
+use crate::manager::{AuthError, Authenticated, user_of};
+use crate::session::TokenMatch;
+use crate::store::{BoxError, StoreError};
+use crate::{CognitoTokens, SessionManager, SessionRecord, TokenHash};
+
+/// Why a refresh gave no new token.
+enum Failure {
+    /// The session is over (Cognito refused the refresh token, or the session vanished).
+    Ended,
+    /// No verdict: Cognito or the store is unavailable. The session is unchanged.
+    Unavailable(BoxError),
+}
+
+impl Cognito {
+    /// Refreshes the session of a request whose current token `hash` is due, or adopts the
+    /// token another request got meanwhile.
+    pub(super) async fn refresh(
+        &self,
+        manager: &SessionManager,
+        record: SessionRecord,
+        claims: &AccessClaims,
+        hash: TokenHash,
+    ) -> Result<Authenticated, AuthError> {
+        let queued_at = Instant::now();
+        let flight = self.flights.get(&record.key);
+        let mut flight = flight.lock().await;
+
+        // Re-read under the lock: the request before us in the queue, or another process,
+        // may have refreshed already.
+        let now = manager.config().now();
+        let record = self
+            .load(manager, &record.key, claims, now)
+            .await?
+            .ok_or_else(not_found)?;
+        match record.accepts(&hash, now) {
+            TokenMatch::None => return Err(not_found()),
+            TokenMatch::Previous => return Ok(adopt(manager, &record, now)),
+            TokenMatch::Current => {}
+        }
+        if flight.failed_at.is_some_and(|failed| failed >= queued_at) {
+            // The attempt we queued behind failed moments ago: don't ask Cognito again for
+            // this request (a queue of 50 must not become 50 timeouts in a row).
+            let error = IdpError::new("refresh", "failed for a concurrent request of the session");
+            return fallback(&record, claims, now, Box::new(error));
+        }
+        match self.refresh_now(manager, &record, now).await {
+            Ok(authenticated) => Ok(authenticated),
+            Err(Failure::Ended) => Err(not_found()),
+            Err(Failure::Unavailable(error)) => {
+                flight.failed_at = Some(Instant::now());
+                fallback(&record, claims, now, error)
+            }
+        }
+    }
+
+    async fn refresh_now(
+        &self,
+        manager: &SessionManager,
+        record: &SessionRecord,
+        now: u64,
+    ) -> Result<Authenticated, Failure> {
+        let Some(old) = &record.cognito else {
+            return Err(Failure::Ended);
+        };
+        let store = &manager.inner.store;
+        let tokens = match self.idp.refresh(&old.refresh_token, &record.username).await {
+            Ok(tokens) => tokens,
+            Err(CallError::Refused) => {
+                // Revoked, signed out everywhere, or expired: the log-in is over.
+                tracing::info!(session = %record.key, "Cognito refused the refresh token; session ended");
+                if let Err(error) = store.delete(&record.key).await {
+                    // The 401 stands: the next request is refused by Cognito again.
+                    tracing::warn!(session = %record.key, %error, "ended session not deleted");
+                }
+                return Err(Failure::Ended);
+            }
+            Err(CallError::Unavailable(error)) => return Err(Failure::Unavailable(error)),
+        };
+
+        // What Cognito returned is checked like any token; this also gives us its `exp` and
+        // proves it belongs to this session.
+        let new_hash = TokenHash::of(tokens.access.expose());
+        let unusable = |what: &str| Failure::Unavailable(Box::new(IdpError::new("refresh", what)));
+        let new_claims = self
+            .verifier
+            .verify(tokens.access.expose(), &new_hash, now)
+            .await
+            .map_err(|e| match e {
+                AuthError::Unavailable(e) => Failure::Unavailable(e),
+                _ => unusable("returned an access token that does not verify"),
+            })?;
+        if self.key_of(&new_claims) != Some(record.key.as_str())
+            || record.sub.as_deref() != Some(new_claims.sub.as_str())
+        {
+            return Err(unusable("returned an access token of another session"));
+        }
+
+        let config = manager.config();
+        let updated = SessionRecord {
+            token_hash: new_hash,
+            previous_token_hash: Some(record.token_hash),
+            previous_valid_until: Some(now.saturating_add(config.grace_period.as_secs())),
+            cognito: Some(CognitoTokens {
+                access_token: tokens.access.clone(),
+                refresh_token: tokens.refresh.unwrap_or_else(|| old.refresh_token.clone()),
+                access_expires_at: new_claims.exp,
+            }),
+            refreshed_at: now,
+            last_seen_at: now,
+            // Unchanged unless an idle timeout slides it.
+            expires_at: manager.expiry(record.created_at, now),
+            version: record.version + 1,
+            ..record.clone()
+        };
+        match store.update(&updated, record.version).await {
+            Ok(()) => {
+                tracing::debug!(session = %record.key, "Cognito tokens refreshed");
+                let cookie = manager.set_cookie(tokens.access.expose(), updated.expires_at, now);
+                Ok(Authenticated {
+                    user: user_of(&updated, updated.key.clone()),
+                    new_token: Some((tokens.access, cookie)),
+                })
+            }
+            Err(StoreError::Conflict) => {
+                // Another process refreshed (or ended) the session first: its token wins,
+                // ours is dropped (it expires on its own).
+                let current = store
+                    .load(&record.key, now)
+                    .await
+                    .map_err(|e| Failure::Unavailable(Box::new(e)))?
+                    .filter(|r| manager.is_live(r, now))
+                    .ok_or(Failure::Ended)?;
+                match current.accepts(&record.token_hash, now) {
+                    TokenMatch::Previous => {
+                        tracing::debug!(session = %record.key, "lost a refresh race; adopting the winner's token");
+                        Ok(adopt(manager, &current, now))
+                    }
+                    TokenMatch::None => Err(Failure::Ended),
+                    TokenMatch::Current => Err(Failure::Unavailable(
+                        "the session changed during the refresh".into(),
+                    )),
+                }
+            }
+            Err(error) => {
+                // Cognito did not rotate the refresh token, so the stored one still works and
+                // the next request refreshes again.
+                tracing::warn!(session = %record.key, %error, "refreshed tokens not stored");
+                Err(Failure::Unavailable(Box::new(error)))
+            }
+        }
+    }
+}
+
+/// The answer when no new token could be had but the session is fine: a token that has not
+/// expired yet still serves (the refresh was early, it is tried again on the next request);
+/// an expired one can't, and the client is told to retry (503).
+fn fallback(
+    record: &SessionRecord,
+    claims: &AccessClaims,
+    now: u64,
+    error: BoxError,
+) -> Result<Authenticated, AuthError> {
+    if now < claims.exp {
+        tracing::warn!(session = %record.key, %error, "token refresh failed; the current token serves meanwhile");
+        Ok(Authenticated {
+            user: user_of(record, record.key.clone()),
+            new_token: None,
+        })
+    } else {
+        Err(AuthError::Unavailable(error))
+    }
+}

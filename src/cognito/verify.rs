@@ -1,0 +1,479 @@
+//! Checking a Cognito access token before anything in it is believed.
+//!
+//! In order, each step only run when the one before passed:
+//!
+//! 1. shape: at most [`MAX_TOKEN_LEN`] bytes, three base64url parts (no JSON is parsed for
+//!    anything else);
+//! 2. header: `alg` is RS256 — `none`, the HMAC family (the "public key as HMAC secret"
+//!    attack) and every other algorithm are refused — and a `kid` of at most
+//!    [`MAX_KID_LEN`] bytes; a `crit` header is refused (we understand no extension);
+//! 3. key: the pool's key with that `kid`, from the [JWKS cache](super::jwks); keys declared
+//!    for another algorithm are not in it;
+//! 4. signature, then `iss` (the pool's issuer), `token_use` = `access`, `client_id` (the app
+//!    client or one of the extra ones), and `iat`/`nbf` not in the future beyond the leeway.
+//!
+//! `exp` is *not* a reason to refuse here: a correctly signed token that expired is how a
+//! session whose client was away comes back, and the session layer decides (refresh, or 401
+//! when the token is older than any session could be).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use serde::Deserialize;
+
+use super::cache::TokenCache;
+use super::jwks::{Jwks, KeyError};
+use crate::manager::AuthError;
+use crate::{CognitoSettings, InvalidReason, TokenHash};
+
+/// Longest token we look at. Cognito access tokens are about 1 KiB, more with many groups;
+/// a cookie can't hold more than 4 KiB anyway.
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Longest key id we look up. Cognito's are 44 characters.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+/// The claims of a verified access token that sessions use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccessClaims {
+    /// The user's id.
+    pub(crate) sub: String,
+    /// The user's name in the pool: what `SECRET_HASH` is computed over.
+    pub(crate) username: String,
+    /// The app client the token was issued to.
+    pub(crate) client_id: String,
+    /// Id of the log-in, the same for every token refreshed from it.
+    pub(crate) origin_jti: Option<String>,
+    /// When the token expires, epoch seconds.
+    pub(crate) exp: u64,
+}
+
+/// The payload as Cognito writes it; `iss` and `exp` are also checked by `jsonwebtoken`.
+#[derive(Deserialize)]
+struct Payload {
+    sub: String,
+    username: String,
+    client_id: String,
+    token_use: String,
+    exp: u64,
+    iat: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    origin_jti: Option<String>,
+}
+
+/// Verifies access tokens of one user pool.
+pub(crate) struct Verifier {
+    clients: Vec<String>,
+    leeway: u64,
+    validation: Validation,
+    jwks: Jwks,
+    cache: TokenCache,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("clients", &self.clients)
+            .field("leeway", &self.leeway)
+            .field("jwks", &self.jwks)
+            .finish_non_exhaustive()
+    }
+}
+
+const fn malformed() -> AuthError {
+    AuthError::Invalid(InvalidReason::Malformed)
+}
+
+impl Verifier {
+    pub(crate) fn new(
+        settings: &CognitoSettings,
+        leeway: Duration,
+        jwks: Jwks,
+        cache: TokenCache,
+    ) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[settings.issuer()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // Time is checked below, by the manager's clock; `aud` is not in access tokens,
+        // `client_id` is checked instead.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        let mut clients = vec![settings.client_id.clone()];
+        clients.extend(settings.extra_client_ids.iter().cloned());
+        Self {
+            clients,
+            leeway: leeway.as_secs(),
+            validation,
+            jwks,
+            cache,
+        }
+    }
+
+    /// The verified claims of `token`, whose hash is `hash`, at time `now`.
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        hash: &TokenHash,
+        now: u64,
+    ) -> Result<Arc<AccessClaims>, AuthError> {
+        if let Some(claims) = self.cache.get(hash, now) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.verify_uncached(token, now).await?);
+        self.cache.insert(*hash, claims.clone(), now);
+        Ok(claims)
+    }
+
+    async fn verify_uncached(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {
+        if !well_formed(token) {
+            return Err(malformed());
+        }
+        let header = decode_header(token).map_err(|_| malformed())?;
+        if header.alg != Algorithm::RS256 || header.crit.is_some() {
+            tracing::debug!(alg = ?header.alg, "token refused: algorithm");
+            return Err(malformed());
+        }
+        let kid = header
+            .kid
+            .filter(|kid| !kid.is_empty() && kid.len() <= MAX_KID_LEN)
+            .ok_or_else(malformed)?;
+        let key = match self.jwks.key(&kid).await {
+            Ok(key) => key,
+            Err(KeyError::Unknown) => {
+                tracing::debug!("token refused: unknown key id");
+                return Err(malformed());
+            }
+            Err(KeyError::Unavailable(e)) => return Err(AuthError::Unavailable(e)),
+        };
+        let payload = decode::<Payload>(token, &key, &self.validation)
+            .map_err(|e| {
+                tracing::debug!(error = ?e.kind(), "token refused");
+                malformed()
+            })?
+            .claims;
+        let future = |t: u64| t > now.saturating_add(self.leeway);
+        if payload.token_use != "access"
+            || !self.clients.contains(&payload.client_id)
+            || future(payload.iat)
+            || payload.nbf.is_some_and(future)
+        {
+            tracing::debug!(token_use = %payload.token_use, "token refused: claims");
+            return Err(malformed());
+        }
+        Ok(AccessClaims {
+            sub: payload.sub,
+            username: payload.username,
+            client_id: payload.client_id,
+            origin_jti: payload.origin_jti,
+            exp: payload.exp,
+        })
+    }
+}
+
+/// Three non-empty base64url parts (the signature may not be empty either), short enough.
+fn well_formed(token: &str) -> bool {
+    let b64url = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    token.len() <= MAX_TOKEN_LEN && {
+        let mut parts = token.split('.');
+        parts.by_ref().take(3).all(b64url)
+            && parts.next().is_none()
+            && token.matches('.').count() == 2
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_keys {
+    //! RSA keys made for the tests, and a signer.
+
+    use std::sync::OnceLock;
+
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+    use jsonwebtoken::{DecodingKey, EncodingKey, Header};
+
+    /// A 2048-bit RSA key pair, made once per test binary.
+    pub(crate) struct TestKey {
+        pub(crate) encoding: EncodingKey,
+        pub(crate) decoding: DecodingKey,
+        /// The public modulus (base64url), for the "public key as HMAC secret" attack.
+        pub(crate) public_n: String,
+    }
+
+    fn make() -> TestKey {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der = pair.as_der().unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        let jwk = Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::RS256).unwrap();
+        let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+            unreachable!("an RSA key")
+        };
+        TestKey {
+            decoding: DecodingKey::from_rsa_components(&rsa.n, &rsa.e).unwrap(),
+            public_n: rsa.n.clone(),
+            encoding,
+        }
+    }
+
+    /// The first test key; `other()` is a second one.
+    pub(crate) fn key() -> &'static TestKey {
+        static KEY: OnceLock<TestKey> = OnceLock::new();
+        KEY.get_or_init(make)
+    }
+
+    pub(crate) fn other() -> &'static TestKey {
+        static KEY: OnceLock<TestKey> = OnceLock::new();
+        KEY.get_or_init(make)
+    }
+
+    /// Signs `claims` with `key` under `kid`, RS256.
+    pub(crate) fn sign(claims: &serde_json::Value, key: &TestKey, kid: &str) -> String {
+        let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::test_keys::{key, other, sign};
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+    const POOL: &str = "us-east-1_abc";
+
+    fn settings() -> CognitoSettings {
+        let mut settings = CognitoSettings::new(POOL, "client");
+        settings.extra_client_ids = vec!["mobile".into()];
+        settings
+    }
+
+    fn verifier() -> Verifier {
+        let jwks = Jwks::fixed([("k1".to_owned(), key().decoding.clone())]);
+        Verifier::new(
+            &settings(),
+            Duration::from_secs(60),
+            jwks,
+            TokenCache::new(100),
+        )
+    }
+
+    fn claims() -> Value {
+        json!({
+            "sub": "sub-1",
+            "iss": settings().issuer(),
+            "client_id": "client",
+            "origin_jti": "ojti-1",
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "username": "alice",
+            "iat": NOW - 10,
+            "exp": NOW + 3590,
+            "jti": "jti-1",
+        })
+    }
+
+    fn with(changes: Value) -> Value {
+        let mut claims = claims();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        claims
+    }
+
+    async fn check(v: &Verifier, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
+        v.verify(token, &TokenHash::of(token), NOW).await
+    }
+
+    fn assert_malformed(result: Result<Arc<AccessClaims>, AuthError>, what: &str) {
+        match result {
+            Err(AuthError::Invalid(InvalidReason::Malformed)) => {}
+            other => panic!("{what}: expected Malformed, got {other:?}"),
+        }
+    }
+
+    fn b64(value: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_good_token_verifies_and_decodes() {
+        // Also proves that jsonwebtoken has exactly one crypto backend: with none or two it
+        // panics at the first decode.
+        let v = verifier();
+        let claims = check(&v, &sign(&claims(), key(), "k1")).await.unwrap();
+        assert_eq!(
+            *claims,
+            AccessClaims {
+                sub: "sub-1".into(),
+                username: "alice".into(),
+                client_id: "client".into(),
+                origin_jti: Some("ojti-1".into()),
+                exp: NOW + 3590,
+            }
+        );
+        let mobile = sign(&with(json!({ "client_id": "mobile" })), key(), "k1");
+        assert!(
+            check(&v, &mobile).await.is_ok(),
+            "extra client ids are accepted"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_still_verifies() {
+        let v = verifier();
+        let expired = sign(
+            &with(json!({ "iat": NOW - 7200, "exp": NOW - 3600 })),
+            key(),
+            "k1",
+        );
+        assert_eq!(check(&v, &expired).await.unwrap().exp, NOW - 3600);
+    }
+
+    #[tokio::test]
+    async fn wrong_claims_are_refused() {
+        let v = verifier();
+        let cases = [
+            (
+                "issuer",
+                json!({ "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other" }),
+            ),
+            ("no issuer", json!({ "iss": null })),
+            ("id token", json!({ "token_use": "id" })),
+            ("other client", json!({ "client_id": "stranger" })),
+            ("no client", json!({ "client_id": null })),
+            ("no username", json!({ "username": null })),
+            ("no exp", json!({ "exp": null })),
+            ("no sub", json!({ "sub": null })),
+            ("iat in the future", json!({ "iat": NOW + 61 })),
+            ("nbf in the future", json!({ "nbf": NOW + 61 })),
+        ];
+        for (what, changes) in cases {
+            assert_malformed(check(&v, &sign(&with(changes), key(), "k1")).await, what);
+        }
+        let within_leeway = sign(
+            &with(json!({ "iat": NOW + 60, "nbf": NOW + 60 })),
+            key(),
+            "k1",
+        );
+        assert!(check(&v, &within_leeway).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn forged_signatures_and_algorithms_are_refused() {
+        let v = verifier();
+        let good = sign(&claims(), key(), "k1");
+        let (header, rest) = good.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+
+        let other_key = sign(&claims(), other(), "k1");
+        let altered = format!(
+            "{header}.{}.{signature}",
+            b64(&with(json!({ "sub": "sub-2" })))
+        );
+        let none = format!(
+            "{}.{}.",
+            b64(&json!({ "alg": "none", "kid": "k1" })),
+            b64(&claims())
+        );
+        let none_signed = format!(
+            "{}.{}.{signature}",
+            b64(&json!({ "alg": "none", "kid": "k1" })),
+            b64(&claims())
+        );
+        // The classic confusion: HMAC with the public key as the secret.
+        let mut hs = Header::new(jsonwebtoken::Algorithm::HS256);
+        hs.kid = Some("k1".into());
+        let hs256 = jsonwebtoken::encode(
+            &hs,
+            &claims(),
+            &EncodingKey::from_secret(key().public_n.as_bytes()),
+        )
+        .unwrap();
+        let mut rs512 = Header::new(jsonwebtoken::Algorithm::RS512);
+        rs512.kid = Some("k1".into());
+        let rs512 = jsonwebtoken::encode(&rs512, &claims(), &key().encoding).unwrap();
+        let mut crit = Header::new(jsonwebtoken::Algorithm::RS256);
+        crit.kid = Some("k1".into());
+        crit.crit = Some(vec!["exp".into()]);
+        let crit = jsonwebtoken::encode(&crit, &claims(), &key().encoding).unwrap();
+        let no_kid = jsonwebtoken::encode(
+            &Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims(),
+            &key().encoding,
+        )
+        .unwrap();
+        let long_kid = sign(&claims(), key(), &"k".repeat(MAX_KID_LEN + 1));
+
+        let cases = [
+            ("signed by another key", other_key),
+            ("altered payload", altered),
+            ("alg none", none),
+            ("alg none with a signature", none_signed),
+            ("HS256 with the public key", hs256),
+            ("RS512", rs512),
+            ("crit", crit),
+            ("no kid", no_kid),
+            ("long kid", long_kid),
+            ("unknown kid", sign(&claims(), key(), "k2")),
+            ("two parts", format!("{header}.{}", b64(&claims()))),
+            ("four parts", format!("{good}.{signature}")),
+            ("not base64", format!("{header}.{{}}.{signature}")),
+            (
+                "huge",
+                format!("{header}.{}.{signature}", "A".repeat(MAX_TOKEN_LEN)),
+            ),
+            ("empty", String::new()),
+        ];
+        for (what, token) in cases {
+            assert_malformed(check(&v, &token).await, what);
+        }
+        assert!(check(&v, &good).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn verified_tokens_are_cached_until_exp() {
+        let v = verifier();
+        let token = sign(&claims(), key(), "k1");
+        let hash = TokenHash::of(&token);
+        let first = v.verify(&token, &hash, NOW).await.unwrap();
+        let again = v.verify(&token, &hash, NOW + 1).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second look-up is a cache hit"
+        );
+        assert_eq!(v.cache.len(), 1);
+        // Past exp the token is verified again (and is still valid: expiry is for the
+        // session layer), but not cached.
+        let late = v.verify(&token, &hash, NOW + 4000).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &late));
+        assert_eq!(v.cache.len(), 0);
+    }
+}
