@@ -86,7 +86,10 @@ impl ExampleServer {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "no exit within {within:?} of SIGINT");
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {within:?} of SIGINT"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
