@@ -11,19 +11,34 @@
 //! tokens, passwords not checked (as in the book). `cargo run --example server`, then follow
 //! the curl flow in the README.
 //!
-//! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, and the variables of
-//! `SessionConfig::from_env`.
+//! With `SESSION_TABLE` the sessions live in DynamoDB (the table is created if missing);
+//! with `USER_POOL_ID` and `CLIENT_ID`, `POST /sessions` checks the password with Cognito and
+//! the token is the Cognito access token, refreshed as it nears expiry. `scripts/dev-aws`
+//! runs this against local emulators.
+//!
+//! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of
+//! `SessionConfig::from_env`, `COGNITO_GLOBAL_SIGN_OUT` (`true`: `DELETE` also signs the
+//! user out of Cognito everywhere), and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! credentials).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
     CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
+    SessionStore, TableSettings,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -50,9 +65,13 @@ async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> 
     if username.is_empty() || username.len() > 128 || username.chars().any(char::is_control) {
         return error(StatusCode::BAD_REQUEST, "Invalid username.");
     }
-    // The embedded mode does not check passwords, like the book's example.
-    let _ = password;
-    match sessions.create(&username).await {
+    let created = if sessions.config().cognito().is_some() {
+        sessions.login(&username, &password).await
+    } else {
+        // The embedded mode does not check passwords, like the book's example.
+        sessions.create(&username).await
+    };
+    match created {
         Ok(session) => {
             let mut response = Json(json!({ "sessionId": session.token.expose() })).into_response();
             response
@@ -90,7 +109,12 @@ async fn delete_sessions(
     if user.username != username {
         return error(StatusCode::UNAUTHORIZED, "Invalid session.");
     }
-    match sessions.delete_user(&username).await {
+    let deleted = if sessions.config().cognito().is_some() {
+        sessions.sign_out_everywhere(&username).await
+    } else {
+        sessions.delete_user(&username).await
+    };
+    match deleted {
         Ok(count) => {
             tracing::info!(username, count, "sessions deleted");
             let mut response = Json(json!({ "username": username })).into_response();
@@ -118,6 +142,107 @@ fn app(sessions: SessionManager) -> Router {
         .route("/sessions", post(create_session))
         .route("/", get(index))
         .with_state(sessions)
+}
+
+/// The session manager the environment asks for: memory or DynamoDB, opaque or Cognito.
+/// Anything unreachable or missing is reported here, at start, not at the first request.
+async fn sessions(config: SessionConfig) -> Result<SessionManager, String> {
+    if config.table().is_none() && config.cognito().is_none() {
+        tracing::warn!(
+            "embedded mode: sessions in memory, passwords are NOT checked \
+             (set SESSION_TABLE for DynamoDB, USER_POOL_ID and CLIENT_ID for Cognito)"
+        );
+        return SessionManager::new(MemoryStore::new(), config).map_err(|e| e.to_string());
+    }
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        // An outage should become a quick 503, not a request hanging on SDK retries.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_timeout(Duration::from_secs(3))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await;
+    if aws.region().is_none() {
+        return Err("AWS_REGION: not set, and DynamoDB and Cognito need a region".into());
+    }
+
+    let store: Arc<dyn SessionStore> = match config.table() {
+        Some(table) => Arc::new(dynamodb_store(aws_sdk_dynamodb::Client::new(&aws), table).await?),
+        None => Arc::new(MemoryStore::new()),
+    };
+    let Some(cognito) = config.cognito().cloned() else {
+        tracing::warn!("no Cognito pool: opaque sessions in DynamoDB, passwords are NOT checked");
+        return SessionManager::new(store, config).map_err(|e| e.to_string());
+    };
+    check_keys(&cognito.jwks_url()).await?;
+    let global_sign_out = match std::env::var("COGNITO_GLOBAL_SIGN_OUT").as_deref() {
+        Ok("true") => true,
+        Ok("false") | Err(_) => false,
+        Ok(other) => {
+            return Err(format!(
+                "COGNITO_GLOBAL_SIGN_OUT: expected true or false, got {other:?}"
+            ));
+        }
+    };
+    let options = CognitoOptions::default().with_global_sign_out(global_sign_out);
+    let client = aws_sdk_cognitoidentityprovider::Client::new(&aws);
+    tracing::info!(pool = %cognito.user_pool_id, client = %cognito.client_id, "Cognito mode");
+    SessionManager::with_cognito_options(store, config, client, options).map_err(|e| e.to_string())
+}
+
+/// The session table, created (with its index and TTL) if it is missing.
+async fn dynamodb_store(
+    client: aws_sdk_dynamodb::Client,
+    table: &TableSettings,
+) -> Result<DynamoDbStore, String> {
+    let missing = match client.describe_table().table_name(&table.name).send().await {
+        Ok(_) => false,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            true
+        }
+        Err(e) => {
+            return Err(format!(
+                "SESSION_TABLE: cannot reach DynamoDB to check table {:?}: {}",
+                table.name,
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            ));
+        }
+    };
+    let store = DynamoDbStore::new(client, table.clone());
+    if missing {
+        store.create_table().await.map_err(|e| {
+            format!(
+                "SESSION_TABLE: table {:?} is missing and could not be created: {e}",
+                table.name
+            )
+        })?;
+        tracing::info!(table = %table.name, "created the session table (with its username index and TTL)");
+    } else {
+        tracing::info!(table = %table.name, "using the session table");
+    }
+    Ok(store)
+}
+
+/// Fetches the pool's keys once, so a wrong pool or an unreachable endpoint stops the start.
+async fn check_keys(url: &str) -> Result<(), String> {
+    let fail =
+        |why: String| format!("USER_POOL_ID: cannot fetch the pool's keys from {url}: {why}");
+    let response = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("HTTP {}", response.status())));
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -148,11 +273,7 @@ async fn run() -> Result<(), String> {
         .parse()
         .map_err(|_| format!("BIND: expected an address like 127.0.0.1:3000, got {bind:?}"))?;
     let config = SessionConfig::from_env().map_err(|e| e.to_string())?;
-
-    let sessions = SessionManager::new(MemoryStore::new(), config).map_err(|e| e.to_string())?;
-    tracing::warn!(
-        "embedded mode: sessions in memory, passwords are NOT checked (set USER_POOL_ID and CLIENT_ID for Cognito)"
-    );
+    let sessions = sessions(config).await?;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

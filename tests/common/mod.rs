@@ -60,6 +60,8 @@ impl TestClock {
         move || *inner.lock().unwrap()
     }
 }
+pub mod cognito;
 pub mod hostile;
+pub mod pool;
 pub mod server;
 pub mod stores;

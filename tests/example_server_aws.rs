@@ -1,0 +1,271 @@
+//! The example server in AWS mode, as `scripts/dev-aws` runs it: the real binary with its
+//! sessions in DynamoDB Local and Cognito played by moto, driven over HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pool::Pool;
+use common::server::{ExampleServer, free_port, start_failure};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "Sup3r-Secret!";
+
+async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
+    )
+}
+
+/// The environment `scripts/dev-aws` gives the server.
+fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL_DYNAMODB", common::dynamodb_local_url()),
+        (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            common::moto_url(),
+        ),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("SESSION_TABLE", common::unique("sessions")),
+        ("USER_POOL_ID", pool.id.clone()),
+        ("CLIENT_ID", pool.client_id.clone()),
+        ("COOKIE_SECURE", "false".into()),
+    ];
+    if let Some(secret) = &pool.client_secret {
+        env.push(("CLIENT_SECRET", secret.clone()));
+    }
+    env.extend(extra.iter().cloned());
+    env
+}
+
+fn start(env: &[(&'static str, String)]) -> ExampleServer {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ExampleServer::start(&env)
+}
+
+async fn pool_with_user(username: &str, with_secret: bool) -> Pool {
+    let pool = Pool::create(with_secret).await;
+    pool.add_user(username, PASSWORD).await;
+    pool
+}
+
+#[tokio::test]
+async fn the_books_curl_flow_with_cognito_and_dynamodb() {
+    let pool = pool_with_user("myuser", false).await;
+    let server = start(&aws_env(&pool, &[]));
+    let base = &server.url;
+    let client = reqwest::Client::new();
+
+    let (status, created) = json(
+        client
+            .post(format!("{base}/sessions"))
+            .header("Content-Type", "application/json")
+            .body(format!(
+                r#"{{ "username": "myuser", "password": "{PASSWORD}" }}"#
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let token = created["sessionId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "the session id is the Cognito access token"
+    );
+
+    let get = || {
+        client
+            .get(format!("{base}/sessions"))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(
+        json(get().await.unwrap()).await,
+        (200, json!({"username": "myuser"}))
+    );
+    let deleted = client
+        .delete(format!("{base}/sessions/myuser"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(deleted).await, (200, json!({"username": "myuser"})));
+    assert_eq!(
+        json(get().await.unwrap()).await,
+        (401, json!({"error": "Session does not exist."}))
+    );
+}
+
+#[tokio::test]
+async fn cookie_flow_with_a_client_secret() {
+    let pool = pool_with_user("cookie-user", true).await;
+    assert!(pool.client_secret.is_some());
+    let server = start(&aws_env(&pool, &[]));
+    let base = &server.url;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{base}/sessions"))
+        .json(&json!({"username": "cookie-user", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let me = client.get(format!("{base}/sessions")).send().await.unwrap();
+    assert_eq!(json(me).await, (200, json!({"username": "cookie-user"})));
+    let bye = client
+        .delete(format!("{base}/sessions/cookie-user"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), 200);
+    let after = client.get(format!("{base}/sessions")).send().await.unwrap();
+    assert_eq!(
+        json(after).await,
+        (401, json!({"error": "Session does not exist."}))
+    );
+}
+
+#[tokio::test]
+async fn a_token_due_for_refresh_gets_a_new_cookie_that_works() {
+    let pool = pool_with_user("refresher", true).await;
+    // moto's tokens live 3600 s: with a 3595 s window they are due five seconds after issue.
+    let server = start(&aws_env(&pool, &[("REFRESH_BEFORE_SECS", "3595".into())]));
+    let base = &server.url;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/sessions"))
+        .json(&json!({"username": "refresher", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let (_, created) = json(login).await;
+    let first = created["sessionId"].as_str().unwrap().to_owned();
+
+    let fresh = client
+        .get(format!("{base}/sessions"))
+        .header("cookie", format!("token={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(fresh.headers().get("set-cookie").is_none(), "not due yet");
+
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let due = client
+        .get(format!("{base}/sessions"))
+        .header("cookie", format!("token={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(due.status(), 200);
+    let set_cookie = due.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let second = set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("token=")
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first);
+    assert_eq!(second.split('.').count(), 3);
+
+    let next = client
+        .get(format!("{base}/sessions"))
+        .header("cookie", format!("token={second}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(next).await, (200, json!({"username": "refresher"})));
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_one_answer() {
+    let pool = pool_with_user("known", false).await;
+    let server = start(&aws_env(&pool, &[]));
+    let client = reqwest::Client::new();
+    for (user, password) in [("known", "wrong-password"), ("nobody", PASSWORD)] {
+        let response = client
+            .post(format!("{}/sessions", server.url))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().get("set-cookie").is_none());
+        assert_eq!(
+            json(response).await,
+            (401, json!({"error": "Invalid username or password."})),
+            "{user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unreachable_aws_is_reported_at_start() {
+    // (A pool that doesn't exist is caught by the same key fetch on real Cognito, which
+    // answers 404; moto serves its one key set for any pool id, so it can't be tested here.)
+    let pool = Pool::create(false).await;
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let cases: Vec<(Vec<(&'static str, String)>, &str)> = vec![
+        (
+            aws_env(&pool, &[("AWS_ENDPOINT_URL_DYNAMODB", closed.clone())]),
+            "SESSION_TABLE",
+        ),
+        (
+            aws_env(
+                &pool,
+                &[("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", closed.clone())],
+            ),
+            "USER_POOL_ID",
+        ),
+    ];
+    for (env, variable) in cases {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let output = start_failure(&env);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        assert!(line.contains(variable), "{variable}: {line}");
+    }
+}
+
+#[tokio::test]
+async fn the_table_is_created_when_missing_and_reused_after_a_restart() {
+    let pool = pool_with_user("twice", false).await;
+    let env = aws_env(&pool, &[]);
+    let token = {
+        let server = start(&env);
+        let response = reqwest::Client::new()
+            .post(format!("{}/sessions", server.url))
+            .json(&json!({"username": "twice", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        json(response).await.1["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // A second instance on the same table sees the session the first one stored.
+    let server = start(&env);
+    let me = reqwest::Client::new()
+        .get(format!("{}/sessions", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(me).await, (200, json!({"username": "twice"})));
+}
