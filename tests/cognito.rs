@@ -1,0 +1,743 @@
+//! Cognito sessions end to end: the real AWS SDK against moto (a user pool per test), the
+//! layer driven through an axum router, sessions in `MemoryStore`.
+//!
+//! Tokens due for refresh are made by re-signing a session's token with moto's key and an
+//! earlier `exp` (see `common::cognito::age`), so no test waits for an hour; one test does
+//! wait a few seconds, to see the plain path with nothing forged.
+#![cfg(all(feature = "cognito", feature = "axum"))]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_session::cognito::CognitoOptions;
+use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
+use common::TestClock;
+use common::cognito::{
+    Pool, PrivateMoto, Rigged, Via, age, app, call, claims_of, epoch, forge, sign_with,
+    stranger_key, with,
+};
+use http::StatusCode;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+/// A pool, a user, a manager on a memory store with a test clock, and a log-in.
+struct Setup {
+    pool: Pool,
+    username: String,
+    store: Arc<MemoryStore>,
+    clock: TestClock,
+    manager: cognito_session::SessionManager,
+    token: String,
+    key: String,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        Self::with_pool(Pool::new().await, |config| config).await
+    }
+
+    async fn with_pool(
+        pool: Pool,
+        config: impl FnOnce(cognito_session::SessionConfig) -> cognito_session::SessionConfig,
+    ) -> Self {
+        let (username, password) = pool.user().await;
+        let store = Arc::new(MemoryStore::new());
+        let clock = TestClock::new();
+        let manager = pool.manager(store.clone(), config(pool.config().with_clock(clock.get())));
+        let session = manager.login(&username, &password).await.expect("log-in");
+        let token = session.token.expose().to_owned();
+        let key = session.user.session_key.clone();
+        Self {
+            pool,
+            username,
+            store,
+            clock,
+            manager,
+            token,
+            key,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        epoch(&self.clock.get())
+    }
+
+    async fn record(&self) -> Option<cognito_session::SessionRecord> {
+        self.store.load(&self.key, self.now()).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn log_in_then_requests_carry_the_user() {
+    let s = Setup::new().await;
+    let claims = claims_of(&s.token);
+    assert_eq!(
+        s.key,
+        claims["origin_jti"].as_str().unwrap(),
+        "one session per log-in"
+    );
+
+    let record = s.record().await.expect("the session is stored");
+    assert_eq!(record.username, s.username);
+    assert_eq!(record.sub.as_deref(), claims["sub"].as_str());
+    assert_eq!(record.token_hash, TokenHash::of(&s.token));
+    assert_eq!(record.version, 0);
+    let tokens = record.cognito.as_ref().unwrap();
+    assert_eq!(tokens.access_token.expose(), s.token);
+    assert_eq!(tokens.access_expires_at, claims["exp"].as_u64().unwrap());
+    assert!(!tokens.refresh_token.expose().is_empty());
+    assert_eq!(record.expires_at, s.now() + 7 * 24 * 3600);
+
+    let app = app(&s.manager);
+    for via in [Via::Bearer, Via::Cookie] {
+        let reply = call(&app, &s.token, via).await;
+        assert_eq!(reply.status, StatusCode::OK, "{via:?}: {reply:?}");
+        assert_eq!(reply.username(), s.username);
+        assert_eq!(reply.body["sub"], claims["sub"]);
+        assert_eq!(reply.body["key"], s.key.as_str());
+        assert!(
+            reply.set_cookies().is_empty(),
+            "nothing changed, no Set-Cookie"
+        );
+    }
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        1,
+        "requests don't call Cognito"
+    );
+
+    // Secrets stay out of Debug output.
+    let debug = format!("{record:?} {:?}", s.manager);
+    assert!(!debug.contains(&s.token), "{debug}");
+    assert!(!debug.contains(tokens.refresh_token.expose()), "{debug}");
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_one_answer() {
+    let pool = Pool::new().await;
+    let (username, _) = pool.user().await;
+    let manager = pool.manager(MemoryStore::new(), pool.config());
+    for (user, password) in [
+        (username.as_str(), "wrong-Password-1"),
+        ("nobody", "Whatever-1"),
+    ] {
+        match manager.login(user, password).await {
+            Err(SessionError::InvalidCredentials) => {}
+            other => panic!("{user}: expected InvalidCredentials, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_due_token_is_refreshed_and_the_old_one_has_a_grace_period() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    let before = s.record().await.unwrap();
+    // Four minutes left: inside the default five-minute refresh window.
+    let old = age(&*s.store, &s.key, s.now() + 240).await;
+
+    let reply = call(&app, &old, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.username(),
+        s.username,
+        "the request goes on as the user"
+    );
+    let new = reply
+        .new_token()
+        .expect("the refreshed token in Set-Cookie");
+    assert_ne!(new, old);
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        2,
+        "log-in and one refresh"
+    );
+
+    let record = s.record().await.unwrap();
+    let now = s.now();
+    assert_eq!(record.version, before.version + 2, "aged, then refreshed");
+    assert_eq!(record.token_hash, TokenHash::of(&new));
+    assert_eq!(record.previous_token_hash, Some(TokenHash::of(&old)));
+    assert_eq!(record.previous_valid_until, Some(now + 30));
+    assert_eq!(record.refreshed_at, now);
+    assert_eq!(
+        record.expires_at, before.expires_at,
+        "the session's life is not extended"
+    );
+    let tokens = record.cognito.as_ref().unwrap();
+    assert_eq!(tokens.access_token.expose(), new);
+    assert_eq!(
+        tokens.access_expires_at,
+        claims_of(&new)["exp"].as_u64().unwrap()
+    );
+    assert_eq!(
+        tokens.refresh_token,
+        before.cognito.as_ref().unwrap().refresh_token,
+        "Cognito keeps the refresh token"
+    );
+    assert_eq!(claims_of(&new)["origin_jti"], s.key.as_str());
+
+    let reply = call(&app, &new, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.set_cookies().is_empty(), "the new token is not due");
+
+    // A request that left with the old token just before the refresh still works, and is
+    // told the current token.
+    let reply = call(&app, &old, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.new_token().as_deref(), Some(new.as_str()));
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        2,
+        "adopting costs no refresh"
+    );
+
+    s.clock.advance(Duration::from_secs(31));
+    let reply = call(&app, &old, Via::Cookie).await;
+    reply.assert_invalid("the old token after its grace period");
+    assert!(reply.removes_cookie());
+    assert_eq!(call(&app, &new, Via::Bearer).await.status, StatusCode::OK);
+    assert!(
+        s.record().await.is_some(),
+        "a stale token does not end the session"
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_refreshed_in_real_time_too() {
+    // Nothing forged: a window of 3597 s makes a fresh token due after 4 seconds.
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let config = pool.config().with_refresh_before(Duration::from_secs(3597));
+    let manager = pool.manager(MemoryStore::new(), config);
+    let token = manager.login(&username, &password).await.unwrap().token;
+    let app = app(&manager);
+    let reply = call(&app, token.expose(), Via::Bearer).await;
+    assert!(reply.new_token().is_none(), "not due yet");
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let reply = call(&app, token.expose(), Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let new = reply.new_token().expect("refreshed");
+    let reply = call(&app, &new, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.new_token().is_none());
+    assert_eq!(pool.calls.get("InitiateAuth"), 2);
+}
+
+#[tokio::test]
+async fn an_expired_token_of_a_live_session_is_refreshed_but_not_one_older_than_any_session() {
+    let s = Setup::with_pool(Pool::new().await, |c| {
+        c.with_lifetime(Duration::from_secs(7200))
+    })
+    .await;
+    let app = app(&s.manager);
+
+    let expired = age(&*s.store, &s.key, s.now() - 600).await;
+    let reply = call(&app, &expired, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(reply.new_token().is_some());
+
+    // The session is live and holds this token, but the token expired longer ago than a
+    // session lives: it can't be one this session was given.
+    let ancient = age(&*s.store, &s.key, s.now() - 7201).await;
+    let calls = s.pool.calls.get("InitiateAuth");
+    call(&app, &ancient, Via::Cookie)
+        .await
+        .assert_invalid("expired beyond the session's life");
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        calls,
+        "no refresh attempted"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_ends_the_session() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    s.pool
+        .client
+        .admin_user_global_sign_out()
+        .user_pool_id(&s.pool.pool_id)
+        .username(&s.username)
+        .send()
+        .await
+        .unwrap();
+
+    let reply = call(&app, &due, Via::Cookie).await;
+    reply.assert_invalid("refresh refused by Cognito");
+    assert!(reply.removes_cookie(), "{reply:?}");
+    assert!(s.record().await.is_none(), "the session is deleted");
+    assert!(s.store.is_empty());
+}
+
+#[tokio::test]
+async fn forged_and_foreign_tokens_are_refused() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    let real = claims_of(&s.token);
+    let now = s.now();
+    let (header, rest) = s.token.split_once('.').unwrap();
+    let signature = rest.split_once('.').unwrap().1;
+    let b64 = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+
+    // A real ID token of the same log-in flow.
+    let id_token = s
+        .pool
+        .client
+        .initiate_auth()
+        .client_id(&s.pool.client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", &s.username)
+        .auth_parameters("PASSWORD", "Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap()
+        .authentication_result()
+        .unwrap()
+        .id_token()
+        .unwrap()
+        .to_owned();
+    let other_client = s.pool.other_client().await;
+    let mut hs256 = Header::new(Algorithm::HS256);
+    hs256.kid = Some("dummy".into());
+    // The JWKS modulus, as an attacker would take it for an HMAC secret.
+    let jwks: serde_json::Value = reqwest::get(s.pool.settings().jwks_url.unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
+
+    let cases = [
+        (
+            "signed by another key",
+            sign_with(&real, &stranger_key(), "dummy"),
+        ),
+        (
+            "altered payload",
+            format!(
+                "{header}.{}.{signature}",
+                b64(&with(&real, json!({ "username": "admin" })))
+            ),
+        ),
+        (
+            "another app client",
+            forge(&with(&real, json!({ "client_id": other_client }))),
+        ),
+        ("an ID token", id_token),
+        (
+            "token_use id",
+            forge(&with(&real, json!({ "token_use": "id" }))),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({ "alg": "none", "kid": "dummy" })),
+                b64(&real)
+            ),
+        ),
+        (
+            "HS256 with the public key",
+            jsonwebtoken::encode(&hs256, &real, &EncodingKey::from_secret(public.as_bytes()))
+                .unwrap(),
+        ),
+        (
+            "unknown kid",
+            sign_with(&real, &stranger_key(), "rotated-in"),
+        ),
+        (
+            "another issuer",
+            forge(&with(
+                &real,
+                json!({ "iss": format!("https://cognito-idp.us-east-1.amazonaws.com/{}x", s.pool.pool_id) }),
+            )),
+        ),
+        (
+            "issued in the future",
+            forge(&with(
+                &real,
+                json!({ "iat": now + 3600, "exp": now + 7200 }),
+            )),
+        ),
+        (
+            "a session that never was",
+            forge(&with(
+                &real,
+                json!({ "origin_jti": "00000000-0000-4000-8000-000000000000" }),
+            )),
+        ),
+        (
+            "another user's claims",
+            forge(&with(&real, json!({ "sub": "someone-else" }))),
+        ),
+        ("garbage", "a.b.c".to_owned()),
+        (
+            "huge",
+            format!("{header}.{}.{signature}", "A".repeat(20_000)),
+        ),
+    ];
+    for (what, token) in &cases {
+        for via in [Via::Bearer, Via::Cookie] {
+            let reply = call(&app, token, via).await;
+            reply.assert_invalid(what);
+            assert_eq!(reply.removes_cookie(), via == Via::Cookie, "{what}");
+        }
+    }
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        2,
+        "log-in and the ID token, no refresh"
+    );
+    assert!(
+        s.record().await.is_some(),
+        "no forged token ends the real session"
+    );
+    assert_eq!(
+        call(&app, &s.token, Via::Bearer).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unreachable_keys_are_503_not_401() {
+    let pool = Pool::new().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut settings = pool.settings();
+    settings.jwks_url = Some(format!("http://{closed}/jwks.json"));
+    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
+    let manager = pool.manager(MemoryStore::new(), config);
+    let now = epoch(&std::time::SystemTime::now);
+    let token = forge(&json!({
+        "sub": "s", "username": "u", "client_id": pool.client_id, "token_use": "access",
+        "origin_jti": "o", "iss": pool.settings().issuer(), "iat": now, "exp": now + 3600,
+    }));
+    let app = app(&manager);
+    for via in [Via::Bearer, Via::Cookie] {
+        call(&app, &token, via)
+            .await
+            .assert_unavailable("keys unreachable");
+    }
+
+    let (username, password) = pool.user().await;
+    match manager.login(&username, &password).await {
+        Err(SessionError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_requests_share_one_refresh() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, due) = (app.clone(), due.clone());
+            tokio::spawn(async move { call(&app, &due, Via::Cookie).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        tokens.push(
+            reply
+                .new_token()
+                .expect("every request learns the new token"),
+        );
+    }
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        2,
+        "log-in and exactly one refresh"
+    );
+    let stored = s.record().await.unwrap();
+    assert!(tokens.iter().all(|t| TokenHash::of(t) == stored.token_hash));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_sharing_a_store_agree_on_one_token() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    // Writes take 300 ms, so both "processes" read the session before either writes: the
+    // race happens for sure, and the store's conditional write must settle it.
+    let store = Rigged {
+        update_delay: Duration::from_millis(300),
+        ..Rigged::default()
+    };
+    let one = pool.manager(store.clone(), pool.config());
+    let two = pool.manager(store.clone(), pool.config());
+    let session = one.login(&username, &password).await.unwrap();
+    let key = session.user.session_key;
+    let now = epoch(&std::time::SystemTime::now);
+    let due = age(&*store.inner, &key, now + 60).await;
+
+    let requests: Vec<_> = [&one, &two]
+        .into_iter()
+        .flat_map(|manager| std::iter::repeat_n(app(manager), 10))
+        .map(|app| {
+            let due = due.clone();
+            tokio::spawn(async move { call(&app, &due, Via::Cookie).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        tokens.push(reply.new_token().expect("a new token"));
+    }
+    let refreshes = pool.calls.get("InitiateAuth") - 1;
+    assert!(
+        (1..=2).contains(&refreshes),
+        "one refresh per process at most, got {refreshes}"
+    );
+    let stored = store.inner.load(&key, now).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2, "one write won");
+    for token in &tokens {
+        assert_eq!(
+            TokenHash::of(token),
+            stored.token_hash,
+            "the loser adopted the winner's token"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
+    let moto = PrivateMoto::start().await;
+    let pool = Pool::create(&moto.url, false).await;
+    let (username, password) = pool.user().await;
+    let store = Arc::new(MemoryStore::new());
+    let manager = cognito_session::SessionManager::with_cognito_options(
+        store.clone(),
+        pool.config(),
+        pool.client.clone(),
+        CognitoOptions::default().with_call_timeout(Duration::from_secs(1)),
+    )
+    .unwrap();
+    let session = manager.login(&username, &password).await.unwrap();
+    let key = session.user.session_key.clone();
+    let app = app(&manager);
+    let now = || epoch(&std::time::SystemTime::now);
+
+    moto.pause();
+    let expired = age(&*store, &key, now() - 60).await;
+    let before = store.load(&key, now()).await.unwrap().unwrap();
+    let started = Instant::now();
+    let reply = call(&app, &expired, Via::Cookie).await;
+    reply.assert_unavailable("Cognito not answering");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the call timeout"
+    );
+    assert_eq!(
+        store.load(&key, now()).await.unwrap(),
+        Some(before),
+        "nothing changed"
+    );
+
+    // A token that is due but still valid serves while Cognito is away.
+    let due = age(&*store, &key, now() + 120).await;
+    let reply = call(&app, &due, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(reply.set_cookies().is_empty());
+
+    match manager.login(&username, &password).await {
+        Err(SessionError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+
+    moto.resume();
+    let reply = call(&app, &due, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(
+        reply.new_token().is_some(),
+        "refreshed once Cognito is back"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let store = Rigged::default();
+    let manager = pool.manager(store.clone(), pool.config());
+    let key = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .user
+        .session_key;
+    let app = app(&manager);
+    let now = || epoch(&std::time::SystemTime::now);
+
+    store.fail_updates.store(true, Ordering::SeqCst);
+    let due = age(&*store.inner, &key, now() + 120).await;
+    let reply = call(&app, &due, Via::Cookie).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the still-valid token serves: {reply:?}"
+    );
+    assert!(
+        reply.set_cookies().is_empty(),
+        "a token that was not stored is not handed out"
+    );
+    let expired = age(&*store.inner, &key, now() - 60).await;
+    call(&app, &expired, Via::Cookie)
+        .await
+        .assert_unavailable("store down after refresh");
+    assert_eq!(pool.calls.get("InitiateAuth"), 3, "log-in, two refreshes");
+    let record = store
+        .inner
+        .load(&key, now())
+        .await
+        .unwrap()
+        .expect("the session is kept");
+    assert_eq!(record.token_hash, TokenHash::of(&expired), "and unchanged");
+
+    store.fail_updates.store(false, Ordering::SeqCst);
+    let reply = call(&app, &expired, Via::Cookie).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "the stored refresh token still works: {reply:?}"
+    );
+    assert!(reply.new_token().is_some());
+}
+
+#[tokio::test]
+async fn a_client_with_a_secret_sends_secret_hash() {
+    let pool = Pool::with_secret().await;
+    assert!(pool.client_secret.is_some());
+    let s = Setup::with_pool(pool, |c| c).await;
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let reply = call(&app(&s.manager), &due, Via::Cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(
+        reply.new_token().is_some(),
+        "moto checked SECRET_HASH on the refresh"
+    );
+
+    // With the wrong secret the refresh is refused (which ends the session): SECRET_HASH
+    // is really checked, so the test above means something.
+    let mut settings = s.pool.settings();
+    settings.client_secret = Some("not-the-secret".to_owned().into());
+    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
+    let wrong = s.pool.manager(s.store.clone(), config);
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    call(&app(&wrong), &due, Via::Cookie)
+        .await
+        .assert_invalid("wrong SECRET_HASH");
+}
+
+#[tokio::test]
+async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let store = Arc::new(MemoryStore::new());
+    let mut settings = pool.settings();
+    settings.key_claim = KeyClaim::Sub;
+    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
+    let manager = pool.manager(store.clone(), config);
+    let first = manager.login(&username, &password).await.unwrap();
+    let second = manager.login(&username, &password).await.unwrap();
+    assert_eq!(
+        first.user.session_key,
+        claims_of(first.token.expose())["sub"].as_str().unwrap()
+    );
+    assert_eq!(first.user.session_key, second.user.session_key);
+    assert_eq!(store.len(), 1);
+
+    let app = app(&manager);
+    call(&app, first.token.expose(), Via::Bearer)
+        .await
+        .assert_invalid("the replaced log-in");
+    assert_eq!(
+        call(&app, second.token.expose(), Via::Bearer).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pool.calls.get("RevokeToken"),
+        1,
+        "the replaced refresh token is revoked"
+    );
+}
+
+#[tokio::test]
+async fn log_out_deletes_the_session_even_though_revoke_token_fails() {
+    let s = Setup::new().await;
+    // moto answers RevokeToken with a 500: the log-out must not depend on it.
+    assert!(s.manager.delete(&s.key).await.unwrap());
+    assert_eq!(s.pool.calls.get("RevokeToken"), 1);
+    assert!(s.record().await.is_none());
+    call(&app(&s.manager), &s.token, Via::Cookie)
+        .await
+        .assert_invalid("logged out");
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_tokens() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let store = Arc::new(MemoryStore::new());
+    let manager = cognito_session::SessionManager::with_cognito_options(
+        store.clone(),
+        pool.config(),
+        pool.client.clone(),
+        CognitoOptions::default().with_global_sign_out(true),
+    )
+    .unwrap();
+    let laptop = manager.login(&username, &password).await.unwrap();
+    let phone = manager.login(&username, &password).await.unwrap();
+    assert_ne!(
+        laptop.user.session_key, phone.user.session_key,
+        "one session per log-in"
+    );
+    let refresh_token = store
+        .load(&phone.user.session_key, 0)
+        .await
+        .unwrap()
+        .unwrap()
+        .cognito
+        .unwrap()
+        .refresh_token;
+
+    assert_eq!(manager.sign_out_everywhere(&username).await.unwrap(), 2);
+    assert!(store.is_empty());
+    assert_eq!(pool.calls.get("AdminUserGlobalSignOut"), 1);
+    let app = app(&manager);
+    for token in [&laptop.token, &phone.token] {
+        call(&app, token.expose(), Via::Bearer)
+            .await
+            .assert_invalid("signed out");
+    }
+    let refresh = pool
+        .client
+        .initiate_auth()
+        .client_id(&pool.client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", refresh_token.expose())
+        .send()
+        .await;
+    assert!(refresh.is_err(), "the refresh tokens are revoked");
+
+    // Off by default: only the sessions go.
+    let plain = pool.manager(MemoryStore::new(), pool.config());
+    plain.login(&username, &password).await.unwrap();
+    assert_eq!(plain.sign_out_everywhere(&username).await.unwrap(), 1);
+    assert_eq!(pool.calls.get("AdminUserGlobalSignOut"), 1);
+}

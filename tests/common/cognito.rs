@@ -1,0 +1,500 @@
+//! Cognito test helpers: a user pool and app client in moto per test, users, an SDK client
+//! that counts its calls, tokens signed with moto's key, and an app behind `SessionLayer`.
+#![cfg(feature = "cognito")]
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_cognitoidentityprovider::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_cognitoidentityprovider::error::BoxError;
+use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+use axum::body::Body;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_session::cognito::CognitoOptions;
+use cognito_session::{
+    CognitoSettings, CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager,
+    SessionRecord, SessionStore, StoreError, TokenHash,
+};
+use http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::{emulator_env, moto_url, unique};
+
+/// Counts the calls an SDK client makes, by operation (`InitiateAuth`, ...): one per
+/// execution, however often the SDK retried it (each execution has its own
+/// `amz-sdk-invocation-id`, which its attempts repeat).
+#[derive(Clone, Debug, Default)]
+pub struct Calls(Arc<Mutex<HashMap<String, HashSet<String>>>>);
+
+impl Calls {
+    pub fn get(&self, operation: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .get(operation)
+            .map_or(0, HashSet::len)
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = context.request().headers();
+        // The JSON protocol names the operation in X-Amz-Target: "Service.Operation".
+        if let Some(target) = headers.get("x-amz-target") {
+            let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+            let invocation = headers
+                .get("amz-sdk-invocation-id")
+                .unwrap_or_default()
+                .to_owned();
+            let mut calls = self.0.lock().unwrap();
+            calls.entry(operation).or_default().insert(invocation);
+        }
+        Ok(())
+    }
+}
+
+/// An SDK client for the Cognito emulator at `url`, counting into `calls`.
+pub fn sdk_client(url: &str, calls: &Calls) -> Client {
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(url)
+        .interceptor(calls.clone())
+        .build();
+    Client::from_conf(config)
+}
+
+/// A user pool with an app client (USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH allowed).
+pub struct Pool {
+    pub url: String,
+    pub client: Client,
+    pub calls: Calls,
+    pub pool_id: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+impl Pool {
+    /// A pool in the shared moto, app client without a secret.
+    pub async fn new() -> Self {
+        Self::create(&moto_url(), false).await
+    }
+
+    /// A pool in the shared moto, app client with a secret (so SECRET_HASH is needed).
+    pub async fn with_secret() -> Self {
+        Self::create(&moto_url(), true).await
+    }
+
+    pub async fn create(url: &str, secret: bool) -> Self {
+        let calls = Calls::default();
+        let client = sdk_client(url, &calls);
+        let pool = client
+            .create_user_pool()
+            .pool_name(unique("pool"))
+            .send()
+            .await
+            .expect("CreateUserPool");
+        let pool_id = pool.user_pool().unwrap().id().unwrap().to_owned();
+        let app = client
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .generate_secret(secret)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .expect("CreateUserPoolClient");
+        let app = app.user_pool_client().unwrap();
+        Self {
+            url: url.to_owned(),
+            client,
+            calls,
+            pool_id,
+            client_id: app.client_id().unwrap().to_owned(),
+            client_secret: app.client_secret().map(str::to_owned),
+        }
+    }
+
+    /// A new confirmed user with a permanent password: (username, password).
+    pub async fn user(&self) -> (String, String) {
+        let username = unique("user");
+        let password = "Correct-Horse-9-Battery".to_owned();
+        self.client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(&username)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        self.client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(&username)
+            .password(&password)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
+        (username, password)
+    }
+
+    /// Settings for this pool: moto serves the keys under the pool id, while tokens name
+    /// the real Cognito issuer.
+    pub fn settings(&self) -> CognitoSettings {
+        let mut settings = CognitoSettings::new(&self.pool_id, &self.client_id);
+        settings.client_secret = self.client_secret.clone().map(Into::into);
+        settings.jwks_url = Some(format!(
+            "{}/{}/.well-known/jwks.json",
+            self.url, self.pool_id
+        ));
+        settings
+    }
+
+    pub fn config(&self) -> SessionConfig {
+        SessionConfig::default().with_cognito(Some(self.settings()))
+    }
+
+    /// A manager on `store` with `config`, short timeouts, using this pool's counted client.
+    pub fn manager(&self, store: impl SessionStore, config: SessionConfig) -> SessionManager {
+        SessionManager::with_cognito_options(store, config, self.client.clone(), options()).unwrap()
+    }
+
+    /// A second app client of the pool.
+    pub async fn other_client(&self) -> String {
+        let app = self
+            .client
+            .create_user_pool_client()
+            .user_pool_id(&self.pool_id)
+            .client_name("other")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .send()
+            .await
+            .expect("CreateUserPoolClient");
+        app.user_pool_client()
+            .unwrap()
+            .client_id()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// Options for tests: calls give up after 2 s rather than 5.
+pub fn options() -> CognitoOptions {
+    CognitoOptions::default().with_call_timeout(Duration::from_secs(2))
+}
+
+/// moto's signing key (kid `dummy`), which its JWKS vouches for.
+pub fn moto_key() -> &'static EncodingKey {
+    static KEY: OnceLock<EncodingKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = emulator_env("COGNITO_SESSION_MOTO_KEY");
+        let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        EncodingKey::from_rsa_pem(&pem).expect("moto's key as PKCS#8 PEM")
+    })
+}
+
+/// A fresh RSA key no JWKS knows.
+pub fn stranger_key() -> EncodingKey {
+    use aws_lc_rs::encoding::AsDer;
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = base64::engine::general_purpose::STANDARD.encode(pair.as_der().unwrap().as_ref());
+    let body: Vec<&str> = der
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        body.join("\n")
+    );
+    EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
+}
+
+/// Signs `claims` (RS256) with `key` under `kid`.
+pub fn sign_with(claims: &Value, key: &EncodingKey, kid: &str) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+/// A token moto's JWKS accepts, with whatever claims.
+pub fn forge(claims: &Value) -> String {
+    sign_with(claims, moto_key(), "dummy")
+}
+
+/// The payload of a token, read without verification (tests only).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// `claims` with some members replaced (`null` removes one).
+pub fn with(claims: &Value, changes: Value) -> Value {
+    let mut claims = claims.clone();
+    for (name, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    claims
+}
+
+/// Seconds since the epoch by `clock`.
+pub fn epoch(clock: &(impl Fn() -> std::time::SystemTime + ?Sized)) -> u64 {
+    clock()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Makes the session `key` hold a copy of its access token that expires at `exp` (signed
+/// with moto's key, so it verifies), as if the client had been given that token: the way
+/// tests get a token due for refresh without waiting an hour. Returns the new token.
+pub async fn age(store: &dyn SessionStore, key: &str, exp: u64) -> String {
+    let mut record = store
+        .load(key, 0)
+        .await
+        .unwrap()
+        .expect("the session to age");
+    let tokens = record.cognito.as_mut().expect("a Cognito session");
+    let claims = with(
+        &claims_of(tokens.access_token.expose()),
+        json!({ "exp": exp, "iat": exp - 3600, "jti": unique("jti") }),
+    );
+    let token = forge(&claims);
+    tokens.access_token = token.clone().into();
+    tokens.access_expires_at = exp;
+    record.token_hash = TokenHash::of(&token);
+    record.version += 1;
+    store.update(&record, record.version - 1).await.unwrap();
+    token
+}
+
+/// How a request carries its token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Cookie,
+}
+
+/// A response, read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The token a `Set-Cookie` hands the client, if one does.
+    pub fn new_token(&self) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let value = c.strip_prefix("token=")?.split(';').next()?;
+            (!value.is_empty()).then(|| value.to_owned())
+        })
+    }
+
+    /// Whether a `Set-Cookie` removes the session cookie.
+    pub fn removes_cookie(&self) -> bool {
+        self.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("token=;") && c.contains("Max-Age=0"))
+    }
+
+    pub fn username(&self) -> &str {
+        self.body["username"].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn assert_invalid(&self, what: &str) {
+        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{what}: {self:?}");
+        assert_eq!(
+            self.headers[WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#,
+            "{what}"
+        );
+        assert_eq!(self.new_token(), None, "{what}");
+    }
+
+    #[track_caller]
+    pub fn assert_unavailable(&self, what: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {self:?}"
+        );
+        assert!(self.headers.contains_key(RETRY_AFTER), "{what}");
+        assert!(self.set_cookies().is_empty(), "{what}: the cookie is kept");
+    }
+}
+
+/// `/me` behind the layer, answering the user as JSON.
+pub fn app(manager: &SessionManager) -> Router {
+    async fn me(user: CurrentUser) -> Json<Value> {
+        Json(json!({ "username": user.username, "sub": user.sub, "key": user.session_key }))
+    }
+    Router::new()
+        .route("/me", get(me))
+        .layer(SessionLayer::new(manager.clone()))
+}
+
+/// `GET /me` with `token`.
+pub async fn call(app: &Router, token: &str, via: Via) -> Reply {
+    let request = Request::get("/me");
+    let request = match via {
+        Via::Bearer => request.header(AUTHORIZATION, format!("Bearer {token}")),
+        Via::Cookie => request.header(COOKIE, format!("token={token}")),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    }
+}
+
+/// A memory store whose updates can be slowed down (to make two processes race for sure)
+/// or made to fail (a store outage right after Cognito answered).
+#[derive(Clone, Default)]
+pub struct Rigged {
+    pub inner: Arc<MemoryStore>,
+    pub update_delay: Duration,
+    pub fail_updates: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl SessionStore for Rigged {
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        self.inner.create(record, now).await
+    }
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load(key, now).await
+    }
+    async fn update(&self, record: &SessionRecord, expected: u64) -> Result<(), StoreError> {
+        tokio::time::sleep(self.update_delay).await;
+        if self.fail_updates.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("updates are down (test)".into()));
+        }
+        self.inner.update(record, expected).await
+    }
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        seen: u64,
+        expires: u64,
+    ) -> Result<(), StoreError> {
+        self.inner.touch(key, version, seen, expires).await
+    }
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+        self.inner.delete_user(username).await
+    }
+}
+
+/// A moto of this test's own (`COGNITO_SESSION_MOTO_BIN`), to pause and resume. Killed on
+/// drop.
+pub struct PrivateMoto {
+    pub url: String,
+    child: Child,
+}
+
+impl PrivateMoto {
+    pub async fn start() -> Self {
+        let bin = emulator_env("COGNITO_SESSION_MOTO_BIN");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e}"));
+        let moto = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("private moto did not start on port {port}");
+    }
+
+    fn signal(&self, signal: &str) -> bool {
+        Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    /// SIGSTOP: connections are accepted by the kernel, nothing answers.
+    pub fn pause(&self) {
+        assert!(self.signal("-STOP"), "SIGSTOP private moto");
+    }
+
+    pub fn resume(&self) {
+        assert!(self.signal("-CONT"), "SIGCONT private moto");
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
