@@ -89,3 +89,20 @@ fn log_in_reload_and_log_out_in_chromium() {
     let server = ExampleServer::start(&[("COOKIE_SECURE", "false")]);
     run_login_script(&server.url, &["alice", "anything"]);
 }
+
+/// The same in Cognito mode (`scripts/dev-aws`'s set-up: sessions in DynamoDB Local, moto as
+/// Cognito), where the password is checked: a wrong one is refused on the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_in_with_cognito_in_chromium() {
+    browser_env("COGNITO_SESSION_CHROMIUM");
+    browser_env("COGNITO_SESSION_PLAYWRIGHT_DIR");
+    let pool = common::pool::Pool::create(false).await;
+    pool.add_user("carol", "C0gnito-Pass!").await;
+    let server = common::server::start(&common::server::aws_env(&pool, &[]));
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        run_login_script(&url, &["carol", "C0gnito-Pass!", "--check-wrong-password"]);
+    })
+    .await
+    .unwrap();
+}

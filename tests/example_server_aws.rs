@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::pool::Pool;
-use common::server::{ExampleServer, free_port, start_failure};
+use common::server::{ExampleServer, aws_env, free_port, start, start_failure};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Sup3r-Secret!";
@@ -18,35 +18,6 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
         status,
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
     )
-}
-
-/// The environment `scripts/dev-aws` gives the server.
-fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("AWS_ENDPOINT_URL_DYNAMODB", common::dynamodb_local_url()),
-        (
-            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-            common::moto_url(),
-        ),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("SESSION_TABLE", common::unique("sessions")),
-        ("USER_POOL_ID", pool.id.clone()),
-        ("CLIENT_ID", pool.client_id.clone()),
-        ("COOKIE_SECURE", "false".into()),
-    ];
-    if let Some(secret) = &pool.client_secret {
-        env.push(("CLIENT_SECRET", secret.clone()));
-    }
-    env.extend(extra.iter().cloned());
-    env
-}
-
-fn start(env: &[(&'static str, String)]) -> ExampleServer {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    ExampleServer::start(&env)
 }
 
 async fn pool_with_user(username: &str, with_secret: bool) -> Pool {

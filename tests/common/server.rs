@@ -6,6 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::pool::Pool;
+
 /// Builds `examples/server.rs` once per test process, and returns the binary's path.
 pub fn server_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -126,4 +128,33 @@ pub fn start_failure(env: &[(&str, &str)]) -> Output {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The environment `scripts/dev-aws` gives the server.
+pub fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL_DYNAMODB", super::dynamodb_local_url()),
+        (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            super::moto_url(),
+        ),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("SESSION_TABLE", super::unique("sessions")),
+        ("USER_POOL_ID", pool.id.clone()),
+        ("CLIENT_ID", pool.client_id.clone()),
+        ("COOKIE_SECURE", "false".into()),
+    ];
+    if let Some(secret) = &pool.client_secret {
+        env.push(("CLIENT_SECRET", secret.clone()));
+    }
+    env.extend(extra.iter().cloned());
+    env
+}
+
+pub fn start(env: &[(&'static str, String)]) -> ExampleServer {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ExampleServer::start(&env)
 }
