@@ -741,3 +741,131 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
     assert_eq!(plain.sign_out_everywhere(&username).await.unwrap(), 1);
     assert_eq!(pool.calls.get("AdminUserGlobalSignOut"), 1);
 }
+
+/// A stand-in for Cognito's `GetTokensFromRefreshToken`, which moto does not implement (it
+/// answers 500): a local HTTP server speaking the operation's JSON protocol, rotating the
+/// refresh token on each call the way a pool with refresh-token rotation does. Everything
+/// else (pool, log-in, keys) is moto's.
+#[derive(Clone)]
+struct RotatingIdp {
+    /// The claims of the session's tokens; new access tokens are these with a new exp.
+    template: serde_json::Value,
+    /// The refresh token that works now.
+    current: Arc<std::sync::Mutex<String>>,
+    /// The bodies of the requests received.
+    seen: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl RotatingIdp {
+    async fn start(template: serde_json::Value, refresh_token: &str) -> (Self, String) {
+        use axum::response::IntoResponse;
+
+        let idp = Self {
+            template,
+            current: Arc::new(std::sync::Mutex::new(refresh_token.to_owned())),
+            seen: Arc::default(),
+        };
+        let state = idp.clone();
+        let handler = move |headers: http::HeaderMap, body: axum::body::Bytes| {
+            let idp = state.clone();
+            async move {
+                let json = |status: StatusCode, body: serde_json::Value| {
+                    let content_type = [(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")];
+                    (status, content_type, body.to_string()).into_response()
+                };
+                let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+                if target != Some("AWSCognitoIdentityProviderService.GetTokensFromRefreshToken") {
+                    let error = json!({ "__type": "UnknownOperationException" });
+                    return json(StatusCode::BAD_REQUEST, error);
+                }
+                let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                idp.seen.lock().unwrap().push(request.clone());
+                let mut current = idp.current.lock().unwrap();
+                if request["RefreshToken"] != current.as_str() {
+                    let error = json!({ "__type": "NotAuthorizedException", "message": "Invalid Refresh Token" });
+                    return json(StatusCode::BAD_REQUEST, error);
+                }
+                *current = common::unique("rotated");
+                let now = epoch(&std::time::SystemTime::now);
+                let access = forge(&with(
+                    &idp.template,
+                    json!({ "iat": now, "exp": now + 3600, "jti": common::unique("jti") }),
+                ));
+                let result = json!({ "AuthenticationResult": {
+                    "AccessToken": access, "RefreshToken": *current, "ExpiresIn": 3600, "TokenType": "Bearer",
+                }});
+                json(StatusCode::OK, result)
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (idp, url)
+    }
+
+    fn current(&self) -> String {
+        self.current.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn with_rotation_get_tokens_from_refresh_token_stores_the_new_refresh_token() {
+    let pool = Pool::with_secret().await;
+    let s = Setup::with_pool(pool, |c| c).await;
+    let first_refresh = s.record().await.unwrap().cognito.unwrap().refresh_token;
+    let (idp, url) = RotatingIdp::start(claims_of(&s.token), first_refresh.expose()).await;
+    let calls = common::cognito::Calls::default();
+    let manager = cognito_session::SessionManager::with_cognito_options(
+        s.store.clone(),
+        s.pool.config().with_clock(s.clock.get()),
+        common::cognito::sdk_client(&url, &calls),
+        CognitoOptions::default().with_refresh_token_rotation(true),
+    )
+    .unwrap();
+    let app = app(&manager);
+
+    let mut refresh_tokens = vec![first_refresh.expose().to_owned()];
+    for round in 0..2 {
+        let due = age(&*s.store, &s.key, s.now() + 60).await;
+        let reply = call(&app, &due, Via::Cookie).await;
+        assert_eq!(reply.status, StatusCode::OK, "round {round}: {reply:?}");
+        let new = reply.new_token().expect("refreshed");
+        let record = s.record().await.unwrap();
+        assert_eq!(record.token_hash, TokenHash::of(&new));
+        let stored = record.cognito.unwrap().refresh_token;
+        assert_eq!(
+            stored.expose(),
+            idp.current(),
+            "round {round}: the rotated refresh token is kept"
+        );
+        refresh_tokens.push(stored.expose().to_owned());
+    }
+    assert_eq!(calls.get("GetTokensFromRefreshToken"), 2);
+    assert_eq!(
+        calls.get("InitiateAuth"),
+        0,
+        "rotation pools are refreshed the other way"
+    );
+    let seen = idp.seen.lock().unwrap().clone();
+    for (request, sent) in seen.iter().zip(&refresh_tokens) {
+        assert_eq!(
+            request["RefreshToken"],
+            sent.as_str(),
+            "each refresh uses the latest token"
+        );
+        assert_eq!(request["ClientId"], s.pool.client_id.as_str());
+        assert_eq!(
+            request["ClientSecret"],
+            s.pool.client_secret.as_deref().unwrap()
+        );
+    }
+
+    // A refresh token the pool no longer takes ends the session.
+    *idp.current.lock().unwrap() = "revoked-elsewhere".into();
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    call(&app, &due, Via::Cookie)
+        .await
+        .assert_invalid("rotated refresh token refused");
+    assert!(s.record().await.is_none());
+}
