@@ -1,0 +1,755 @@
+//! What the session layer costs per request, in process (no network), measured against
+//! baselines and peers in the same run.
+//!
+//! Every case is an axum 0.8 `Router` with one route, `GET /me`, whose handler answers the
+//! user's name; only what sits in front of the handler differs. Each iteration builds a new
+//! request (one header), calls the ready service and drops the response, on a single-threaded
+//! tokio runtime.
+//!
+//! The cases run interleaved: every round runs each case for a fixed batch of iterations (in
+//! a rotating order), and the table shows the median over the rounds of the time per request,
+//! and the median over the rounds of the ratio of each case to the bare handler and to the
+//! peers *of the same round*, so that a machine getting busier or quieter during the run
+//! moves the numerator and the denominator together.
+//!
+//! ```text
+//! cargo bench --bench per_request                              # the table
+//! cargo bench --bench per_request -- --rounds 31 --batch-ms 30
+//! cargo bench --bench per_request -- --instructions            # + callgrind instructions/request
+//! cargo bench --bench per_request -- --case opaque_bearer --iterations 1000   # one case only
+//! ```
+//!
+//! `--instructions` runs each case under `valgrind --tool=callgrind` twice, with `I` and with
+//! 0 timed iterations after the same set-up and warm-up, and reports the difference over `I`:
+//! instruction counts don't depend on what else the machine is doing.
+//!
+//! Without `--bench` (that is, when built as a test: `cargo test --benches`) it only runs each
+//! case a few times and checks its answer.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use cognito_session::{
+    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, TokenSource,
+};
+use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use http::{HeaderName, HeaderValue, StatusCode, Uri};
+use http_body_util::BodyExt;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tower::{Service, ServiceExt};
+
+/// The cases, in table order.
+const CASES: &[(&str, &str)] = &[
+    ("bare", "bare handler, no layer"),
+    (
+        "opaque_bearer",
+        "SessionLayer, opaque token (Bearer), MemoryStore",
+    ),
+    (
+        "opaque_cookie",
+        "SessionLayer, opaque token (cookie), MemoryStore",
+    ),
+    (
+        "tower_sessions",
+        "peer: tower-sessions 0.15, MemoryStore, loads the session",
+    ),
+    (
+        "jwt_rs256",
+        "peer: jsonwebtoken RS256 decode + claim checks per request",
+    ),
+];
+
+/// The test-only RSA key the JWT cases sign with (see `benches/fixtures/README.md`).
+const TEST_KEY: &str = include_str!("fixtures/test-rsa-key.pem");
+const KID: &str = "bench-key-1";
+const POOL_ID: &str = "us-east-1_bench";
+const CLIENT_ID: &str = "bench-client";
+const USERNAME: &str = "alice";
+
+// ---------------------------------------------------------------------------------------
+// Command line
+
+#[derive(Clone)]
+struct Options {
+    bench: bool,
+    case: Option<String>,
+    cases: Option<Vec<String>>,
+    iterations: u64,
+    rounds: usize,
+    batch: Duration,
+    sessions: usize,
+    instructions: bool,
+    instruction_iterations: u64,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        bench: false,
+        case: None,
+        cases: None,
+        iterations: 1000,
+        rounds: 21,
+        batch: Duration::from_millis(20),
+        sessions: 10_000,
+        instructions: false,
+        instruction_iterations: 1000,
+    };
+    let mut args = std::env::args().skip(1);
+    let number = |name: &str, value: Option<String>| -> u64 {
+        value
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a number"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => o.bench = true,
+            "--case" => o.case = Some(args.next().expect("--case needs a name")),
+            "--cases" => {
+                let list = args.next().expect("--cases needs a comma-separated list");
+                o.cases = Some(list.split(',').map(str::to_owned).collect());
+            }
+            "--iterations" => o.iterations = number("--iterations", args.next()),
+            "--rounds" => o.rounds = number("--rounds", args.next()) as usize,
+            "--batch-ms" => o.batch = Duration::from_millis(number("--batch-ms", args.next())),
+            "--sessions" => o.sessions = number("--sessions", args.next()) as usize,
+            "--instructions" => o.instructions = true,
+            "--instruction-iterations" => {
+                o.instruction_iterations = number("--instruction-iterations", args.next());
+            }
+            // Flags cargo's test harness would take; ignored.
+            other if other.starts_with('-') => {}
+            _ => {}
+        }
+    }
+    o
+}
+
+// ---------------------------------------------------------------------------------------
+// A case: a router and the one header its requests carry
+
+struct Case {
+    name: &'static str,
+    service: Router,
+    header: (HeaderName, HeaderValue),
+}
+
+impl Case {
+    fn request(&self) -> Request {
+        let mut request = Request::new(Body::empty());
+        *request.uri_mut() = Uri::from_static("/me");
+        request
+            .headers_mut()
+            .insert(self.header.0.clone(), self.header.1.clone());
+        request
+    }
+
+    /// `n` requests, one after the other.
+    async fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            let request = self.request();
+            let response = ServiceExt::<Request>::ready(&mut self.service)
+                .await
+                .unwrap()
+                .call(request)
+                .await
+                .unwrap();
+            if response.status() != StatusCode::OK {
+                panic!("{}: status {}", self.name, response.status());
+            }
+            black_box(response);
+        }
+    }
+
+    /// One request whose whole answer is checked.
+    async fn check(&mut self) {
+        let response = self.service.clone().oneshot(self.request()).await.unwrap();
+        let status = response.status();
+        let cookies = response.headers().get_all(SET_COOKIE).iter().count();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            (status, &body[..], cookies),
+            (StatusCode::OK, USERNAME.as_bytes(), 0),
+            "{}: unexpected answer",
+            self.name
+        );
+    }
+}
+
+async fn build(name: &str, o: &Options) -> Case {
+    match name {
+        "bare" => bare().await,
+        "opaque_bearer" => opaque(false, o.sessions).await,
+        "opaque_cookie" => opaque(true, o.sessions).await,
+        "tower_sessions" => tower_sessions(o.sessions).await,
+        "jwt_rs256" => jwt_rs256(),
+        other => panic!("unknown case {other:?}; the cases are {:?}", case_names()),
+    }
+}
+
+fn case_names() -> Vec<&'static str> {
+    CASES.iter().map(|(name, _)| *name).collect()
+}
+
+fn bearer(token: &str) -> (HeaderName, HeaderValue) {
+    (
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The cases
+
+async fn bare() -> Case {
+    async fn me() -> &'static str {
+        USERNAME
+    }
+    // The same kind of header as the layered cases carry, so building the request costs
+    // the same; nothing reads it.
+    let header = bearer("ignored-by-the-bare-handler-ignored-by-the-bare");
+    Case {
+        name: "bare",
+        service: Router::new().route("/me", get(me)),
+        header,
+    }
+}
+
+async fn opaque(cookie: bool, sessions: usize) -> Case {
+    async fn me(user: CurrentUser) -> String {
+        user.username
+    }
+    let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+    // Other users' sessions, so the store isn't a one-entry map.
+    for i in 0..sessions {
+        manager.create(&format!("user{i}")).await.unwrap();
+    }
+    let session = manager.create(USERNAME).await.unwrap();
+    let token = session.token.expose();
+    let header = if cookie {
+        let name = manager.config().cookie_name();
+        (
+            COOKIE,
+            HeaderValue::from_str(&format!("{name}={token}")).unwrap(),
+        )
+    } else {
+        bearer(token)
+    };
+    Case {
+        name: if cookie {
+            "opaque_cookie"
+        } else {
+            "opaque_bearer"
+        },
+        service: Router::new()
+            .route("/me", get(me))
+            .layer(SessionLayer::new(manager)),
+        header,
+    }
+}
+
+async fn tower_sessions(sessions: usize) -> Case {
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+
+    async fn login(session: Session, request: Request) -> StatusCode {
+        let username = request.uri().query().unwrap_or(USERNAME).to_owned();
+        session.insert("username", username).await.unwrap();
+        StatusCode::OK
+    }
+    async fn me(session: Session) -> String {
+        session
+            .get::<String>("username")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+    let service = Router::new()
+        .route("/login", get(login))
+        .route("/me", get(me))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let login = |user: &str| {
+        let request = Request::get(format!("/login?{user}"))
+            .body(Body::empty())
+            .unwrap();
+        let service = service.clone();
+        async move {
+            let response = service.oneshot(request).await.unwrap();
+            let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+            // `id=...; HttpOnly; ...` -> `id=...`
+            cookie.split(';').next().unwrap().to_owned()
+        }
+    };
+    for i in 0..sessions {
+        login(&format!("user{i}")).await;
+    }
+    let cookie = login(USERNAME).await;
+    Case {
+        name: "tower_sessions",
+        header: (COOKIE, HeaderValue::from_str(&cookie).unwrap()),
+        service,
+    }
+}
+
+/// The claims of a Cognito access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct AccessToken {
+    sub: String,
+    iss: String,
+    client_id: String,
+    origin_jti: String,
+    event_id: String,
+    token_use: String,
+    scope: String,
+    auth_time: u64,
+    exp: u64,
+    iat: u64,
+    jti: String,
+    username: String,
+}
+
+fn issuer() -> String {
+    format!("https://cognito-idp.us-east-1.amazonaws.com/{POOL_ID}")
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An access token for `USERNAME` signed with the test key, as Cognito would issue it,
+/// valid for an hour.
+fn access_token() -> String {
+    let now = epoch_now();
+    let claims = AccessToken {
+        sub: "8c5b3e34-1111-4f1e-9a1c-2b7d1f0c0001".into(),
+        iss: issuer(),
+        client_id: CLIENT_ID.into(),
+        origin_jti: "a1b2c3d4-2222-4e5f-8a9b-0c1d2e3f0002".into(),
+        event_id: "e1f2a3b4-3333-4c5d-9e0f-1a2b3c4d0003".into(),
+        token_use: "access".into(),
+        scope: "aws.cognito.signin.user.admin".into(),
+        auth_time: now,
+        exp: now + 3600,
+        iat: now,
+        jti: "j1k2l3m4-4444-4n5o-8p9q-0r1s2t3u0004".into(),
+        username: USERNAME.into(),
+    };
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(KID.to_owned());
+    let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// The public half of the test key as a JWK with our key id.
+fn public_jwk() -> Jwk {
+    let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some(KID.to_owned());
+    jwk
+}
+
+/// What a JWT-verifying layer (jwt-authorizer, aws-jwt-verify and the like) does per
+/// request: find the key by `kid`, check the RS256 signature, `iss` and `exp`, then the
+/// Cognito claims `token_use` and `client_id`.
+struct JwtVerifier {
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+async fn verify_jwt(
+    State(verifier): State<Arc<JwtVerifier>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let claims = token.and_then(|token| {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let key = verifier.keys.get(&kid)?;
+        let claims = jsonwebtoken::decode::<AccessToken>(token, key, &verifier.validation)
+            .ok()?
+            .claims;
+        (claims.token_use == "access" && claims.client_id == CLIENT_ID).then_some(claims)
+    });
+    match claims {
+        Some(claims) => {
+            request.extensions_mut().insert(claims);
+            next.run(request).await
+        }
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+fn jwt_rs256() -> Case {
+    async fn me(Extension(claims): Extension<AccessToken>) -> String {
+        claims.username
+    }
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation.validate_aud = false;
+    let verifier = Arc::new(JwtVerifier {
+        keys: HashMap::from([(
+            KID.to_owned(),
+            DecodingKey::from_jwk(&public_jwk()).unwrap(),
+        )]),
+        validation,
+    });
+    Case {
+        name: "jwt_rs256",
+        service: Router::new()
+            .route("/me", get(me))
+            .layer(middleware::from_fn_with_state(verifier, verify_jwt)),
+        header: bearer(&access_token()),
+    }
+}
+
+/// Bytes of the future `SessionManager::authenticate_from` returns: `SessionLayer` builds
+/// (and boxes) one per request, whatever kind of token the request carries, so its size is a
+/// per-request cost (moved, and copied into the heap).
+async fn authenticate_future_size() -> usize {
+    let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+    let token = manager.create(USERNAME).await.unwrap().token;
+    let future = manager.authenticate_from(token.expose(), TokenSource::Bearer);
+    let size = std::mem::size_of_val(&future);
+    future.await.unwrap();
+    size
+}
+
+// ---------------------------------------------------------------------------------------
+// Measuring
+
+/// Runs `case` in growing batches until one takes long enough to time, then returns the
+/// batch size that takes about `target`.
+async fn calibrate(case: &mut Case, target: Duration) -> u64 {
+    case.run(64).await;
+    let mut n = 16u64;
+    loop {
+        let start = Instant::now();
+        case.run(n).await;
+        let took = start.elapsed();
+        if took >= Duration::from_millis(5) || n >= 1 << 24 {
+            let per = took.as_secs_f64() / n as f64;
+            return ((target.as_secs_f64() / per) as u64).max(16);
+        }
+        n *= 4;
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let position = q * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+struct Measured {
+    name: &'static str,
+    /// ns per request, one per round.
+    per_round: Vec<f64>,
+}
+
+async fn measure(cases: &mut [Case], o: &Options) -> Vec<Measured> {
+    let mut batches = Vec::new();
+    for case in cases.iter_mut() {
+        batches.push(calibrate(case, o.batch).await);
+    }
+    let mut results: Vec<Measured> = cases
+        .iter()
+        .map(|c| Measured {
+            name: c.name,
+            per_round: Vec::with_capacity(o.rounds),
+        })
+        .collect();
+    for round in 0..o.rounds {
+        // Rotate the order so no case always runs right after the same other one.
+        for k in 0..cases.len() {
+            let i = (k + round) % cases.len();
+            let n = batches[i];
+            let start = Instant::now();
+            cases[i].run(n).await;
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            results[i].per_round.push(ns);
+        }
+    }
+    results
+}
+
+/// Median over the rounds of `a / b`.
+fn ratio(a: &Measured, b: &Measured) -> f64 {
+    let mut ratios: Vec<f64> = a
+        .per_round
+        .iter()
+        .zip(&b.per_round)
+        .map(|(x, y)| x / y)
+        .collect();
+    median(&mut ratios)
+}
+
+// ---------------------------------------------------------------------------------------
+// Instructions, with callgrind
+
+/// Instructions per request of each case: callgrind's total with `iterations` timed requests
+/// minus its total with none, over `iterations`.
+fn instructions(names: &[&str], o: &Options) -> HashMap<String, f64> {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let dir = std::env::temp_dir().join(format!("per_request-callgrind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut out = HashMap::new();
+    for name in names {
+        let total = |iterations: u64| -> Option<u64> {
+            let file = dir.join(format!("{name}-{iterations}.out"));
+            let status = Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", file.display()))
+                .arg(&exe)
+                .args(["--bench", "--case", name, "--iterations"])
+                .arg(iterations.to_string())
+                .args(["--sessions", &o.sessions.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            match status {
+                Ok(s) if s.success() => callgrind_total(&file),
+                Ok(s) => {
+                    eprintln!("callgrind run of {name} failed: {s}");
+                    None
+                }
+                Err(e) => {
+                    eprintln!("valgrind could not be started: {e}");
+                    None
+                }
+            }
+        };
+        let n = o.instruction_iterations;
+        eprintln!("callgrind: {name} ({n} requests, then 0)");
+        if let (Some(with), Some(without)) = (total(n), total(0)) {
+            out.insert(
+                (*name).to_owned(),
+                (with as f64 - without as f64) / n as f64,
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+/// The `summary:` (or `totals:`) line of a callgrind output file: instructions executed.
+fn callgrind_total(file: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .filter_map(|line| {
+            line.strip_prefix("summary:")
+                .or_else(|| line.strip_prefix("totals:"))
+        })
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .next_back()
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 10_000.0 {
+        format!("{:.1} µs", ns / 1000.0)
+    } else if ns >= 1000.0 {
+        format!("{:.2} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn fmt_count(n: f64) -> String {
+    let n = n.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn report(results: &[Measured], instructions: &HashMap<String, f64>, o: &Options) -> String {
+    let find = |name: &str| results.iter().find(|m| m.name == name);
+    let bare = find("bare");
+    let tower = find("tower_sessions");
+    let jwt = find("jwt_rs256");
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "In-process cost per request: axum 0.8 Router, current-thread tokio runtime, {} rounds \
+         interleaved, ~{} ms per case per round; MemoryStores hold {} other sessions. \
+         Times are medians over the rounds; ratios are medians of the per-round ratios.\n",
+        o.rounds,
+        o.batch.as_millis(),
+        o.sessions
+    );
+    let with_instr = !instructions.is_empty();
+    let _ = write!(
+        t,
+        "| case | what | time/request | IQR | × bare | × tower-sessions | × RS256 decode |"
+    );
+    if with_instr {
+        let _ = write!(t, " instructions/request | instr. × tower-sessions | instr. × RS256 decode |");
+    }
+    let _ = writeln!(t);
+    let _ = write!(t, "|---|---|---:|---:|---:|---:|---:|");
+    if with_instr {
+        let _ = write!(t, "---:|---:|---:|");
+    }
+    let _ = writeln!(t);
+    for m in results {
+        let what = CASES
+            .iter()
+            .find(|(n, _)| *n == m.name)
+            .map_or("", |(_, w)| w);
+        let mut sorted = m.per_round.clone();
+        let med = median(&mut sorted);
+        let iqr = quantile(&sorted, 0.75) - quantile(&sorted, 0.25);
+        let vs = |peer: Option<&Measured>| {
+            peer.map_or_else(|| "–".to_owned(), |p| format!("{:.2}", ratio(m, p)))
+        };
+        let _ = write!(
+            t,
+            "| `{}` | {} | {} | ±{} | {} | {} | {} |",
+            m.name,
+            what,
+            fmt_ns(med),
+            fmt_ns(iqr / 2.0),
+            vs(bare),
+            vs(tower),
+            vs(jwt)
+        );
+        if with_instr {
+            let mine = instructions.get(m.name);
+            let vs_i = |peer: &str| match (mine, instructions.get(peer)) {
+                (Some(a), Some(b)) => format!("{:.2}", a / b),
+                _ => "–".to_owned(),
+            };
+            let _ = write!(
+                t,
+                " {} | {} | {} |",
+                mine.map_or_else(|| "–".to_owned(), |n| fmt_count(*n)),
+                vs_i("tower_sessions"),
+                vs_i("jwt_rs256")
+            );
+        }
+        let _ = writeln!(t);
+    }
+
+    // The goals of issue #6 that this table can decide.
+    let mut goals = Vec::new();
+    let mut goal = |label: &str, case: &str, peer: &str, limit: f64| {
+        if let (Some(a), Some(b)) = (find(case), find(peer)) {
+            let r = ratio(a, b);
+            let by_instr = match (instructions.get(case), instructions.get(peer)) {
+                (Some(x), Some(y)) => format!(", instructions {:.2}×", x / y),
+                _ => String::new(),
+            };
+            let ok = r <= limit;
+            goals.push(format!(
+                "- {} {label}: time {r:.2}× (goal ≤ {limit}×){by_instr}",
+                if ok { "✅" } else { "❌" }
+            ));
+        }
+    };
+    goal("opaque token vs tower-sessions", "opaque_bearer", "tower_sessions", 0.6);
+    goal("opaque token in a cookie vs tower-sessions", "opaque_cookie", "tower_sessions", 0.6);
+    goal("Cognito token, warm cache, vs tower-sessions", "cognito_warm", "tower_sessions", 0.8);
+    goal("Cognito token, warm cache, vs RS256 decode", "cognito_warm", "jwt_rs256", 0.1);
+    if !goals.is_empty() {
+        let _ = writeln!(t, "\nGoals (issue #6):\n{}", goals.join("\n"));
+    }
+    t
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn main() {
+    let o = options();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if let Some(name) = &o.case {
+            // One case, for callgrind: set-up and warm-up, then `--iterations` requests.
+            let mut case = build(name, &o).await;
+            case.check().await;
+            case.run(64).await;
+            case.run(o.iterations).await;
+            return;
+        }
+        let names: Vec<&str> = match &o.cases {
+            Some(list) => case_names()
+                .into_iter()
+                .filter(|n| list.iter().any(|l| l == n))
+                .collect(),
+            None => case_names(),
+        };
+        if !o.bench {
+            // Built as a test: check every case answers right, quickly.
+            let small = Options {
+                sessions: 10,
+                ..o.clone()
+            };
+            for name in &names {
+                let mut case = build(name, &small).await;
+                case.check().await;
+                case.run(3).await;
+            }
+            println!("per_request: {} cases checked", names.len());
+            return;
+        }
+        let mut cases = Vec::new();
+        for name in &names {
+            eprintln!("setting up {name}");
+            let mut case = build(name, &o).await;
+            case.check().await;
+            cases.push(case);
+        }
+        eprintln!("measuring {} cases, {} rounds", cases.len(), o.rounds);
+        let results = measure(&mut cases, &o).await;
+        drop(cases);
+        let instructions = if o.instructions {
+            instructions(&names, &o)
+        } else {
+            HashMap::new()
+        };
+        println!("{}", report(&results, &instructions, &o));
+        println!(
+            "Size of the future `SessionManager::authenticate_from` returns (built and boxed once \
+             per request by SessionLayer): {} bytes.",
+            authenticate_future_size().await
+        );
+    });
+}
