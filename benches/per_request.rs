@@ -70,6 +70,14 @@ const CASES: &[(&str, &str)] = &[
         "jwt_rs256",
         "peer: jsonwebtoken RS256 decode + claim checks per request",
     ),
+    (
+        "cognito_warm",
+        "SessionLayer, Cognito RS256 access token (Bearer), MemoryStore, verified-token cache warm",
+    ),
+    (
+        "cognito_cold",
+        "SessionLayer, Cognito RS256 access token, MemoryStore, token cache off (RS256 verified every request)",
+    ),
 ];
 
 /// The test-only RSA key the JWT cases sign with (see `benches/fixtures/README.md`).
@@ -195,6 +203,8 @@ async fn build(name: &str, o: &Options) -> Case {
         "opaque_cookie" => opaque(true, o.sessions).await,
         "tower_sessions" => tower_sessions(o.sessions).await,
         "jwt_rs256" => jwt_rs256(),
+        "cognito_warm" => cognito(true, o.sessions).await,
+        "cognito_cold" => cognito(false, o.sessions).await,
         other => panic!("unknown case {other:?}; the cases are {:?}", case_names()),
     }
 }
@@ -331,8 +341,8 @@ fn epoch_now() -> u64 {
 }
 
 /// An access token for `USERNAME` signed with the test key, as Cognito would issue it,
-/// valid for an hour.
-fn access_token() -> String {
+/// valid for an hour, and its claims.
+fn access_token() -> (String, AccessToken) {
     let now = epoch_now();
     let claims = AccessToken {
         sub: "8c5b3e34-1111-4f1e-9a1c-2b7d1f0c0001".into(),
@@ -351,7 +361,7 @@ fn access_token() -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.to_owned());
     let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
-    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    (jsonwebtoken::encode(&header, &claims, &key).unwrap(), claims)
 }
 
 /// The public half of the test key as a JWK with our key id.
@@ -417,7 +427,107 @@ fn jwt_rs256() -> Case {
         service: Router::new()
             .route("/me", get(me))
             .layer(middleware::from_fn_with_state(verifier, verify_jwt)),
-        header: bearer(&access_token()),
+        header: bearer(&access_token().0),
+    }
+}
+
+/// Serves `{"keys": [the test key]}` at `http://127.0.0.1:PORT/jwks.json` from a thread of
+/// its own, for the rest of the process; returns the URL.
+fn serve_jwks() -> String {
+    let body = serde_json::json!({ "keys": [public_jwk()] }).to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = Router::new().route(
+                "/jwks.json",
+                get(move || async move {
+                    ([(http::header::CONTENT_TYPE, "application/json")], body)
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+            tx.send(url).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// A Cognito SDK client aimed at a local port nothing listens on: in steady state no
+/// request needs Cognito itself.
+fn unused_cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
+    use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .build();
+    aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+}
+
+/// A Cognito session whose record is put straight into the store (what a log-in would have
+/// written), and requests carrying its access token as `Bearer`. With `warm` the manager
+/// keeps verified tokens (the default); without, it verifies RS256 on every request.
+async fn cognito(warm: bool, sessions: usize) -> Case {
+    use cognito_session::cognito::CognitoOptions;
+    use cognito_session::{CognitoSettings, CognitoTokens, Secret, SessionRecord, SessionStore, TokenHash};
+
+    async fn me(user: CurrentUser) -> String {
+        user.username
+    }
+    let mut settings = CognitoSettings::new(POOL_ID, CLIENT_ID);
+    settings.jwks_url = Some(serve_jwks());
+    let config = SessionConfig::default().with_cognito(Some(settings));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let options = CognitoOptions::default()
+        .with_http_client(http)
+        .with_token_cache_capacity(if warm { 10_000 } else { 0 });
+    let store = Arc::new(MemoryStore::new());
+    let manager =
+        SessionManager::with_cognito_options(store.clone(), config, unused_cognito_client(), options)
+            .unwrap();
+    // Other users' (opaque) sessions, so the store isn't a one-entry map.
+    for i in 0..sessions {
+        manager.create(&format!("user{i}")).await.unwrap();
+    }
+    let (token, claims) = access_token();
+    let now = epoch_now();
+    let record = SessionRecord {
+        key: claims.origin_jti.clone(),
+        username: claims.username.clone(),
+        sub: Some(claims.sub.clone()),
+        token_hash: TokenHash::of(&token),
+        previous_token_hash: None,
+        previous_valid_until: None,
+        successor: None,
+        cognito: Some(CognitoTokens {
+            access_token: Secret::new(token.clone()),
+            refresh_token: Secret::new("not-used-in-steady-state"),
+            access_expires_at: claims.exp,
+        }),
+        created_at: now,
+        last_seen_at: now,
+        refreshed_at: now,
+        expires_at: now + 7 * 24 * 3600,
+        version: 0,
+    };
+    store.create(&record, now).await.unwrap();
+    Case {
+        name: if warm { "cognito_warm" } else { "cognito_cold" },
+        service: Router::new()
+            .route("/me", get(me))
+            .layer(SessionLayer::new(manager)),
+        header: bearer(&token),
     }
 }
 
