@@ -48,7 +48,9 @@ impl Cognito {
                     new_token: None,
                 })
             }
-            TokenMatch::Current => self.refresh(manager, record, &claims, hash).await,
+            // Boxed: the refresh (an SDK call) makes a future of kilobytes, which every
+            // request would otherwise carry, and which the layer boxes per request.
+            TokenMatch::Current => Box::pin(self.refresh(manager, record, &claims, hash)).await,
         }
     }
 

@@ -569,3 +569,85 @@ impl SessionManager {
         })
     }
 }
+
+/// The real verifier and manager with the pool's keys fixed in memory, never fetched: what
+/// the `__fuzz` entry points (`crate::fuzz`) run. Not part of the API.
+#[cfg(feature = "__fuzz")]
+pub(crate) mod fixed_keys {
+    use jsonwebtoken::DecodingKey;
+
+    pub(crate) use super::verify::Verifier;
+    use super::{CognitoOptions, Jwks, TokenCache};
+    use crate::{CognitoSettings, ConfigError, SessionConfig, SessionManager, SessionStore};
+
+    /// A verifier of `settings`' pool that knows `keys` and caches nothing.
+    pub(crate) fn verifier(
+        settings: &CognitoSettings,
+        keys: impl IntoIterator<Item = (String, DecodingKey)>,
+    ) -> Verifier {
+        let leeway = CognitoOptions::default().leeway;
+        Verifier::new(settings, leeway, Jwks::fixed(keys), TokenCache::new(0))
+    }
+
+    /// [`SessionManager::with_cognito_options`] (default options, no token cache), its
+    /// verifier then replaced by one that knows `keys`.
+    pub(crate) fn manager(
+        store: impl SessionStore,
+        config: SessionConfig,
+        client: aws_sdk_cognitoidentityprovider::Client,
+        keys: impl IntoIterator<Item = (String, DecodingKey)>,
+    ) -> Result<SessionManager, ConfigError> {
+        let options = CognitoOptions::default().with_token_cache_capacity(0);
+        let mut manager = SessionManager::with_cognito_options(store, config, client, options)?;
+        let cognito = std::sync::Arc::get_mut(&mut manager.inner)
+            .and_then(|inner| inner.cognito.as_mut())
+            .expect("a new Cognito manager is not shared yet");
+        cognito.verifier = verifier(&cognito.settings, keys);
+        Ok(manager)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryStore, Secret};
+
+    fn manager() -> SessionManager {
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .build();
+        let client = aws_sdk_cognitoidentityprovider::Client::from_conf(config);
+        let mut settings = CognitoSettings::new("us-east-1_x", "client");
+        settings.client_secret = Some(Secret::new("client-secret"));
+        let config = SessionConfig::default().with_cognito(Some(settings));
+        SessionManager::with_cognito(MemoryStore::new(), config, client).unwrap()
+    }
+
+    #[test]
+    fn the_request_path_future_stays_small() {
+        // SessionLayer boxes this future for every request; the SDK's futures (refresh) and
+        // the key fetch are kilobytes, so they are boxed on their own, off the hot path.
+        let manager = manager();
+        let cognito = manager.inner.cognito.as_ref().unwrap();
+        let size = std::mem::size_of_val(&cognito.authenticate(&manager, "a.b.c"));
+        assert!(
+            size <= 1024,
+            "Cognito::authenticate's future is {size} bytes"
+        );
+    }
+
+    #[test]
+    fn a_manager_needs_cognito_settings_and_hides_secrets() {
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .build();
+        let client = aws_sdk_cognitoidentityprovider::Client::from_conf(config);
+        let missing =
+            SessionManager::with_cognito(MemoryStore::new(), SessionConfig::default(), client);
+        assert!(matches!(missing, Err(ConfigError::Invalid(_))));
+
+        let manager = manager();
+        let debug = format!("{:?}", manager.inner.cognito);
+        assert!(debug.contains("us-east-1_x"), "{debug}");
+        assert!(!debug.contains("client-secret"), "{debug}");
+    }
+}

@@ -122,7 +122,8 @@ impl Verifier {
         if let Some(claims) = self.cache.get(hash, now) {
             return Ok(claims);
         }
-        let claims = Arc::new(self.verify_uncached(token, now).await?);
+        // Boxed so that the cache hit, the common case, carries no space for a key fetch.
+        let claims = Arc::new(Box::pin(self.verify_uncached(token, now)).await?);
         self.cache.insert(*hash, claims.clone(), now);
         Ok(claims)
     }
