@@ -437,30 +437,54 @@ impl SessionStore for Rigged {
 }
 
 /// A moto of this test's own (`COGNITO_SESSION_MOTO_BIN`), to pause and resume. Killed on
-/// drop.
+/// drop; and since a test that times out or is cancelled is killed without running drops,
+/// a watchdog shell kills it too once the test process is gone.
 pub struct PrivateMoto {
     pub url: String,
-    child: Child,
+    /// moto's pid.
+    pid: u32,
+    /// The watchdog shell, moto's parent.
+    watchdog: Child,
 }
 
 impl PrivateMoto {
     pub async fn start() -> Self {
+        use std::io::BufRead as _;
+
         let bin = emulator_env("COGNITO_SESSION_MOTO_BIN");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // $0 = moto, $1 = port, $2 = this process: start moto, say its pid, and end it when
+        // this process is gone.
+        let script = r#""$0" -H 127.0.0.1 -p "$1" </dev/null >/dev/null 2>&1 &
+m=$!
+echo "$m"
+while kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+kill -CONT "$m"; kill -KILL "$m""#;
+        let mut watchdog = Command::new("sh")
+            .args([
+                "-c",
+                script,
+                &bin,
+                &port.to_string(),
+                &std::process::id().to_string(),
+            ])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e}"));
+            .unwrap_or_else(|e| panic!("sh: {e}"));
+        let mut line = String::new();
+        std::io::BufReader::new(watchdog.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let moto = Self {
             url: format!("http://127.0.0.1:{port}"),
-            child,
+            pid: line.trim().parse().expect("moto's pid"),
+            watchdog,
         };
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -471,12 +495,12 @@ impl PrivateMoto {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("private moto did not start on port {port}");
+        panic!("private moto ({bin}) did not start on port {port}");
     }
 
     fn signal(&self, signal: &str) -> bool {
         Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
+            .args([signal, &self.pid.to_string()])
             .status()
             .is_ok_and(|status| status.success())
     }
@@ -494,7 +518,8 @@ impl PrivateMoto {
 impl Drop for PrivateMoto {
     fn drop(&mut self) {
         self.signal("-CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.signal("-KILL");
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
     }
 }
