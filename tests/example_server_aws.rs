@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::pool::Pool;
-use common::server::{ExampleServer, aws_env, free_port, start, start_failure};
+use common::server::{aws_env, free_port, start, start_failure};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Sup3r-Secret!";
