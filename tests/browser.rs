@@ -96,7 +96,7 @@ fn log_in_reload_and_log_out_in_chromium() {
 async fn log_in_with_cognito_in_chromium() {
     browser_env("COGNITO_SESSION_CHROMIUM");
     browser_env("COGNITO_SESSION_PLAYWRIGHT_DIR");
-    let pool = common::pool::Pool::create(false).await;
+    let pool = common::cognito::Pool::new().await;
     pool.add_user("carol", "C0gnito-Pass!").await;
     let server = common::server::start(&common::server::aws_env(&pool, &[]));
     let url = server.url.clone();

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::pool::Pool;
+use common::cognito::Pool;
 use common::server::{aws_env, free_port, start, start_failure};
 use serde_json::{Value, json};
 
@@ -21,7 +21,11 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 }
 
 async fn pool_with_user(username: &str, with_secret: bool) -> Pool {
-    let pool = Pool::create(with_secret).await;
+    let pool = if with_secret {
+        Pool::with_secret().await
+    } else {
+        Pool::new().await
+    };
     pool.add_user(username, PASSWORD).await;
     pool
 }
@@ -185,7 +189,7 @@ async fn wrong_password_and_unknown_user_get_one_answer() {
 async fn unreachable_aws_is_reported_at_start() {
     // (A pool that doesn't exist is caught by the same key fetch on real Cognito, which
     // answers 404; moto serves its one key set for any pool id, so it can't be tested here.)
-    let pool = Pool::create(false).await;
+    let pool = Pool::new().await;
     let closed = format!("http://127.0.0.1:{}", free_port());
     let cases: Vec<(Vec<(&'static str, String)>, &str)> = vec![
         (

@@ -10,10 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use cognito_session::{
-    CognitoSettings, CurrentUser, MemoryStore, Secret, SessionConfig, SessionLayer, SessionManager,
-};
-use common::pool::{Pool, idp_client};
+use cognito_session::{CurrentUser, MemoryStore, SessionLayer, SessionManager};
+use common::cognito::Pool;
 use http::Request;
 use tower::ServiceExt;
 
@@ -46,21 +44,12 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         .try_init()
         .expect("no other subscriber in this test process");
 
-    let pool = Pool::create(true).await;
+    let pool = Pool::with_secret().await;
     pool.add_user("secretive", PASSWORD).await;
     let client_secret = pool.client_secret.clone().unwrap();
-    let mut cognito = CognitoSettings::new(&pool.id, &pool.client_id);
-    cognito.client_secret = Some(Secret::new(client_secret.clone()));
-    cognito.jwks_url = Some(format!(
-        "{}/{}/.well-known/jwks.json",
-        common::moto_url(),
-        pool.id
-    ));
-    let config = SessionConfig::default()
-        .with_cognito(Some(cognito))
-        .with_refresh_before(Duration::from_secs(3595));
+    let config = pool.config().with_refresh_before(Duration::from_secs(3595));
     let store = Arc::new(MemoryStore::new());
-    let manager = SessionManager::with_cognito(store.clone(), config, idp_client()).unwrap();
+    let manager = SessionManager::with_cognito(store.clone(), config, pool.client.clone()).unwrap();
     let app = Router::new()
         .route("/", get(|user: CurrentUser| async move { user.username }))
         .layer(SessionLayer::new(manager.clone()));

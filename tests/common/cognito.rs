@@ -145,10 +145,16 @@ impl Pool {
     pub async fn user(&self) -> (String, String) {
         let username = unique("user");
         let password = "Correct-Horse-9-Battery".to_owned();
+        self.add_user(&username, &password).await;
+        (username, password)
+    }
+
+    /// A confirmed user named `username` with the permanent `password`.
+    pub async fn add_user(&self, username: &str, password: &str) {
         self.client
             .admin_create_user()
             .user_pool_id(&self.pool_id)
-            .username(&username)
+            .username(username)
             .message_action(MessageActionType::Suppress)
             .send()
             .await
@@ -156,13 +162,12 @@ impl Pool {
         self.client
             .admin_set_user_password()
             .user_pool_id(&self.pool_id)
-            .username(&username)
-            .password(&password)
+            .username(username)
+            .password(password)
             .permanent(true)
             .send()
             .await
             .expect("AdminSetUserPassword");
-        (username, password)
     }
 
     /// Settings for this pool: moto serves the keys under the pool id, while tokens name

@@ -62,6 +62,5 @@ impl TestClock {
 }
 pub mod cognito;
 pub mod hostile;
-pub mod pool;
 pub mod server;
 pub mod stores;

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::pool::Pool;
+use super::cognito::Pool;
 
 /// Builds `examples/server.rs` once per test process, and returns the binary's path.
 pub fn server_binary() -> PathBuf {
@@ -143,7 +143,7 @@ pub fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static s
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("SESSION_TABLE", super::unique("sessions")),
-        ("USER_POOL_ID", pool.id.clone()),
+        ("USER_POOL_ID", pool.pool_id.clone()),
         ("CLIENT_ID", pool.client_id.clone()),
         ("COOKIE_SECURE", "false".into()),
     ];
