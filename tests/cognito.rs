@@ -18,8 +18,7 @@ use cognito_session::cognito::CognitoOptions;
 use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
-    Pool, PrivateMoto, Rigged, Via, age, app, call, claims_of, epoch, forge, sign_with,
-    stranger_key, with,
+    Pool, Rigged, Via, age, app, call, claims_of, epoch, forge, sign_with, stranger_key, with,
 };
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -517,7 +516,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
-    let moto = PrivateMoto::start().await;
+    let moto = common::private::Private::moto().await;
     let pool = Pool::create(&moto.url, false).await;
     let (username, password) = pool.user().await;
     let store = Arc::new(MemoryStore::new());

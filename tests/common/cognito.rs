@@ -3,7 +3,6 @@
 #![cfg(feature = "cognito")]
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -227,9 +226,16 @@ pub fn moto_key() -> &'static EncodingKey {
 
 /// A fresh RSA key no JWKS knows.
 pub fn stranger_key() -> EncodingKey {
+    rsa_key("").0
+}
+
+/// A fresh RSA key: its signing half, and its public half as a JWK under `kid`.
+pub fn rsa_key(kid: &str) -> (EncodingKey, Value) {
     use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair as _;
+    use base64::engine::general_purpose::STANDARD;
     let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let der = base64::engine::general_purpose::STANDARD.encode(pair.as_der().unwrap().as_ref());
+    let der = STANDARD.encode(pair.as_der().unwrap().as_ref());
     let body: Vec<&str> = der
         .as_bytes()
         .chunks(64)
@@ -239,7 +245,13 @@ pub fn stranger_key() -> EncodingKey {
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
         body.join("\n")
     );
-    EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
+    let public = pair.public_key();
+    let jwk = json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+        "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+    });
+    (EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(), jwk)
 }
 
 /// Signs `claims` (RS256) with `key` under `kid`.
@@ -438,93 +450,5 @@ impl SessionStore for Rigged {
     }
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         self.inner.delete_user(username).await
-    }
-}
-
-/// A moto of this test's own (`COGNITO_SESSION_MOTO_BIN`), to pause and resume. Killed on
-/// drop; and since a test that times out or is cancelled is killed without running drops,
-/// a watchdog shell kills it too once the test process is gone.
-pub struct PrivateMoto {
-    pub url: String,
-    /// moto's pid.
-    pid: u32,
-    /// The watchdog shell, moto's parent.
-    watchdog: Child,
-}
-
-impl PrivateMoto {
-    pub async fn start() -> Self {
-        use std::io::BufRead as _;
-
-        let bin = emulator_env("COGNITO_SESSION_MOTO_BIN");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // $0 = moto, $1 = port, $2 = this process: start moto, say its pid, and end it when
-        // this process is gone.
-        let script = r#""$0" -H 127.0.0.1 -p "$1" </dev/null >/dev/null 2>&1 &
-m=$!
-echo "$m"
-while kill -0 "$2" 2>/dev/null; do sleep 0.5; done
-kill -CONT "$m"; kill -KILL "$m""#;
-        let mut watchdog = Command::new("sh")
-            .args([
-                "-c",
-                script,
-                &bin,
-                &port.to_string(),
-                &std::process::id().to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("sh: {e}"));
-        let mut line = String::new();
-        std::io::BufReader::new(watchdog.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let moto = Self {
-            url: format!("http://127.0.0.1:{port}"),
-            pid: line.trim().parse().expect("moto's pid"),
-            watchdog,
-        };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return moto;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("private moto ({bin}) did not start on port {port}");
-    }
-
-    fn signal(&self, signal: &str) -> bool {
-        Command::new("kill")
-            .args([signal, &self.pid.to_string()])
-            .status()
-            .is_ok_and(|status| status.success())
-    }
-
-    /// SIGSTOP: connections are accepted by the kernel, nothing answers.
-    pub fn pause(&self) {
-        assert!(self.signal("-STOP"), "SIGSTOP private moto");
-    }
-
-    pub fn resume(&self) {
-        assert!(self.signal("-CONT"), "SIGCONT private moto");
-    }
-}
-
-impl Drop for PrivateMoto {
-    fn drop(&mut self) {
-        self.signal("-CONT");
-        self.signal("-KILL");
-        let _ = self.watchdog.kill();
-        let _ = self.watchdog.wait();
     }
 }

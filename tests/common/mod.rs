@@ -61,6 +61,9 @@ impl TestClock {
     }
 }
 pub mod cognito;
+pub mod dynamo;
 pub mod hostile;
+pub mod private;
+pub mod proxy;
 pub mod server;
 pub mod stores;
