@@ -13,8 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
@@ -89,7 +87,7 @@ impl Dynamo {
     }
 
     async fn on(url: &str, access_key: &str) -> Self {
-        let client = client(url, access_key, Duration::from_secs(3));
+        let client = common::dynamo::client(url, access_key, Duration::from_secs(3));
         let table = TableSettings::new(common::unique("sessions"));
         let store =
             DynamoDbStore::new(client.clone(), table.clone()).with_page_size(Some(PAGE_SIZE));
@@ -151,29 +149,6 @@ impl Backend for Dynamo {
     }
 }
 
-/// A client for an emulator: static credentials, and a short operation timeout, as the
-/// store's docs tell users to set.
-fn client(url: &str, access_key: &str, operation_timeout: Duration) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            access_key,
-            "test",
-            None,
-            None,
-            "conformance",
-        ))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_timeout(operation_timeout)
-                .build(),
-        )
-        .build();
-    Client::from_conf(config)
-}
 
 // ---------------------------------------------------------------------------------------
 // The suite
@@ -715,7 +690,7 @@ mod outage {
 
     async fn assert_unavailable_within(url: &str, limit: Duration) {
         let store = DynamoDbStore::new(
-            client(url, "test", Duration::from_secs(1)),
+            common::dynamo::client(url, "test", Duration::from_secs(1)),
             TableSettings::new("t"),
         );
         let t = now();
