@@ -1,0 +1,510 @@
+//! Round trips per request against DynamoDB Local, counted by an SDK interceptor.
+//!
+//! Requests go through `SessionLayer` in process; the store is `DynamoDbStore` on DynamoDB
+//! Local. Every request the SDK transmits is counted by operation (`GetItem`, `UpdateItem`,
+//! `PutItem`, ...), and `GetItem`s by whether they asked for a consistent read.
+//!
+//! - steady state: one session, N authenticated requests;
+//! - idle timeout on (touch interval 60 s): N requests one simulated second apart, so the
+//!   touch is due N/60 times;
+//! - refresh storm (needs moto too): a Cognito session logged in through moto, then 100
+//!   concurrent requests with its access token while it needs no refresh, then 100 with the
+//!   manager's clock moved on so that the same token is due for refresh. Cognito calls and
+//!   DynamoDB writes of the storm are counted, and the time until all 100 are answered is
+//!   compared with the 100 that needed no refresh. Repeated `--storms` times, each time on a
+//!   new log-in; the median is shown.
+//!
+//! Needs the emulators (`scripts/emulators.sh start`, then `source .emulators/env`); without
+//! `COGNITO_SESSION_DYNAMODB_LOCAL_URL` it says so and does nothing, and without
+//! `COGNITO_SESSION_MOTO_URL` it skips the storm.
+//!
+//! ```text
+//! cargo bench --bench round_trips             # or: -- --requests 1000
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::routing::get;
+use cognito_session::store::dynamodb::DynamoDbStore;
+use cognito_session::cognito::CognitoOptions;
+use cognito_session::{
+    CognitoSettings, CurrentUser, SessionConfig, SessionLayer, SessionManager, TableSettings,
+};
+use http::StatusCode;
+use http::header::AUTHORIZATION;
+use tower::ServiceExt;
+
+/// Requests an AWS SDK client transmitted, by operation (from `X-Amz-Target`); consistent
+/// `GetItem`s are also counted as `GetItem (consistent)`.
+#[derive(Clone, Debug, Default)]
+struct Calls(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Calls {
+    fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request();
+        // `X-Amz-Target: DynamoDB_20120810.GetItem`, `AWSCognitoIdentityProviderService.InitiateAuth`
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("unknown")
+            .to_owned();
+        let consistent = operation == "GetItem"
+            && request.body().bytes().is_some_and(|body| {
+                body.windows(21).any(|w| w == b"\"ConsistentRead\":true")
+            });
+        let mut calls = self.0.lock().unwrap();
+        *calls.entry(operation).or_default() += 1;
+        if consistent {
+            *calls.entry("GetItem (consistent)".into()).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+fn dynamodb_client(url: &str, calls: &Calls) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .endpoint_url(url)
+        .interceptor(calls.clone())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The real clock plus an offset the bench moves by hand.
+#[derive(Clone, Default)]
+struct Clock(Arc<AtomicU64>);
+
+impl Clock {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
+    fn config(&self) -> SessionConfig {
+        let offset = self.0.clone();
+        SessionConfig::default().with_clock(move || {
+            SystemTime::now() + Duration::from_secs(offset.load(Ordering::Relaxed))
+        })
+    }
+}
+
+async fn me(user: CurrentUser) -> String {
+    user.username
+}
+
+struct Scenario {
+    label: &'static str,
+    requests: u64,
+    calls: BTreeMap<String, u64>,
+    took: Duration,
+}
+
+/// `requests` authenticated requests through the layer, `step` simulated seconds apart.
+async fn scenario(
+    label: &'static str,
+    store: &DynamoDbStore,
+    calls: &Calls,
+    clock: &Clock,
+    config: SessionConfig,
+    requests: u64,
+    step: u64,
+) -> Scenario {
+    let manager = SessionManager::new(store.clone(), config).unwrap();
+    let token = manager.create("alice").await.unwrap().token;
+    let app = Router::new()
+        .route("/me", get(me))
+        .layer(SessionLayer::new(manager));
+    let header = format!("Bearer {}", token.expose());
+    // One request before counting, so the SDK's connection is open.
+    let send = |app: Router| {
+        let request = Request::get("/me")
+            .header(AUTHORIZATION, &header)
+            .body(Body::empty())
+            .unwrap();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{label}");
+        }
+    };
+    send(app.clone()).await;
+    calls.take();
+    let start = Instant::now();
+    for _ in 0..requests {
+        clock.advance(step);
+        send(app.clone()).await;
+    }
+    Scenario {
+        label,
+        requests,
+        took: start.elapsed(),
+        calls: calls.take(),
+    }
+}
+
+fn cognito_client(url: &str, calls: &Calls) -> aws_sdk_cognitoidentityprovider::Client {
+    use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .endpoint_url(url)
+        .interceptor(calls.clone())
+        .build();
+    aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+}
+
+/// A user pool in moto with an app client (password and refresh-token log-in) and one user.
+async fn moto_pool(client: &aws_sdk_cognitoidentityprovider::Client, moto: &str) -> (CognitoSettings, String, String) {
+    let name = format!("bench-{}", std::process::id());
+    let pool = client
+        .create_user_pool()
+        .pool_name(&name)
+        .send()
+        .await
+        .expect("CreateUserPool");
+    let pool_id = pool.user_pool().and_then(|p| p.id()).unwrap().to_owned();
+    let app = client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("bench")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("CreateUserPoolClient");
+    let client_id = app
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .unwrap()
+        .to_owned();
+    let (username, password) = ("storm-user".to_owned(), "Bench-Password-1".to_owned());
+    client
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username(&username)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("AdminCreateUser");
+    client
+        .admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username(&username)
+        .password(&password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("AdminSetUserPassword");
+    let mut settings = CognitoSettings::new(&pool_id, client_id);
+    // moto serves the keys under the pool id; its tokens name the real issuer.
+    settings.jwks_url = Some(format!("{moto}/{pool_id}/.well-known/jwks.json"));
+    (settings, username, password)
+}
+
+/// `n` requests with `token` at once; the time until all are answered, and how many
+/// answers carried a new token (`Set-Cookie`).
+async fn burst(app: &Router, token: &str, n: usize) -> (Duration, usize) {
+    let header = format!("Bearer {token}");
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let request = Request::get("/me")
+                .header(AUTHORIZATION, &header)
+                .body(Body::empty())
+                .unwrap();
+            tokio::spawn(app.clone().oneshot(request))
+        })
+        .collect();
+    let mut renewed = 0;
+    for task in tasks {
+        let response = task.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "a request of the burst");
+        renewed += usize::from(response.headers().contains_key(http::header::SET_COOKIE));
+    }
+    (start.elapsed(), renewed)
+}
+
+struct Storm {
+    calm: Duration,
+    storm: Duration,
+    renewed: usize,
+    cognito: BTreeMap<String, u64>,
+    dynamodb: BTreeMap<String, u64>,
+}
+
+/// One log-in, 100 requests that need no refresh, then 100 whose token is due.
+async fn storm(
+    store: &DynamoDbStore,
+    dynamodb_calls: &Calls,
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    cognito_calls: &Calls,
+    pool: &(CognitoSettings, String, String),
+    n: usize,
+) -> Storm {
+    let (settings, username, password) = pool;
+    let clock = Clock::new();
+    let config = clock.config().with_cognito(Some(settings.clone()));
+    let manager = SessionManager::with_cognito_options(
+        store.clone(),
+        config,
+        cognito.clone(),
+        CognitoOptions::default(),
+    )
+    .unwrap();
+    let token = manager.login(username, password).await.expect("log-in through moto").token;
+    let app = Router::new()
+        .route("/me", get(me))
+        .layer(SessionLayer::new(manager));
+    // Warm: the JWKS fetched, the token verified, connections open.
+    burst(&app, token.expose(), 4).await;
+    dynamodb_calls.take();
+    cognito_calls.take();
+    let (calm, _) = burst(&app, token.expose(), n).await;
+    let calm_calls = (dynamodb_calls.take(), cognito_calls.take());
+    assert!(calm_calls.1.is_empty(), "no Cognito call without a refresh: {calm_calls:?}");
+    // moto's access tokens live an hour; 200 s before the end the token is inside the
+    // default refresh window (300 s).
+    clock.advance(3400);
+    let (storm, renewed) = burst(&app, token.expose(), n).await;
+    let result = Storm {
+        calm,
+        storm,
+        renewed,
+        cognito: cognito_calls.take(),
+        dynamodb: dynamodb_calls.take(),
+    };
+    clock.reset();
+    result
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn storms_report(storms: &[Storm], n: usize) -> String {
+    let count = |m: &BTreeMap<String, u64>, op: &str| m.get(op).copied().unwrap_or(0);
+    let mut out = format!(
+        "Refresh storm: {n} concurrent requests carrying one Cognito access token (moto), \
+         session in DynamoDB Local; first while the token needs no refresh, then with the \
+         manager's clock moved into the token's refresh window. {} storms, each on a new \
+         log-in.\n\n| storm | Cognito calls | DynamoDB writes (UpdateItem / PutItem) | DynamoDB reads | answers with a new token | time, no refresh | time, refresh storm | ratio |\n|---:|---|---:|---:|---:|---:|---:|---:|\n",
+        storms.len()
+    );
+    let mut exact = true;
+    for (i, s) in storms.iter().enumerate() {
+        let cognito: Vec<String> = s.cognito.iter().map(|(op, k)| format!("{op} {k}")).collect();
+        let cognito_total: u64 = s.cognito.values().sum();
+        let writes = count(&s.dynamodb, "UpdateItem") + count(&s.dynamodb, "PutItem");
+        exact &= cognito_total == 1 && writes == 1;
+        out.push_str(&format!(
+            "| {} | {} | {} / {} | {} | {} | {:.1} ms | {:.1} ms | {:.2} |\n",
+            i + 1,
+            if cognito.is_empty() { "0".to_owned() } else { cognito.join(", ") },
+            count(&s.dynamodb, "UpdateItem"),
+            count(&s.dynamodb, "PutItem"),
+            count(&s.dynamodb, "GetItem"),
+            s.renewed,
+            s.calm.as_secs_f64() * 1000.0,
+            s.storm.as_secs_f64() * 1000.0,
+            s.storm.as_secs_f64() / s.calm.as_secs_f64()
+        ));
+    }
+    let ratio = median(
+        storms
+            .iter()
+            .map(|s| s.storm.as_secs_f64() / s.calm.as_secs_f64())
+            .collect(),
+    );
+    out.push_str(&format!(
+        "\nMedian time ratio, storm / no refresh: {ratio:.2}.\n\nGoal (issue #6): {} exactly 1 Cognito call and 1 DynamoDB write per storm.\n",
+        if exact { "✅" } else { "❌" }
+    ));
+    out
+}
+
+fn main() {
+    let mut requests = 600u64;
+    let mut storms = 5usize;
+    let mut args = std::env::args().skip(1);
+    let mut bench = false;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => bench = true,
+            "--storms" => {
+                storms = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--storms needs a number");
+            }
+            "--requests" => {
+                requests = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--requests needs a number");
+            }
+            _ => {}
+        }
+    }
+    let Ok(url) = std::env::var("COGNITO_SESSION_DYNAMODB_LOCAL_URL") else {
+        println!(
+            "round_trips: skipped, COGNITO_SESSION_DYNAMODB_LOCAL_URL is not set \
+             (scripts/emulators.sh start; source .emulators/env)"
+        );
+        return;
+    };
+    if !bench {
+        requests = 5;
+        storms = 1;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let calls = Calls::default();
+        let client = dynamodb_client(&url, &calls);
+        let table = format!(
+            "bench-sessions-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        );
+        let store = DynamoDbStore::new(client.clone(), TableSettings::new(&table));
+        store.create_table().await.expect("create the table");
+        calls.take();
+
+        let clock = Clock::new();
+        let steady = scenario(
+            "steady state (no idle timeout)",
+            &store,
+            &calls,
+            &clock,
+            clock.config(),
+            requests,
+            1,
+        )
+        .await;
+        let idle = scenario(
+            "idle timeout 30 min, touch interval 60 s, requests 1 s apart",
+            &store,
+            &calls,
+            &clock,
+            clock
+                .config()
+                .with_idle_timeout(Some(Duration::from_secs(1800)))
+                .with_touch_interval(Duration::from_secs(60)),
+            requests,
+            1,
+        )
+        .await;
+        let storm_report = match std::env::var("COGNITO_SESSION_MOTO_URL") {
+            Ok(moto) => {
+                let cognito_calls = Calls::default();
+                let cognito = cognito_client(&moto, &cognito_calls);
+                let pool = moto_pool(&cognito, &moto).await;
+                let mut results = Vec::new();
+                for _ in 0..storms {
+                    results.push(storm(&store, &calls, &cognito, &cognito_calls, &pool, 100).await);
+                }
+                storms_report(&results, 100)
+            }
+            Err(_) => "Refresh storm: skipped, COGNITO_SESSION_MOTO_URL is not set.\n".to_owned(),
+        };
+        let _ = client.delete_table().table_name(&table).send().await;
+
+        let mut out = String::from(
+            "DynamoDB round trips per authenticated request (DynamoDB Local, counted by an SDK \
+             interceptor; in-process requests through SessionLayer, opaque Bearer token).\n\n\
+             | scenario | requests | GetItem | of which consistent | UpdateItem | PutItem | other | reads/request | writes/request | time/request (DynamoDB Local) |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let mut goal = true;
+        for s in [&steady, &idle] {
+            let get = |op: &str| s.calls.get(op).copied().unwrap_or(0);
+            let reads = get("GetItem") + get("Query") + get("BatchGetItem");
+            let writes = get("UpdateItem") + get("PutItem") + get("DeleteItem")
+                + get("BatchWriteItem");
+            let other: u64 = s
+                .calls
+                .iter()
+                .filter(|(op, _)| {
+                    !matches!(
+                        op.as_str(),
+                        "GetItem" | "GetItem (consistent)" | "UpdateItem" | "PutItem"
+                    )
+                })
+                .map(|(_, n)| n)
+                .sum();
+            let n = s.requests as f64;
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {:.3} | {:.4} | {:.2} ms |\n",
+                s.label,
+                s.requests,
+                get("GetItem"),
+                get("GetItem (consistent)"),
+                get("UpdateItem"),
+                get("PutItem"),
+                other,
+                reads as f64 / n,
+                writes as f64 / n,
+                s.took.as_secs_f64() * 1000.0 / n
+            ));
+            if std::ptr::eq(s, &steady) {
+                goal &= reads <= s.requests && writes == 0;
+            } else {
+                // At most one touch per started interval.
+                goal &= reads <= s.requests && writes <= s.requests.div_ceil(60) + 1;
+            }
+        }
+        out.push_str(&format!(
+            "\nGoal (issue #6): {} at most 1 read and 0 writes per request in steady state; \
+             touches at most once per touch interval.\n",
+            if goal { "✅" } else { "❌" }
+        ));
+        println!("{out}\n{storm_report}");
+    });
+}
