@@ -96,6 +96,11 @@ pub mod cognito;
 pub mod extract;
 pub mod store;
 
+// Entry points for the fuzz targets in fuzz/; internal, not part of the API.
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
 pub use layer::SessionLayer;
 pub use manager::{AuthError, Authenticated, NewSession, SessionError, SessionManager};

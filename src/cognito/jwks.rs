@@ -211,8 +211,9 @@ impl Jwks {
         parse(&body)
     }
 
-    /// A cache that already holds `keys` and never fetches (for tests of what uses keys).
-    #[cfg(test)]
+    /// A cache that already holds `keys` and never fetches (for tests of what uses keys, and
+    /// the `__fuzz` entry points).
+    #[cfg(any(test, feature = "__fuzz"))]
     pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
         let jwks = Self::new(
             "http://127.0.0.1:9/unused".into(),
