@@ -480,7 +480,7 @@ fn unused_cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
 /// keeps verified tokens (the default); without, it verifies RS256 on every request.
 async fn cognito(warm: bool, sessions: usize) -> Case {
     use cognito_session::cognito::CognitoOptions;
-    use cognito_session::{CognitoSettings, CognitoTokens, Secret, SessionRecord, SessionStore, TokenHash};
+    use cognito_session::{CognitoSettings, CognitoTokens, Secret, SessionRecord, TokenHash};
 
     async fn me(user: CurrentUser) -> String {
         user.username
@@ -492,10 +492,13 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
     let options = CognitoOptions::default()
         .with_http_client(http)
         .with_token_cache_capacity(if warm { 10_000 } else { 0 });
-    let store = Arc::new(MemoryStore::new());
-    let manager =
-        SessionManager::with_cognito_options(store.clone(), config, unused_cognito_client(), options)
-            .unwrap();
+    let manager = SessionManager::with_cognito_options(
+        MemoryStore::new(),
+        config,
+        unused_cognito_client(),
+        options,
+    )
+    .unwrap();
     // Other users' (opaque) sessions, so the store isn't a one-entry map.
     for i in 0..sessions {
         manager.create(&format!("user{i}")).await.unwrap();
@@ -521,7 +524,7 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
         expires_at: now + 7 * 24 * 3600,
         version: 0,
     };
-    store.create(&record, now).await.unwrap();
+    manager.store().create(&record, now).await.unwrap();
     Case {
         name: if warm { "cognito_warm" } else { "cognito_cold" },
         service: Router::new()
