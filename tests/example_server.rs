@@ -2,103 +2,20 @@
 
 mod common;
 
-use common::server::{ExampleServer, start_failure};
-use serde_json::{Value, json};
-
-async fn json(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
-    )
-}
+use common::server::{ExampleServer, cookie_flow, curl_flow, json, start_failure};
+use serde_json::json;
 
 /// The curl sequence of the DynamoDB Book's session store README, step by step.
 #[tokio::test]
 async fn the_books_curl_flow_with_bearer_tokens() {
     let server = ExampleServer::start(&[]);
-    let client = reqwest::Client::new();
-    let base = &server.url;
-
-    let (status, created) = json(
-        client
-            .post(format!("{base}/sessions"))
-            .header("Content-Type", "application/json")
-            .body(r#"{ "username": "myuser", "password": "Password1" }"#)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let token = created["sessionId"].as_str().unwrap().to_owned();
-    assert_eq!(created.as_object().unwrap().len(), 1, "{created}");
-
-    let get = || {
-        client
-            .get(format!("{base}/sessions"))
-            .header("Content-Type", "application/json")
-            .bearer_auth(&token)
-            .send()
-    };
-    assert_eq!(
-        json(get().await.unwrap()).await,
-        (200, json!({"username": "myuser"}))
-    );
-
-    let deleted = client
-        .delete(format!("{base}/sessions/myuser"))
-        .header("Content-Type", "application/json")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(deleted).await, (200, json!({"username": "myuser"})));
-
-    assert_eq!(
-        json(get().await.unwrap()).await,
-        (401, json!({"error": "Session does not exist."}))
-    );
+    curl_flow(&server.url, "myuser", "Password1").await;
 }
 
 #[tokio::test]
 async fn the_same_flow_with_the_cookie_only() {
     let server = ExampleServer::start(&[("COOKIE_SECURE", "false")]);
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let base = &server.url;
-    let login = client
-        .post(format!("{base}/sessions"))
-        .json(&json!({"username": "cookie-user", "password": "x"}))
-        .send()
-        .await
-        .unwrap();
-    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        set_cookie.starts_with("token=") && set_cookie.contains("HttpOnly"),
-        "{set_cookie}"
-    );
-    assert_eq!(login.status(), 200);
-
-    let me = client.get(format!("{base}/sessions")).send().await.unwrap();
-    assert_eq!(json(me).await, (200, json!({"username": "cookie-user"})));
-    let deleted = client
-        .delete(format!("{base}/sessions/cookie-user"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        json(deleted).await,
-        (200, json!({"username": "cookie-user"}))
-    );
-    let after = client.get(format!("{base}/sessions")).send().await.unwrap();
-    assert_eq!(
-        json(after).await,
-        (401, json!({"error": "Session does not exist."}))
-    );
+    cookie_flow(&server.url, "cookie-user", "x").await;
 }
 
 #[tokio::test]
@@ -181,7 +98,12 @@ async fn the_home_page_is_served() {
     let server = ExampleServer::start(&[]);
     let page = reqwest::get(format!("{}/", server.url)).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = page.text().await.unwrap();
     for id in [r#"id="login""#, r#"id="whoami""#, r#"id="logout""#] {
         assert!(html.contains(id), "{id}");

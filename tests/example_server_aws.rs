@@ -6,19 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::cognito::Pool;
-use common::server::{aws_env, free_port, start, start_failure};
-use serde_json::{Value, json};
+use common::server::{aws_env, cookie_flow, curl_flow, free_port, json, start, start_failure};
+use serde_json::json;
 
 const PASSWORD: &str = "Sup3r-Secret!";
-
-async fn json(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}")),
-    )
-}
 
 async fn pool_with_user(username: &str, with_secret: bool) -> Pool {
     let pool = if with_secret {
@@ -34,49 +25,11 @@ async fn pool_with_user(username: &str, with_secret: bool) -> Pool {
 async fn the_books_curl_flow_with_cognito_and_dynamodb() {
     let pool = pool_with_user("myuser", false).await;
     let server = start(&aws_env(&pool, &[]));
-    let base = &server.url;
-    let client = reqwest::Client::new();
-
-    let (status, created) = json(
-        client
-            .post(format!("{base}/sessions"))
-            .header("Content-Type", "application/json")
-            .body(format!(
-                r#"{{ "username": "myuser", "password": "{PASSWORD}" }}"#
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let token = created["sessionId"].as_str().unwrap().to_owned();
+    let token = curl_flow(&server.url, "myuser", PASSWORD).await;
     assert_eq!(
         token.split('.').count(),
         3,
         "the session id is the Cognito access token"
-    );
-
-    let get = || {
-        client
-            .get(format!("{base}/sessions"))
-            .bearer_auth(&token)
-            .send()
-    };
-    assert_eq!(
-        json(get().await.unwrap()).await,
-        (200, json!({"username": "myuser"}))
-    );
-    let deleted = client
-        .delete(format!("{base}/sessions/myuser"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(deleted).await, (200, json!({"username": "myuser"})));
-    assert_eq!(
-        json(get().await.unwrap()).await,
-        (401, json!({"error": "Session does not exist."}))
     );
 }
 
@@ -85,31 +38,7 @@ async fn cookie_flow_with_a_client_secret() {
     let pool = pool_with_user("cookie-user", true).await;
     assert!(pool.client_secret.is_some());
     let server = start(&aws_env(&pool, &[]));
-    let base = &server.url;
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = client
-        .post(format!("{base}/sessions"))
-        .json(&json!({"username": "cookie-user", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let me = client.get(format!("{base}/sessions")).send().await.unwrap();
-    assert_eq!(json(me).await, (200, json!({"username": "cookie-user"})));
-    let bye = client
-        .delete(format!("{base}/sessions/cookie-user"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bye.status(), 200);
-    let after = client.get(format!("{base}/sessions")).send().await.unwrap();
-    assert_eq!(
-        json(after).await,
-        (401, json!({"error": "Session does not exist."}))
-    );
+    cookie_flow(&server.url, "cookie-user", PASSWORD).await;
 }
 
 #[tokio::test]

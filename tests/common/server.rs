@@ -158,3 +158,90 @@ pub fn start(env: &[(&'static str, String)]) -> ExampleServer {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     ExampleServer::start(&env)
 }
+
+/// A response's status and JSON body.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    (status, value)
+}
+
+/// The curl sequence of the DynamoDB Book's session store README against `base`, step by
+/// step, with `Authorization: Bearer`: create, get, delete all, get again. Returns the token.
+pub async fn curl_flow(base: &str, username: &str, password: &str) -> String {
+    use serde_json::json;
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{base}/sessions"))
+        .header("Content-Type", "application/json")
+        .body(format!(
+            r#"{{ "username": "{username}", "password": "{password}" }}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (status, created) = json(created).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created.as_object().unwrap().len(), 1, "{created}");
+    let token = created["sessionId"].as_str().unwrap().to_owned();
+
+    let get = || {
+        client
+            .get(format!("{base}/sessions"))
+            .header("Content-Type", "application/json")
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(
+        json(get().await.unwrap()).await,
+        (200, json!({ "username": username }))
+    );
+    let deleted = client
+        .delete(format!("{base}/sessions/{username}"))
+        .header("Content-Type", "application/json")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(deleted).await, (200, json!({ "username": username })));
+    assert_eq!(
+        json(get().await.unwrap()).await,
+        (401, json!({"error": "Session does not exist."}))
+    );
+    token
+}
+
+/// The same flow as a browser does it: a cookie-aware client and no `Authorization`.
+pub async fn cookie_flow(base: &str, username: &str, password: &str) {
+    use serde_json::json;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{base}/sessions"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.starts_with("token=") && set_cookie.contains("HttpOnly"),
+        "{set_cookie}"
+    );
+    let me = client.get(format!("{base}/sessions")).send().await.unwrap();
+    assert_eq!(json(me).await, (200, json!({ "username": username })));
+    let bye = client
+        .delete(format!("{base}/sessions/{username}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(bye).await, (200, json!({ "username": username })));
+    let after = client.get(format!("{base}/sessions")).send().await.unwrap();
+    assert_eq!(
+        json(after).await,
+        (401, json!({"error": "Session does not exist."}))
+    );
+}
