@@ -181,7 +181,15 @@ fn start_example(o: &Options) -> Result<Server, String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let answer = Command::new("curl")
-            .args(["-s", "-m", "2", "-X", "POST", "-H", "content-type: application/json"])
+            .args([
+                "-s",
+                "-m",
+                "2",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+            ])
             .args(["--data", r#"{"username":"alice","password":"x"}"#])
             .arg(format!("http://{addr}/sessions"))
             .output()
@@ -219,7 +227,12 @@ struct Run {
     p50_ms: f64,
 }
 
-fn wrk(o: &Options, url: &str, token: Option<&str>, script: &std::path::Path) -> Result<Run, String> {
+fn wrk(
+    o: &Options,
+    url: &str,
+    token: Option<&str>,
+    script: &std::path::Path,
+) -> Result<Run, String> {
     let mut cmd = Command::new("wrk");
     cmd.arg(format!("-t{}", o.threads))
         .arg(format!("-c{}", o.connections))
@@ -376,7 +389,13 @@ fn main() {
     out.push_str("| server | requests/s | p50 | p99 | requests/s × without | p99 × without |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for t in &targets {
-        let rps_ratio = median(t.runs.iter().zip(base).map(|(a, b)| a.rps / b.rps).collect());
+        let rps_ratio = median(
+            t.runs
+                .iter()
+                .zip(base)
+                .map(|(a, b)| a.rps / b.rps)
+                .collect(),
+        );
         let p99_ratio = median(
             t.runs
                 .iter()

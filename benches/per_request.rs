@@ -361,7 +361,10 @@ fn access_token() -> (String, AccessToken) {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.to_owned());
     let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
-    (jsonwebtoken::encode(&header, &claims, &key).unwrap(), claims)
+    (
+        jsonwebtoken::encode(&header, &claims, &key).unwrap(),
+        claims,
+    )
 }
 
 /// The public half of the test key as a JWK with our key id.
@@ -442,12 +445,13 @@ fn serve_jwks() -> String {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let app = Router::new().route(
-                "/jwks.json",
-                get(move || async move {
-                    ([(http::header::CONTENT_TYPE, "application/json")], body)
-                }),
-            );
+            let app =
+                Router::new().route(
+                    "/jwks.json",
+                    get(move || async move {
+                        ([(http::header::CONTENT_TYPE, "application/json")], body)
+                    }),
+                );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
             tx.send(url).unwrap();
@@ -703,7 +707,7 @@ fn fmt_count(n: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -729,10 +733,13 @@ fn report(results: &[Measured], instructions: &HashMap<String, f64>, o: &Options
     let with_instr = !instructions.is_empty();
     let _ = write!(
         t,
-        "| case | what | time/request | IQR | × bare | × tower-sessions | × RS256 decode |"
+        "| case | what | time/request | ±IQR/2 | × bare | × tower-sessions | × RS256 decode |"
     );
     if with_instr {
-        let _ = write!(t, " instructions/request | instr. × tower-sessions | instr. × RS256 decode |");
+        let _ = write!(
+            t,
+            " instructions/request | instr. × tower-sessions | instr. × RS256 decode |"
+        );
     }
     let _ = writeln!(t);
     let _ = write!(t, "|---|---|---:|---:|---:|---:|---:|");
@@ -795,10 +802,30 @@ fn report(results: &[Measured], instructions: &HashMap<String, f64>, o: &Options
             ));
         }
     };
-    goal("opaque token vs tower-sessions", "opaque_bearer", "tower_sessions", 0.6);
-    goal("opaque token in a cookie vs tower-sessions", "opaque_cookie", "tower_sessions", 0.6);
-    goal("Cognito token, warm cache, vs tower-sessions", "cognito_warm", "tower_sessions", 0.8);
-    goal("Cognito token, warm cache, vs RS256 decode", "cognito_warm", "jwt_rs256", 0.1);
+    goal(
+        "opaque token vs tower-sessions",
+        "opaque_bearer",
+        "tower_sessions",
+        0.6,
+    );
+    goal(
+        "opaque token in a cookie vs tower-sessions",
+        "opaque_cookie",
+        "tower_sessions",
+        0.6,
+    );
+    goal(
+        "Cognito token, warm cache, vs tower-sessions",
+        "cognito_warm",
+        "tower_sessions",
+        0.8,
+    );
+    goal(
+        "Cognito token, warm cache, vs RS256 decode",
+        "cognito_warm",
+        "jwt_rs256",
+        0.1,
+    );
     if !goals.is_empty() {
         let _ = writeln!(t, "\nGoals (issue #6):\n{}", goals.join("\n"));
     }

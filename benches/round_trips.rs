@@ -35,8 +35,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::get;
-use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
     CognitoSettings, CurrentUser, SessionConfig, SessionLayer, SessionManager, TableSettings,
 };
@@ -75,9 +75,10 @@ impl Intercept for Calls {
             .unwrap_or("unknown")
             .to_owned();
         let consistent = operation == "GetItem"
-            && request.body().bytes().is_some_and(|body| {
-                body.windows(21).any(|w| w == b"\"ConsistentRead\":true")
-            });
+            && request
+                .body()
+                .bytes()
+                .is_some_and(|body| body.windows(21).any(|w| w == b"\"ConsistentRead\":true"));
         let mut calls = self.0.lock().unwrap();
         *calls.entry(operation).or_default() += 1;
         if consistent {
@@ -189,7 +190,10 @@ fn cognito_client(url: &str, calls: &Calls) -> aws_sdk_cognitoidentityprovider::
 }
 
 /// A user pool in moto with an app client (password and refresh-token log-in) and one user.
-async fn moto_pool(client: &aws_sdk_cognitoidentityprovider::Client, moto: &str) -> (CognitoSettings, String, String) {
+async fn moto_pool(
+    client: &aws_sdk_cognitoidentityprovider::Client,
+    moto: &str,
+) -> (CognitoSettings, String, String) {
     let name = format!("bench-{}", std::process::id());
     let pool = client
         .create_user_pool()
@@ -286,7 +290,11 @@ async fn storm(
         CognitoOptions::default(),
     )
     .unwrap();
-    let token = manager.login(username, password).await.expect("log-in through moto").token;
+    let token = manager
+        .login(username, password)
+        .await
+        .expect("log-in through moto")
+        .token;
     let app = Router::new()
         .route("/me", get(me))
         .layer(SessionLayer::new(manager));
@@ -296,7 +304,10 @@ async fn storm(
     cognito_calls.take();
     let (calm, _) = burst(&app, token.expose(), n).await;
     let calm_calls = (dynamodb_calls.take(), cognito_calls.take());
-    assert!(calm_calls.1.is_empty(), "no Cognito call without a refresh: {calm_calls:?}");
+    assert!(
+        calm_calls.1.is_empty(),
+        "no Cognito call without a refresh: {calm_calls:?}"
+    );
     // moto's access tokens live an hour; 200 s before the end the token is inside the
     // default refresh window (300 s).
     clock.advance(3400);
@@ -333,14 +344,22 @@ fn storms_report(storms: &[Storm], n: usize) -> String {
     );
     let mut exact = true;
     for (i, s) in storms.iter().enumerate() {
-        let cognito: Vec<String> = s.cognito.iter().map(|(op, k)| format!("{op} {k}")).collect();
+        let cognito: Vec<String> = s
+            .cognito
+            .iter()
+            .map(|(op, k)| format!("{op} {k}"))
+            .collect();
         let cognito_total: u64 = s.cognito.values().sum();
         let writes = count(&s.dynamodb, "UpdateItem") + count(&s.dynamodb, "PutItem");
         exact &= cognito_total == 1 && writes == 1;
         out.push_str(&format!(
             "| {} | {} | {} / {} | {} | {} | {:.1} ms | {:.1} ms | {:.2} |\n",
             i + 1,
-            if cognito.is_empty() { "0".to_owned() } else { cognito.join(", ") },
+            if cognito.is_empty() {
+                "0".to_owned()
+            } else {
+                cognito.join(", ")
+            },
             count(&s.dynamodb, "UpdateItem"),
             count(&s.dynamodb, "PutItem"),
             count(&s.dynamodb, "GetItem"),
