@@ -74,13 +74,7 @@ async fn a_token_due_for_refresh_gets_a_new_cookie_that_works() {
         .unwrap();
     assert_eq!(due.status(), 200);
     let set_cookie = due.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let second = set_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("token=")
-        .unwrap()
-        .to_owned();
+    let second = common::cookie_token(&set_cookie).unwrap();
     assert_ne!(second, first);
     assert_eq!(second.split('.').count(), 3);
 

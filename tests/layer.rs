@@ -509,13 +509,7 @@ async fn rotation_issues_a_new_cookie_and_the_old_token_lives_out_its_grace() {
     let rotated = send(app(&m), get_with(&[("cookie", &old)])).await;
     assert_eq!(rotated.status, StatusCode::OK);
     let set = rotated.cookies()[0].to_owned();
-    let new_token = set
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("token=")
-        .unwrap()
-        .to_owned();
+    let new_token = common::cookie_token(&set).unwrap();
     assert_ne!(new_token, session.token.expose());
     let max_age: u64 = set
         .split("Max-Age=")

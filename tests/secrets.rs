@@ -84,13 +84,7 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         .to_str()
         .unwrap()
         .to_owned();
-    let second = set_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("token=")
-        .unwrap()
-        .to_owned();
+    let second = common::cookie_token(&set_cookie).unwrap();
     assert_ne!(second, first, "the run covered a refresh");
 
     let authenticated = manager.authenticate(&second).await.unwrap();

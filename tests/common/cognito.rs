@@ -342,10 +342,9 @@ impl Reply {
 
     /// The token a `Set-Cookie` hands the client, if one does.
     pub fn new_token(&self) -> Option<String> {
-        self.set_cookies().iter().find_map(|c| {
-            let value = c.strip_prefix("token=")?.split(';').next()?;
-            (!value.is_empty()).then(|| value.to_owned())
-        })
+        self.set_cookies()
+            .iter()
+            .find_map(|c| super::cookie_token(c))
     }
 
     /// Whether a `Set-Cookie` removes the session cookie.

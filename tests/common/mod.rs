@@ -40,6 +40,13 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The session token a `Set-Cookie` line hands the client (`token=<value>; ...`), if it
+/// sets one rather than removing it.
+pub fn cookie_token(set_cookie: &str) -> Option<String> {
+    let value = set_cookie.strip_prefix("token=")?.split(';').next()?;
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// A clock tests can move: `clock.now()` is handed to `SessionConfig::with_clock`.
 #[derive(Clone)]
 pub struct TestClock(std::sync::Arc<std::sync::Mutex<SystemTime>>);
