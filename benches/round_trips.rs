@@ -298,8 +298,9 @@ async fn storm(
     let app = Router::new()
         .route("/me", get(me))
         .layer(SessionLayer::new(manager));
-    // Warm: the JWKS fetched, the token verified, connections open.
-    burst(&app, token.expose(), 4).await;
+    // Warm: the JWKS fetched, the token verified, as many connections open as the bursts
+    // use.
+    burst(&app, token.expose(), n).await;
     dynamodb_calls.take();
     cognito_calls.take();
     let (calm, _) = burst(&app, token.expose(), n).await;
