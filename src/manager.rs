@@ -40,6 +40,8 @@ pub struct SessionManager {
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) config: SessionConfig,
+    /// The same for every response that removes the cookie, so it is built once.
+    removal_cookie: HeaderValue,
     #[cfg(feature = "cognito")]
     pub(crate) cognito: Option<crate::cognito::Cognito>,
 }
@@ -119,6 +121,7 @@ impl SessionManager {
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Arc::new(store),
+                removal_cookie: config.cookie.removal(),
                 config,
                 #[cfg(feature = "cognito")]
                 cognito: None,
@@ -230,7 +233,9 @@ impl SessionManager {
         if let Some(cognito) = &self.inner.cognito
             && crate::cognito::looks_like_jwt(token)
         {
-            return cognito.authenticate(self, token).await;
+            // Boxed: inline, the Cognito path would size every request's future, opaque
+            // ones included.
+            return Box::pin(cognito.authenticate(self, token)).await;
         }
         self.authenticate_opaque(token, source).await
     }
@@ -267,7 +272,7 @@ impl SessionManager {
                 .rotate_after
                 .is_some_and(|age| now.saturating_sub(record.refreshed_at) >= age.as_secs());
         if rotation_due {
-            if let Some(rotated) = self.rotate(&record, now).await {
+            if let Some(rotated) = Box::pin(self.rotate(&record, now)).await {
                 return Ok(rotated);
             }
         } else {
@@ -374,7 +379,7 @@ impl SessionManager {
 
     /// A `Set-Cookie` that removes the session cookie, for log-out handlers.
     pub fn removal_cookie(&self) -> HeaderValue {
-        self.inner.config.cookie.removal()
+        self.inner.removal_cookie.clone()
     }
 }
 

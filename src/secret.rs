@@ -1,6 +1,7 @@
 //! A string that never shows up in `Debug` output or logs.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A token, refresh token or client secret.
 ///
@@ -14,13 +15,15 @@ use std::fmt;
 /// assert_eq!(format!("{secret:?}"), "Secret([redacted])");
 /// assert_eq!(secret.expose(), "refresh-token");
 /// ```
+// `Arc<str>`: records are cloned out of stores on every request, and a Cognito session
+// holds two tokens of a kilobyte or two each.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(value.into().into())
     }
 
     /// The value itself. Call it only where the value leaves the process on purpose.
@@ -37,6 +40,6 @@ impl fmt::Debug for Secret {
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(value.into())
     }
 }

@@ -141,7 +141,7 @@ where
                     // A cookie that no longer names a session is removed, so the browser
                     // stops sending it; a 503 keeps it, the session may well be fine.
                     let removal =
-                        (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
+                        || (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
                     let next = match outcome {
                         Ok(auth) => {
                             request.extensions_mut().insert(auth.user);
@@ -158,13 +158,13 @@ where
                             request.extensions_mut().remove::<crate::CurrentUser>();
                             State::Inner {
                                 future: inner.call(request),
-                                set_cookie: removal,
+                                set_cookie: removal(),
                             }
                         }
                         Err(AuthError::Invalid(reason)) => {
                             tracing::debug!(?reason, "invalid session token");
                             let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
-                            if let Some(removal) = removal {
+                            if let Some(removal) = removal() {
                                 response.headers_mut().append(SET_COOKIE, removal);
                             }
                             State::Rejected {
