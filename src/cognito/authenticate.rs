@@ -1,10 +1,10 @@
 //! The request path: verify, find the session, check that it holds this token.
 
 use super::Cognito;
-use super::verify::{AccessClaims, MAX_TOKEN_LEN};
+use super::verify::{AccessClaims, MAX_TOKEN_LEN, Verified};
 use crate::manager::{AuthError, Authenticated, user_of};
 use crate::session::TokenMatch;
-use crate::{InvalidReason, SessionManager, SessionRecord, TokenHash};
+use crate::{InvalidReason, SessionManager, SessionRecord};
 
 pub(super) const fn not_found() -> AuthError {
     AuthError::Invalid(InvalidReason::NotFound)
@@ -22,9 +22,8 @@ impl Cognito {
         }
         let config = manager.config();
         let now = config.now();
-        let hash = TokenHash::of(token);
         // Nothing in the token is used before this line.
-        let claims = self.verifier.verify(token, &hash, now).await?;
+        let Verified { hash, claims } = self.verifier.verify(token, now).await?;
         if claims.exp.saturating_add(config.lifetime.as_secs()) <= now {
             // Expired longer ago than any session lives: no need to ask the store.
             return Err(not_found());

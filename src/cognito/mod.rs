@@ -87,9 +87,7 @@ use std::time::Duration;
 
 use crate::manager::{NewSession, SessionError, SessionManager};
 use crate::store::{SessionStore, StoreError};
-use crate::{
-    CognitoSettings, CognitoTokens, ConfigError, KeyClaim, SessionConfig, SessionRecord, TokenHash,
-};
+use crate::{CognitoSettings, CognitoTokens, ConfigError, KeyClaim, SessionConfig, SessionRecord};
 
 use self::cache::TokenCache;
 use self::flight::Flights;
@@ -402,10 +400,9 @@ impl Cognito {
             unreachable!("password_login insists on a refresh token")
         };
         let now = manager.config().now();
-        let hash = TokenHash::of(tokens.access.expose());
-        let claims = self
+        let verify::Verified { hash, claims } = self
             .verifier
-            .verify(tokens.access.expose(), &hash, now)
+            .verify(tokens.access.expose(), now)
             .await
             .map_err(|e| match e {
                 crate::AuthError::Unavailable(e) => SessionError::Unavailable(e),

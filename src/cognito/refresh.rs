@@ -7,6 +7,7 @@ use super::Cognito;
 use super::authenticate::{adopt, not_found};
 use super::idp::{CallError, IdpError};
 use super::verify::AccessClaims;
+use super::verify::Verified;
 use crate::manager::{AuthError, Authenticated, user_of};
 use crate::session::TokenMatch;
 use crate::store::{BoxError, StoreError};
@@ -88,11 +89,13 @@ impl Cognito {
 
         // What Cognito returned is checked like any token; this also gives us its `exp` and
         // proves it belongs to this session.
-        let new_hash = TokenHash::of(tokens.access.expose());
         let unusable = |what: &str| Failure::Unavailable(Box::new(IdpError::new("refresh", what)));
-        let new_claims = self
+        let Verified {
+            hash: new_hash,
+            claims: new_claims,
+        } = self
             .verifier
-            .verify(tokens.access.expose(), &new_hash, now)
+            .verify(tokens.access.expose(), now)
             .await
             .map_err(|e| match e {
                 AuthError::Unavailable(e) => Failure::Unavailable(e),

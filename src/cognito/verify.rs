@@ -33,6 +33,13 @@ pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// Longest key id we look up. Cognito's are 44 characters.
 pub(crate) const MAX_KID_LEN: usize = 256;
 
+/// A token that passed verification: its claims, and its hash (what sessions store).
+#[derive(Clone)]
+pub(crate) struct Verified {
+    pub(crate) hash: TokenHash,
+    pub(crate) claims: Arc<AccessClaims>,
+}
+
 /// The claims of a verified access token that sessions use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AccessClaims {
@@ -112,20 +119,16 @@ impl Verifier {
         }
     }
 
-    /// The verified claims of `token`, whose hash is `hash`, at time `now`.
-    pub(crate) async fn verify(
-        &self,
-        token: &str,
-        hash: &TokenHash,
-        now: u64,
-    ) -> Result<Arc<AccessClaims>, AuthError> {
-        if let Some(claims) = self.cache.get(hash, now) {
-            return Ok(claims);
+    /// The verified claims of `token` at time `now`, and its hash.
+    pub(crate) async fn verify(&self, token: &str, now: u64) -> Result<Verified, AuthError> {
+        if let Some(verified) = self.cache.get(token, now) {
+            return Ok(verified);
         }
         // Boxed so that the cache hit, the common case, carries no space for a key fetch.
         let claims = Arc::new(Box::pin(self.verify_uncached(token, now)).await?);
-        self.cache.insert(*hash, claims.clone(), now);
-        Ok(claims)
+        let hash = TokenHash::of(token);
+        self.cache.insert(token, hash, claims.clone(), now);
+        Ok(Verified { hash, claims })
     }
 
     async fn verify_uncached(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {
@@ -310,7 +313,7 @@ mod tests {
     }
 
     async fn check(v: &Verifier, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
-        v.verify(token, &TokenHash::of(token), NOW).await
+        v.verify(token, NOW).await.map(|verified| verified.claims)
     }
 
     fn assert_malformed(result: Result<Arc<AccessClaims>, AuthError>, what: &str) {
@@ -463,9 +466,8 @@ mod tests {
     async fn verified_tokens_are_cached_until_exp() {
         let v = verifier();
         let token = sign(&claims(), key(), "k1");
-        let hash = TokenHash::of(&token);
-        let first = v.verify(&token, &hash, NOW).await.unwrap();
-        let again = v.verify(&token, &hash, NOW + 1).await.unwrap();
+        let first = v.verify(&token, NOW).await.unwrap().claims;
+        let again = v.verify(&token, NOW + 1).await.unwrap().claims;
         assert!(
             Arc::ptr_eq(&first, &again),
             "the second look-up is a cache hit"
@@ -473,7 +475,7 @@ mod tests {
         assert_eq!(v.cache.len(), 1);
         // Past exp the token is verified again (and is still valid: expiry is for the
         // session layer), but not cached.
-        let late = v.verify(&token, &hash, NOW + 4000).await.unwrap();
+        let late = v.verify(&token, NOW + 4000).await.unwrap().claims;
         assert!(!Arc::ptr_eq(&first, &late));
         assert_eq!(v.cache.len(), 0);
     }
