@@ -254,7 +254,7 @@ impl SessionManager {
         let record = self
             .inner
             .store
-            .load(&hash.to_hex(), now)
+            .load(hash.hex().as_str(), now)
             .await?
             .filter(|r| self.is_live(r, now) && r.accepts(&hash, now) == TokenMatch::Current)
             .ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
@@ -279,7 +279,7 @@ impl SessionManager {
             self.touch(&record, now).await;
         }
         Ok(Authenticated {
-            user: user_of(&record, record.key.clone()),
+            user: record.into_user(),
             new_token: None,
         })
     }

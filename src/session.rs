@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::Secret;
+use crate::{CurrentUser, Secret};
 
 /// The SHA-256 of a token. The store keeps these, never the token itself.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,14 +21,18 @@ impl TokenHash {
     /// The hash as lowercase hex: the session key of an opaque session, and how stores
     /// write the hash.
     pub fn to_hex(&self) -> String {
-        // Runs on every request: a table, not `write!` per byte.
+        self.hex().as_str().to_owned()
+    }
+
+    /// The hex on the stack, for look-ups that need no `String` (one per request).
+    pub(crate) fn hex(&self) -> Hex {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(64);
-        for byte in self.0 {
-            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        let mut hex = [0u8; 64];
+        for (i, byte) in self.0.iter().enumerate() {
+            hex[2 * i] = DIGITS[usize::from(byte >> 4)];
+            hex[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
         }
-        hex
+        Hex(hex)
     }
 
     /// Parses what [`TokenHash::to_hex`] wrote.
@@ -56,6 +60,15 @@ impl fmt::Debug for TokenHash {
     }
 }
 
+/// A [`TokenHash`] in lowercase hex.
+pub(crate) struct Hex([u8; 64]);
+
+impl Hex {
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
 /// Length in characters of an opaque token: 32 random bytes in URL-safe base64 without padding.
 pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
 
@@ -68,10 +81,18 @@ pub(crate) fn new_opaque_token() -> Result<String, getrandom::Error> {
 
 /// Whether a string has the shape of an opaque token, checked before any store look-up.
 pub(crate) fn is_opaque_token(token: &str) -> bool {
-    token.len() == OPAQUE_TOKEN_LEN
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    // Runs on every request: one table look-up a byte.
+    const BASE64URL: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+            b += 1;
+        }
+        table
+    };
+    token.len() == OPAQUE_TOKEN_LEN && token.bytes().all(|b| BASE64URL[usize::from(b)])
 }
 
 /// The Cognito tokens a session holds server-side.
@@ -124,6 +145,15 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// The user this session belongs to, taking the record apart rather than copying it.
+    pub(crate) fn into_user(self) -> CurrentUser {
+        CurrentUser {
+            username: self.username,
+            sub: self.sub,
+            session_key: self.key,
+        }
+    }
+
     /// Whether `hash` is the current token, or the previous one within its grace period.
     pub(crate) fn accepts(&self, hash: &TokenHash, now: u64) -> TokenMatch {
         if self.token_hash.ct_eq(hash) {

@@ -43,7 +43,7 @@ impl Cognito {
             {
                 manager.touch(&record, now).await;
                 Ok(Authenticated {
-                    user: user_of(&record, record.key.clone()),
+                    user: record.into_user(),
                     new_token: None,
                 })
             }
