@@ -167,3 +167,66 @@ async fn the_table_is_created_when_missing_and_reused_after_a_restart() {
         .unwrap();
     assert_eq!(json(me).await, (200, json!({"username": "twice"})));
 }
+
+/// A refresh token of `username` obtained straight from Cognito, outside the server: another
+/// device of the same user.
+async fn other_device(pool: &Pool, username: &str) -> String {
+    use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+    let answer = pool
+        .client
+        .initiate_auth()
+        .client_id(&pool.client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    answer.authentication_result.unwrap().refresh_token.unwrap()
+}
+
+async fn refresh_works(pool: &Pool, refresh_token: &str) -> bool {
+    use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+    pool.client
+        .initiate_auth()
+        .client_id(&pool.client_id)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn delete_signs_the_user_out_of_cognito_when_configured_to() {
+    for global in [false, true] {
+        let pool = pool_with_user("everywhere", false).await;
+        let server = start(&aws_env(
+            &pool,
+            &[("COGNITO_GLOBAL_SIGN_OUT", global.to_string())],
+        ));
+        let device = other_device(&pool, "everywhere").await;
+        let token = reqwest::Client::new()
+            .post(format!("{}/sessions", server.url))
+            .json(&json!({"username": "everywhere", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let token = json(token).await.1["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deleted = reqwest::Client::new()
+            .delete(format!("{}/sessions/everywhere", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 200);
+        assert_eq!(
+            refresh_works(&pool, &device).await,
+            !global,
+            "COGNITO_GLOBAL_SIGN_OUT={global}: the other device's refresh token"
+        );
+    }
+}

@@ -738,3 +738,49 @@ async fn memory_store_purges_expired_records() {
     m.create("late").await.unwrap();
     assert_eq!(store.len(), 1);
 }
+
+#[tokio::test]
+async fn every_set_cookie_carries_the_configured_attributes() {
+    let config = SessionConfig::default()
+        .with_cookie_name("sid")
+        .with_cookie_same_site(cognito_session::SameSite::Strict)
+        .with_cookie_domain(Some("example.com".into()))
+        .with_cookie_path("/app")
+        .with_rotation(Some(Duration::ZERO));
+    let m = SessionManager::new(MemoryStore::new(), config).unwrap();
+    let session = m.create("uma").await.unwrap();
+    let login = session.set_cookie.to_str().unwrap().to_owned();
+    let rotated = send(
+        app(&m),
+        get_with(&[("cookie", &format!("sid={}", session.token.expose()))]),
+    )
+    .await
+    .cookies()[0]
+        .to_owned();
+    let removed = send(
+        app(&m),
+        get_with(&[("cookie", &format!("sid={}", "F".repeat(43)))]),
+    )
+    .await
+    .cookies()[0]
+        .to_owned();
+    let logout = m.removal_cookie().to_str().unwrap().to_owned();
+    for (what, cookie) in [
+        ("log-in", &login),
+        ("rotation", &rotated),
+        ("removal", &removed),
+        ("log-out", &logout),
+    ] {
+        assert!(cookie.starts_with("sid="), "{what}: {cookie}");
+        for part in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/app",
+            "Domain=example.com",
+        ] {
+            assert!(cookie.contains(part), "{what}: {cookie} lacks {part}");
+        }
+    }
+    assert!(!rotated.contains("Max-Age=0") && removed.contains("Max-Age=0"));
+}
