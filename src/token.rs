@@ -63,7 +63,9 @@ fn bearer(value: &[u8]) -> Option<String> {
 
 /// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
 /// whitespace around pairs and a pair of double quotes around the value are removed
-/// (RFC 6265, section 4.2.1). Pairs that aren't UTF-8 are skipped, not fatal.
+/// (RFC 6265, section 4.2.1). A value with anything but cookie-octets inside (whitespace,
+/// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped like
+/// a pair that isn't UTF-8.
 fn cookie(header: &[u8], name: &str) -> Option<String> {
     header.split(|&b| b == b';').find_map(|pair| {
         let pair = std::str::from_utf8(pair).ok()?.trim();
@@ -76,8 +78,13 @@ fn cookie(header: &[u8], name: &str) -> Option<String> {
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(v);
-        (!v.is_empty()).then(|| v.to_owned())
+        (!v.is_empty() && v.bytes().all(is_cookie_octet)).then(|| v.to_owned())
     })
+}
+
+/// RFC 6265's `cookie-octet`: visible ASCII but `"`, `,`, `;` and `\`.
+fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
 #[cfg(test)]
@@ -197,9 +204,31 @@ mod tests {
             token("quoted", TokenSource::Cookie)
         );
         let h = headers(&[("cookie", b"token=\"")]);
-        assert_eq!(find(&h, BOTH, "token"), token("\"", TokenSource::Cookie));
+        assert_eq!(find(&h, BOTH, "token"), Found::Nothing);
         let h = headers(&[("cookie", b"token=")]);
         assert_eq!(find(&h, BOTH, "token"), Found::Nothing);
+    }
+
+    /// Found by the `token_extraction` and `cookie_parsing` fuzz targets: quotes kept what
+    /// they enclosed, whitespace included (fuzz/regressions/).
+    #[test]
+    fn quoted_values_hold_only_cookie_octets() {
+        for value in [
+            &b"token=\" x\""[..],
+            b"token=\"x \"",
+            b"token=\"\xc2\xa0q\"",
+            b"token=a\\b",
+            b"token=a,b",
+            b"token=\"a\"b\"",
+        ] {
+            let h = headers(&[("cookie", value)]);
+            assert_eq!(find(&h, BOTH, "token"), Found::Nothing, "{value:?}");
+        }
+        let h = headers(&[("cookie", b"token=\"ok-_.~!#$%&'()*+/:<=>?@[]^`{|}\"")]);
+        assert_eq!(
+            find(&h, BOTH, "token"),
+            token("ok-_.~!#$%&'()*+/:<=>?@[]^`{|}", TokenSource::Cookie)
+        );
     }
 
     #[test]
