@@ -16,6 +16,9 @@
 //! cargo bench --bench http                  # or: -- --duration 5 --connections 32 --rounds 3
 //! ```
 
+mod support;
+use support::median;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -298,16 +301,6 @@ fn parse_latency(v: &str) -> Option<f64> {
     Some(number.parse::<f64>().ok()? * factor)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--serve") {
         serve();
@@ -390,36 +383,38 @@ fn main() {
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for t in &targets {
         let rps_ratio = median(
-            t.runs
+            &mut t
+                .runs
                 .iter()
                 .zip(base)
                 .map(|(a, b)| a.rps / b.rps)
-                .collect(),
+                .collect::<Vec<_>>(),
         );
         let p99_ratio = median(
-            t.runs
+            &mut t
+                .runs
                 .iter()
                 .zip(base)
                 .map(|(a, b)| a.p99_ms / b.p99_ms)
-                .collect(),
+                .collect::<Vec<_>>(),
         );
         out.push_str(&format!(
             "| {} | {:.0} | {:.3} ms | {:.3} ms | {:.2} | {:.2} |\n",
             t.label,
-            median(t.runs.iter().map(|r| r.rps).collect()),
-            median(t.runs.iter().map(|r| r.p50_ms).collect()),
-            median(t.runs.iter().map(|r| r.p99_ms).collect()),
+            median(&mut t.runs.iter().map(|r| r.rps).collect::<Vec<_>>()),
+            median(&mut t.runs.iter().map(|r| r.p50_ms).collect::<Vec<_>>()),
+            median(&mut t.runs.iter().map(|r| r.p99_ms).collect::<Vec<_>>()),
             rps_ratio,
             p99_ratio
         ));
     }
     let layered = median(
-        targets[1]
+        &mut targets[1]
             .runs
             .iter()
             .zip(base)
             .map(|(a, b)| a.rps / b.rps)
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     out.push_str(&format!(
         "\nGoal (issue #6): {} with the layer, {:.0}% of the requests/s without it (goal ≥ 80%).\n",

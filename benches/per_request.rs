@@ -26,6 +26,9 @@
 //! Without `--bench` (that is, when built as a test: `cargo test --benches`) it only runs each
 //! case a few times and checks its answer.
 
+mod support;
+use support::median;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -567,16 +570,6 @@ async fn calibrate(case: &mut Case, target: Duration) -> u64 {
             return ((target.as_secs_f64() / per) as u64).max(16);
         }
         n *= 4;
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
 }
 

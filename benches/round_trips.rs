@@ -22,6 +22,9 @@
 //! cargo bench --bench round_trips             # or: -- --requests 1000
 //! ```
 
+mod support;
+use support::median;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -324,16 +327,6 @@ async fn storm(
     result
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 fn storms_report(storms: &[Storm], n: usize) -> String {
     let count = |m: &BTreeMap<String, u64>, op: &str| m.get(op).copied().unwrap_or(0);
     let mut out = format!(
@@ -371,10 +364,10 @@ fn storms_report(storms: &[Storm], n: usize) -> String {
         ));
     }
     let ratio = median(
-        storms
+        &mut storms
             .iter()
             .map(|s| s.storm.as_secs_f64() / s.calm.as_secs_f64())
-            .collect(),
+            .collect::<Vec<_>>(),
     );
     out.push_str(&format!(
         "\nMedian time ratio, storm / no refresh: {ratio:.2}.\n\nGoal (issue #6): {} exactly 1 Cognito call and 1 DynamoDB write per storm.\n",
