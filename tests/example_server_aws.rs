@@ -230,3 +230,33 @@ async fn delete_signs_the_user_out_of_cognito_when_configured_to() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_while_cognito_is_unreachable_is_503() {
+    let moto = common::private::Private::moto().await;
+    let pool = common::cognito::Pool::create(&moto.url, false).await;
+    let (username, password) = pool.user().await;
+    let server = start(&aws_env(
+        &pool,
+        &[(
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            moto.url.clone(),
+        )],
+    ));
+    moto.pause();
+    let response = reqwest::Client::new()
+        .post(format!("{}/sessions", server.url))
+        .json(&json!({"username": username, "password": password}))
+        .timeout(std::time::Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    let (status, body) = json(response).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("unavailable"),
+        "{body}"
+    );
+    moto.resume();
+}

@@ -30,12 +30,31 @@ async fn hostile_requests_never_reach_the_handler() {
         all_gone.token.expose(),
         401,
     ));
+    // JWT-shaped inputs, on a layer that takes no JWT at all.
+    for (name, jwt) in [
+        ("jwt: alg none", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
+        ("jwt: two segments", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0"),
+        ("jwt: four segments", "a.b.c.d"),
+        ("jwt: bad base64", "!!!.???.***"),
+        ("jwt: empty segments", ".."),
+        ("jwt: header not JSON", "bm90IGpzb24.eyJzdWIiOiJ4In0.c2ln"),
+        (
+            "jwt: dots only around an opaque token",
+            &format!(".{token}."),
+        ),
+        (
+            "jwt: 16 KiB payload",
+            &format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", "A".repeat(16 * 1024)),
+        ),
+    ] {
+        cases.push(Case::bearer(name, jwt, 401));
+    }
     cases.push(Case::bearer(
         "a JWT-shaped token without Cognito",
         "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
         401,
     ));
-    assert!(cases.len() >= 30, "{}", cases.len());
+    assert!(cases.len() >= 40, "{}", cases.len());
     run(&target, &cases).await;
 
     // The valid token still works after all that: nothing above damaged the session.
