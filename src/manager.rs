@@ -190,17 +190,21 @@ impl SessionManager {
             .filter(|r| self.is_live(r, now)))
     }
 
-    /// Ends one session; whether it existed. A token it replaced within the grace period is
-    /// ended with it.
+    /// Ends one session; whether it existed. The tokens of a rotation around it end with it:
+    /// the one it replaced (still in its grace period), and the one that replaced it (a
+    /// concurrent request may have rotated the session a moment before the log-out).
     pub async fn delete(&self, key: &str) -> Result<bool, SessionError> {
         let store = &self.inner.store;
         let now = self.inner.config.now();
         let record = store.load(key, now).await?;
         let deleted = store.delete(key).await?;
-        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none())
-            && let Some(previous) = record.previous_token_hash
-        {
-            store.delete(&previous.to_hex()).await?;
+        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none()) {
+            if let Some(previous) = record.previous_token_hash {
+                store.delete(&previous.to_hex()).await?;
+            }
+            if let Some(successor) = &record.successor {
+                store.delete(successor).await?;
+            }
         }
         #[cfg(feature = "cognito")]
         if let (Some(cognito), Some(record)) = (&self.inner.cognito, &record) {
@@ -326,6 +330,17 @@ impl SessionManager {
                 })
             }
             Err(e) => {
+                // A conflict or a timeout can hide our own write (an SDK retry of a write that
+                // landed): undoing the new record then would strand the client.
+                if let Ok(Some(current)) = store.load(&old.key, now).await
+                    && current.successor.as_deref() == Some(new.key.as_str())
+                {
+                    let cookie = self.set_cookie(&token, new.expires_at, now);
+                    return Some(Authenticated {
+                        user: user_of(&new, new.key.clone()),
+                        new_token: Some((Secret::new(token), cookie)),
+                    });
+                }
                 if !matches!(e, StoreError::Conflict) {
                     tracing::warn!(error = %e, "session rotation skipped: old record not retired");
                 }

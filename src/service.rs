@@ -182,7 +182,9 @@ where
                 }
                 StateProj::Inner { future, set_cookie } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if let Some(cookie) = set_cookie.take() {
+                    if let Some(cookie) = set_cookie.take()
+                        && !sets_cookie(&response, &cookie)
+                    {
                         response.headers_mut().append(SET_COOKIE, cookie);
                     }
                     return Poll::Ready(Ok(response));
@@ -195,4 +197,17 @@ where
             }
         }
     }
+}
+
+/// Whether the application's response sets the cookie `ours` is about (a log-in or log-out
+/// handler did): then its word is final, since a browser keeps the last `Set-Cookie` of a
+/// name and ours would undo it.
+fn sets_cookie<B>(response: &Response<B>, ours: &HeaderValue) -> bool {
+    let bytes = ours.as_bytes();
+    let name = &bytes[..bytes.iter().position(|&b| b == b'=').unwrap_or(bytes.len()) + 1];
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|value| value.as_bytes().trim_ascii_start().starts_with(name))
 }

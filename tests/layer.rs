@@ -784,3 +784,72 @@ async fn every_set_cookie_carries_the_configured_attributes() {
     }
     assert!(!rotated.contains("Max-Age=0") && removed.contains("Max-Age=0"));
 }
+
+#[tokio::test]
+async fn logging_out_with_the_pre_rotation_key_ends_the_rotated_session_too() {
+    // A request rotated the session a moment before the log-out, which still names the key
+    // it authenticated with.
+    let config = SessionConfig::default().with_rotation(Some(Duration::ZERO));
+    let m = SessionManager::new(MemoryStore::new(), config).unwrap();
+    let session = m.create("vic").await.unwrap();
+    let old = session.token.expose().to_owned();
+    let rotated = m
+        .authenticate_from(&old, TokenSource::Cookie)
+        .await
+        .unwrap();
+    let (new, _) = rotated.new_token.unwrap();
+    assert!(m.delete(&session.user.session_key).await.unwrap());
+    assert!(m.authenticate(&old).await.is_err());
+    assert!(
+        m.authenticate(new.expose()).await.is_err(),
+        "the rotated token is gone too"
+    );
+}
+
+#[tokio::test]
+async fn the_apps_own_session_cookie_is_never_overridden() {
+    // A log-out handler removes the cookie while the layer rotates it: the handler's word is
+    // final, else the browser would keep the layer's (last) cookie and stay logged in.
+    let config = SessionConfig::default().with_rotation(Some(Duration::ZERO));
+    let m = SessionManager::new(MemoryStore::new(), config).unwrap();
+    let session = m.create("wes").await.unwrap();
+    let removal = m.removal_cookie();
+    let app = Router::new()
+        .route(
+            "/me",
+            get(move || async move { ([(SET_COOKIE, removal.clone())], "bye") }),
+        )
+        .layer(SessionLayer::new(m));
+    let reply = send(
+        app,
+        get_with(&[("cookie", &format!("token={}", session.token.expose()))]),
+    )
+    .await;
+    let cookies = reply.cookies();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].contains("Max-Age=0"), "{cookies:?}");
+}
+
+#[tokio::test]
+async fn a_rotation_whose_write_landed_but_timed_out_still_hands_over_the_new_token() {
+    let clock = TestClock::new();
+    let (store, _, _) = Faulty::new(MemoryStore::new());
+    let lie = store.lie.clone();
+    let config = SessionConfig::default()
+        .with_rotation(Some(Duration::ZERO))
+        .with_clock(clock.get());
+    let m = SessionManager::new(store, config).unwrap();
+    let session = m.create("xia").await.unwrap();
+    lie.store(true, Ordering::SeqCst);
+    let reply = send(
+        app(&m),
+        get_with(&[("cookie", &format!("token={}", session.token.expose()))]),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let new = common::cookie_token(reply.cookies().first().expect("the new token")).unwrap();
+    // Past the grace period the old token is over; the new one must carry the session.
+    clock.advance(Duration::from_secs(31));
+    let later = send(app(&m), get_with(&[("authorization", &bearer(&new))])).await;
+    assert_eq!((later.status, later.body.as_str()), (StatusCode::OK, "xia"));
+}

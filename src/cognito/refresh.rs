@@ -76,7 +76,20 @@ impl Cognito {
         let tokens = match self.idp.refresh(&old.refresh_token, &record.username).await {
             Ok(tokens) => tokens,
             Err(CallError::Refused) => {
-                // Revoked, signed out everywhere, or expired: the log-in is over.
+                // Revoked, signed out everywhere, or expired: the log-in is over, unless the
+                // row changed since we read it. Another instance may have refreshed it (with
+                // refresh-token rotation, its refresh made ours stale), or a new log-in may
+                // own it now (`KeyClaim::Sub`): then it is not ours to delete.
+                let current = store
+                    .load(&record.key, now)
+                    .await
+                    .map_err(|e| Failure::Unavailable(Box::new(e)))?;
+                if let Some(current) = current.filter(|c| c.version != record.version) {
+                    return match current.accepts(&record.token_hash, now) {
+                        TokenMatch::Previous => Ok(adopt(manager, &current, now)),
+                        _ => Err(Failure::Ended),
+                    };
+                }
                 tracing::info!(session = %record.key, "Cognito refused the refresh token; session ended");
                 if let Err(error) = store.delete(&record.key).await {
                     // The 401 stands: the next request is refused by Cognito again.
@@ -154,6 +167,13 @@ impl Cognito {
                 }
             }
             Err(error) => {
+                // A timeout can hide a write that landed: then the session holds the new
+                // token, and the client must get it.
+                if let Ok(Some(current)) = store.load(&record.key, now).await
+                    && current.token_hash == new_hash
+                {
+                    return Ok(adopt(manager, &current, now));
+                }
                 // Cognito did not rotate the refresh token, so the stored one still works and
                 // the next request refreshes again.
                 tracing::warn!(session = %record.key, %error, "refreshed tokens not stored");

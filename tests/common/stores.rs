@@ -27,6 +27,9 @@ pub struct Faulty<S> {
     pub inner: S,
     pub down: Arc<AtomicBool>,
     pub counts: Counts,
+    /// The next `update` is applied, then reported as a timeout: the answer an SDK gives
+    /// when the connection drops after DynamoDB wrote.
+    pub lie: Arc<AtomicBool>,
 }
 
 impl<S> Faulty<S> {
@@ -38,6 +41,7 @@ impl<S> Faulty<S> {
                 inner,
                 down: down.clone(),
                 counts: counts.clone(),
+                lie: Arc::default(),
             },
             down,
             counts,
@@ -76,7 +80,13 @@ impl<S: SessionStore> SessionStore for Faulty<S> {
         expected_version: u64,
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.update(record, expected_version).await
+        let result = self.inner.update(record, expected_version).await;
+        if result.is_ok() && self.lie.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "timed out after the write landed (test)".into(),
+            ));
+        }
+        result
     }
     async fn touch(
         &self,
