@@ -312,9 +312,9 @@ async fn storm(
         calm_calls.1.is_empty(),
         "no Cognito call without a refresh: {calm_calls:?}"
     );
-    // moto's access tokens live an hour; 200 s before the end the token is inside the
-    // default refresh window (300 s).
-    clock.advance(3400);
+    // moto's access tokens live an hour; 70 s before the end the token is inside the
+    // default refresh window (120 s), and not expired.
+    clock.advance(3530);
     let (storm, renewed) = burst(&app, token.expose(), n).await;
     let result = Storm {
         calm,

@@ -164,7 +164,7 @@ impl Default for SessionConfig {
             touch_interval: Duration::from_secs(60),
             rotate_after: None,
             grace_period: Duration::from_secs(30),
-            refresh_before: Duration::from_secs(300),
+            refresh_before: Duration::from_secs(120),
             table: None,
             cognito: None,
             clock: Arc::new(SystemTime::now),
@@ -278,9 +278,10 @@ impl SessionConfig {
         self
     }
 
-    /// Refresh a Cognito access token that expires within this window. Default 5 minutes, so
+    /// Refresh a Cognito access token that expires within this window. Default 2 minutes, so
     /// a token is never used in its last minutes, when clock skew between servers could
-    /// already reject it.
+    /// already reject it. Keep it well under the pool's access-token lifetime (5 minutes at
+    /// the least): a window as long as the lifetime makes every request refresh.
     pub fn with_refresh_before(mut self, window: Duration) -> Self {
         self.refresh_before = window;
         self

@@ -137,8 +137,8 @@ async fn a_due_token_is_refreshed_and_the_old_one_has_a_grace_period() {
     let s = Setup::new().await;
     let app = app(&s.manager);
     let before = s.record().await.unwrap();
-    // Four minutes left: inside the default five-minute refresh window.
-    let old = age(&*s.store, &s.key, s.now() + 240).await;
+    // A minute and a half left: inside the default two-minute refresh window.
+    let old = age(&*s.store, &s.key, s.now() + 90).await;
 
     let reply = call(&app, &old, Via::Cookie).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");

@@ -34,7 +34,7 @@ async fn a_thousand_requests_over_two_layers_refresh_each_session_once_per_layer
     for _ in 0..SESSIONS {
         let (username, password) = pool.user().await;
         let session = layers[0].login(&username, &password).await.unwrap();
-        // Due for refresh (expires within the 300 s window) but not expired.
+        // Due for refresh (expires within the 120 s window) but not expired.
         let due = age(&*store, &session.user.session_key, now + 60).await;
         sessions.push((session.user.session_key.clone(), due));
     }
