@@ -227,6 +227,8 @@ impl SessionConfig {
 
     /// The cookie's `SameSite`. Default `Lax`: the cookie is not sent on cross-site
     /// sub-requests (a CSRF defence) but a link from another site still arrives logged in.
+    /// `None` needs [`with_cookie_secure(true)`](Self::with_cookie_secure): browsers drop it
+    /// otherwise, and [`SessionManager::new`](crate::SessionManager::new) says so.
     pub fn with_cookie_same_site(mut self, same_site: SameSite) -> Self {
         self.cookie.same_site = same_site;
         self
@@ -342,6 +344,12 @@ impl SessionConfig {
         {
             return Err(ConfigError::Invalid(format!(
                 "cookie {:?}: browsers drop a __Host- cookie unless it is Secure, has Path=/ and no Domain",
+                cookie.name
+            )));
+        }
+        if cookie.same_site == SameSite::None && !cookie.secure {
+            return Err(ConfigError::Invalid(format!(
+                "cookie {:?}: browsers drop a SameSite=None cookie unless it is Secure",
                 cookie.name
             )));
         }
@@ -669,5 +677,8 @@ mod tests {
         );
         let secure = SessionConfig::default().with_cookie_name("__Secure-t");
         assert!(secure.with_cookie_secure(false).validate().is_err());
+        let cross_site = SessionConfig::default().with_cookie_same_site(SameSite::None);
+        assert!(cross_site.clone().validate().is_ok());
+        assert!(cross_site.with_cookie_secure(false).validate().is_err());
     }
 }
