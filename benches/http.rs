@@ -79,7 +79,7 @@ fn options() -> Options {
 
 /// The example server's `GET /sessions` handler.
 async fn get_session(user: CurrentUser) -> Json<serde_json::Value> {
-    Json(json!({ "username": user.username }))
+    Json(json!({ "username": user.username() }))
 }
 
 /// The same answer with no session layer in front.

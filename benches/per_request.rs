@@ -242,7 +242,7 @@ async fn bare() -> Case {
 
 async fn opaque(cookie: bool, sessions: usize) -> Case {
     async fn me(user: CurrentUser) -> String {
-        user.username
+        user.username().to_owned()
     }
     let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
     // Other users' sessions, so the store isn't a one-entry map.
@@ -490,7 +490,7 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
     use cognito_session::{CognitoSettings, CognitoTokens, Secret, SessionRecord, TokenHash};
 
     async fn me(user: CurrentUser) -> String {
-        user.username
+        user.username().to_owned()
     }
     let mut settings = CognitoSettings::new(POOL_ID, CLIENT_ID);
     settings.jwks_url = Some(serve_jwks());

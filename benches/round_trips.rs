@@ -128,7 +128,7 @@ impl Clock {
 }
 
 async fn me(user: CurrentUser) -> String {
-    user.username
+    user.username().to_owned()
 }
 
 struct Scenario {

@@ -9,7 +9,7 @@
 //!
 //! async fn home(user: Option<CurrentUser>) -> String {
 //!     match user {
-//!         Some(user) => format!("welcome back, {}", user.username),
+//!         Some(user) => format!("welcome back, {}", user.username()),
 //!         None => "welcome".to_owned(),
 //!     }
 //! }

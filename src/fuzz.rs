@@ -54,7 +54,7 @@ pub const UNKNOWN_KID_JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6Im90aGVya2V5Iiwid
 pub fn find_token(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     let sources = [TokenSource::Bearer, TokenSource::Cookie];
     match crate::token::find(headers, &sources, cookie_name) {
-        Found::Token(token, _) => Some(token),
+        Found::Token(token, _) => Some(token.to_owned()),
         Found::Nothing | Found::Ambiguous => None,
     }
 }

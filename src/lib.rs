@@ -33,7 +33,7 @@
 //! }
 //!
 //! async fn me(user: CurrentUser) -> String {
-//!     user.username
+//!     user.username()
 //! }
 //!
 //! let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();

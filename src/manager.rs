@@ -27,7 +27,7 @@ use crate::{
 /// let session = manager.create("alice").await?;
 /// // Hand `session.token` to the client, or send `session.set_cookie`.
 /// let user = manager.authenticate(session.token.expose()).await?.user;
-/// assert_eq!(user.username, "alice");
+/// assert_eq!(user.username(), "alice");
 /// assert_eq!(manager.delete_user("alice").await?, 1);
 /// # Ok(())
 /// # }
@@ -89,6 +89,41 @@ pub enum AuthError {
     /// A backend can't be reached now; nothing was changed. The client may retry.
     #[error("session backend unavailable: {0}")]
     Unavailable(#[source] BoxError),
+}
+
+impl Authenticated {
+    /// The session's user, with the token the request came with.
+    pub(crate) fn as_is(record: &SessionRecord) -> Self {
+        Self {
+            user: user_of(record, record.key.clone()),
+            new_token: None,
+        }
+    }
+}
+
+/// What the session read for a request says, before anything is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The token is good as it is.
+    Good,
+    /// An opaque token replaced moments ago by a concurrent request: good until its grace
+    /// ends, as the session that replaced it.
+    Replaced,
+    /// A Cognito token its session just replaced: good, and the client gets the current one.
+    Adopt,
+    /// The token is good, and its session is due for a touch.
+    Touch,
+    /// The token is good, and due for a new one: rotation (opaque) or refresh (Cognito).
+    Renew,
+}
+
+/// The hash of a token that has the shape of an opaque token.
+fn opaque_hash(token: &str) -> Result<TokenHash, AuthError> {
+    if is_opaque_token(token) {
+        Ok(TokenHash::of(token))
+    } else {
+        Err(AuthError::Invalid(InvalidReason::Malformed))
+    }
 }
 
 impl From<StoreError> for AuthError {
@@ -244,48 +279,104 @@ impl SessionManager {
         self.authenticate_opaque(token, source).await
     }
 
+    /// What [`authenticate_from`](Self::authenticate_from) would answer, if it can be told
+    /// without waiting: the store answers from memory, and no touch, rotation or refresh is
+    /// due. `None` means the caller must await `authenticate_from`.
+    pub(crate) fn authenticate_now(
+        &self,
+        token: &str,
+        source: TokenSource,
+    ) -> Option<Result<Authenticated, AuthError>> {
+        #[cfg(feature = "cognito")]
+        if let Some(cognito) = &self.inner.cognito
+            && crate::cognito::looks_like_jwt(token)
+        {
+            return cognito.authenticate_now(self, token);
+        }
+        let now = self.inner.config.now();
+        let hash = match opaque_hash(token) {
+            Ok(hash) => hash,
+            Err(e) => return Some(Err(e)),
+        };
+        let record = self.inner.store.load_now(hash.hex().as_str(), now)?;
+        let record = record.as_deref();
+        match self.opaque_step(record, &hash, now, source) {
+            Ok(Step::Touch | Step::Renew) => None,
+            Ok(step) => record.map(|record| Ok(self.answer(step, record, now))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     async fn authenticate_opaque(
         &self,
         token: &str,
         source: TokenSource,
     ) -> Result<Authenticated, AuthError> {
-        if !is_opaque_token(token) {
-            return Err(AuthError::Invalid(InvalidReason::Malformed));
+        let now = self.inner.config.now();
+        let hash = opaque_hash(token)?;
+        let record = self.inner.store.load(hash.hex().as_str(), now).await?;
+        let step = self.opaque_step(record.as_ref(), &hash, now, source)?;
+        let record = record.ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
+        Ok(match step {
+            Step::Touch => self.touched(&record, now).await,
+            Step::Renew => match Box::pin(self.rotate(&record, now)).await {
+                Some(rotated) => rotated,
+                None => Authenticated::as_is(&record),
+            },
+            step => self.answer(step, &record, now),
+        })
+    }
+
+    /// What an opaque token's record says.
+    fn opaque_step(
+        &self,
+        record: Option<&SessionRecord>,
+        hash: &TokenHash,
+        now: u64,
+        source: TokenSource,
+    ) -> Result<Step, AuthError> {
+        let record = record
+            .filter(|r| self.is_live(r, now) && r.accepts(hash, now) == TokenMatch::Current)
+            .ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
+        if record.successor.is_some() {
+            return Ok(Step::Replaced);
         }
         let config = &self.inner.config;
-        let now = config.now();
-        let hash = TokenHash::of(token);
-        let record = self
-            .inner
-            .store
-            .load(hash.hex().as_str(), now)
-            .await?
-            .filter(|r| self.is_live(r, now) && r.accepts(&hash, now) == TokenMatch::Current)
-            .ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
-
-        if let Some(successor) = &record.successor {
-            // A token replaced moments ago by a concurrent request: it works until its grace
-            // ends, as the session that replaced it.
-            return Ok(Authenticated {
-                user: user_of(&record, successor.clone()),
-                new_token: None,
-            });
-        }
         let rotation_due = source == TokenSource::Cookie
             && config
                 .rotate_after
                 .is_some_and(|age| now.saturating_sub(record.refreshed_at) >= age.as_secs());
-        if rotation_due {
-            if let Some(rotated) = Box::pin(self.rotate(&record, now)).await {
-                return Ok(rotated);
-            }
+        Ok(if rotation_due {
+            Step::Renew
         } else {
-            self.touch(&record, now).await;
-        }
-        Ok(Authenticated {
-            user: record.into_user(),
-            new_token: None,
+            self.touch_step(record, now)
         })
+    }
+
+    /// The answer to a request whose check writes nothing: for [`Step::Touch`] and
+    /// [`Step::Renew`], the answer when the write is skipped.
+    pub(crate) fn answer(&self, step: Step, record: &SessionRecord, now: u64) -> Authenticated {
+        match (step, &record.successor) {
+            (Step::Replaced, Some(successor)) => Authenticated {
+                user: user_of(record, successor.clone()),
+                new_token: None,
+            },
+            (Step::Adopt, _) => self.adopt(record, now),
+            _ => Authenticated::as_is(record),
+        }
+    }
+
+    /// The answer to a request that came with the Cognito token its session just replaced:
+    /// it goes through, as the user, and gets the current token.
+    pub(crate) fn adopt(&self, record: &SessionRecord, now: u64) -> Authenticated {
+        let new_token = record.cognito.as_ref().map(|tokens| {
+            let cookie = self.set_cookie(tokens.access_token.expose(), record.expires_at, now);
+            (tokens.access_token.clone(), cookie)
+        });
+        Authenticated {
+            user: user_of(record, record.key.clone()),
+            new_token,
+        }
     }
 
     /// Gives an opaque session a new token. The new record is written first and the old one
@@ -350,15 +441,17 @@ impl SessionManager {
         }
     }
 
-    /// Slides the idle expiry, at most once per touch interval. Best effort: a failed touch
-    /// costs the session at most one interval of idle time, so the request goes on.
-    pub(crate) async fn touch(&self, record: &SessionRecord, now: u64) {
+    /// [`Step::Good`], or [`Step::Touch`] when the session is due for one.
+    pub(crate) fn touch_step(&self, record: &SessionRecord, now: u64) -> Step {
         let config = &self.inner.config;
-        if config.idle_timeout.is_none()
-            || now.saturating_sub(record.last_seen_at) < config.touch_interval.as_secs()
-        {
-            return;
-        }
+        let due = config.idle_timeout.is_some()
+            && now.saturating_sub(record.last_seen_at) >= config.touch_interval.as_secs();
+        if due { Step::Touch } else { Step::Good }
+    }
+
+    /// Slides the idle expiry of a session due for it ([`Step::Touch`]). Best effort: a failed
+    /// touch costs the session at most one interval of idle time, so the request goes on.
+    pub(crate) async fn touched(&self, record: &SessionRecord, now: u64) -> Authenticated {
         let expires_at = self.expiry(record.created_at, now);
         if let Err(e) = self
             .inner
@@ -368,6 +461,7 @@ impl SessionManager {
         {
             tracing::debug!(error = %e, session = %record.key, "touch skipped");
         }
+        Authenticated::as_is(record)
     }
 
     /// When a session created at `created_at` and last seen at `seen` expires.
@@ -399,9 +493,5 @@ impl SessionManager {
 }
 
 pub(crate) fn user_of(record: &SessionRecord, session_key: String) -> CurrentUser {
-    CurrentUser {
-        username: record.username.clone(),
-        sub: record.sub.clone(),
-        session_key,
-    }
+    CurrentUser::new(record.username.clone(), record.sub.clone(), session_key)
 }

@@ -46,18 +46,33 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.manager.config();
         let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
-            Found::Token(token, source) => {
-                let manager = self.manager.clone();
-                State::Checking {
-                    check: Box::pin(async move { manager.authenticate_from(&token, source).await }),
+            // Most requests are decided here, from memory, with no future to allocate.
+            Found::Token(token, source) => match self.manager.authenticate_now(token, source) {
+                Some(outcome) => decide(
+                    outcome,
                     source,
-                    request: Some(request),
-                    inner: Some(inner),
-                    manager: self.manager.clone(),
-                    required: self.required,
-                    rejection: self.rejection.clone(),
+                    request,
+                    inner,
+                    &self.manager,
+                    self.required,
+                    &self.rejection,
+                ),
+                None => {
+                    let token = token.to_owned();
+                    let manager = self.manager.clone();
+                    State::Checking {
+                        check: Box::pin(
+                            async move { manager.authenticate_from(&token, source).await },
+                        ),
+                        source,
+                        request: Some(request),
+                        inner: Some(inner),
+                        manager: self.manager.clone(),
+                        required: self.required,
+                        rejection: self.rejection.clone(),
+                    }
                 }
-            }
+            },
             Found::Nothing if !self.required => {
                 request.extensions_mut().remove::<crate::CurrentUser>();
                 State::Inner {
@@ -73,6 +88,59 @@ where
             },
         };
         ResponseFuture { state }
+    }
+}
+
+/// Where a request goes once its token was checked: on to the inner service, with the user
+/// (or without one, where that is allowed), or back with the rejection.
+fn decide<S, ReqBody, ResBody, R>(
+    outcome: Result<Authenticated, AuthError>,
+    source: TokenSource,
+    mut request: Request<ReqBody>,
+    mut inner: S,
+    manager: &SessionManager,
+    required: bool,
+    rejection: &R,
+) -> State<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    // A cookie that no longer names a session is removed, so the browser stops sending it;
+    // a 503 keeps it, the session may well be fine.
+    let removal = || (source == TokenSource::Cookie).then(|| manager.removal_cookie());
+    match outcome {
+        Ok(auth) => {
+            request.extensions_mut().insert(auth.user);
+            State::Inner {
+                future: inner.call(request),
+                set_cookie: auth.new_token.map(|(_, cookie)| cookie),
+            }
+        }
+        Err(AuthError::Invalid(reason)) if !required => {
+            tracing::debug!(?reason, "invalid session token, going on without a user");
+            request.extensions_mut().remove::<crate::CurrentUser>();
+            State::Inner {
+                future: inner.call(request),
+                set_cookie: removal(),
+            }
+        }
+        Err(AuthError::Invalid(reason)) => {
+            tracing::debug!(?reason, "invalid session token");
+            let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
+            if let Some(removal) = removal() {
+                response.headers_mut().append(SET_COOKIE, removal);
+            }
+            State::Rejected {
+                response: Some(response),
+            }
+        }
+        Err(AuthError::Unavailable(error)) => {
+            tracing::warn!(%error, "session backend unavailable");
+            State::Rejected {
+                response: Some(rejection.on_rejection(&Rejection::Unavailable)),
+            }
+        }
     }
 }
 
@@ -134,50 +202,13 @@ where
                     rejection,
                 } => {
                     let outcome = ready!(check.as_mut().poll(cx));
-                    let (mut request, mut inner) = match (request.take(), inner.take()) {
+                    let (request, inner) = match (request.take(), inner.take()) {
                         (Some(request), Some(inner)) => (request, inner),
                         _ => unreachable!("the check completes once"),
                     };
-                    // A cookie that no longer names a session is removed, so the browser
-                    // stops sending it; a 503 keeps it, the session may well be fine.
-                    let removal =
-                        || (*source == TokenSource::Cookie).then(|| manager.removal_cookie());
-                    let next = match outcome {
-                        Ok(auth) => {
-                            request.extensions_mut().insert(auth.user);
-                            State::Inner {
-                                future: inner.call(request),
-                                set_cookie: auth.new_token.map(|(_, cookie)| cookie),
-                            }
-                        }
-                        Err(AuthError::Invalid(reason)) if !*required => {
-                            tracing::debug!(
-                                ?reason,
-                                "invalid session token, going on without a user"
-                            );
-                            request.extensions_mut().remove::<crate::CurrentUser>();
-                            State::Inner {
-                                future: inner.call(request),
-                                set_cookie: removal(),
-                            }
-                        }
-                        Err(AuthError::Invalid(reason)) => {
-                            tracing::debug!(?reason, "invalid session token");
-                            let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
-                            if let Some(removal) = removal() {
-                                response.headers_mut().append(SET_COOKIE, removal);
-                            }
-                            State::Rejected {
-                                response: Some(response),
-                            }
-                        }
-                        Err(AuthError::Unavailable(error)) => {
-                            tracing::warn!(%error, "session backend unavailable");
-                            State::Rejected {
-                                response: Some(rejection.on_rejection(&Rejection::Unavailable)),
-                            }
-                        }
-                    };
+                    let next = decide(
+                        outcome, *source, request, inner, manager, *required, rejection,
+                    );
                     state.set(next);
                 }
                 StateProj::Inner { future, set_cookie } => {

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::{CurrentUser, Secret};
+use crate::Secret;
 
 /// The SHA-256 of a token. The store keeps these, never the token itself.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,15 +145,6 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
-    /// The user this session belongs to, taking the record apart rather than copying it.
-    pub(crate) fn into_user(self) -> CurrentUser {
-        CurrentUser {
-            username: self.username,
-            sub: self.sub,
-            session_key: self.key,
-        }
-    }
-
     /// Whether `hash` is the current token, or the previous one within its grace period.
     pub(crate) fn accepts(&self, hash: &TokenHash, now: u64) -> TokenMatch {
         if self.token_hash.ct_eq(hash) {

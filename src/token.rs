@@ -16,11 +16,11 @@ pub enum TokenSource {
 
 /// What the request carried.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Found {
+pub(crate) enum Found<'a> {
     /// No token from any configured source.
     Nothing,
-    /// A token, and where it came from.
-    Token(String, TokenSource),
+    /// A token, borrowed from the headers, and where it came from.
+    Token(&'a str, TokenSource),
     /// The request is malformed in a way we refuse to guess about (several `Authorization`
     /// headers).
     Ambiguous,
@@ -28,7 +28,11 @@ pub(crate) enum Found {
 
 /// Looks for a token in `sources` order. Another `Authorization` scheme, or `Bearer` with no
 /// token, counts as no token from that source.
-pub(crate) fn find(headers: &HeaderMap, sources: &[TokenSource], cookie_name: &str) -> Found {
+pub(crate) fn find<'a>(
+    headers: &'a HeaderMap,
+    sources: &[TokenSource],
+    cookie_name: &str,
+) -> Found<'a> {
     for source in sources {
         let token = match source {
             TokenSource::Bearer => {
@@ -51,14 +55,14 @@ pub(crate) fn find(headers: &HeaderMap, sources: &[TokenSource], cookie_name: &s
     Found::Nothing
 }
 
-fn bearer(value: &[u8]) -> Option<String> {
+fn bearer(value: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, rest) = value.split_once([' ', '\t'])?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
     let token = rest.trim();
-    (!token.is_empty()).then(|| token.to_owned())
+    (!token.is_empty()).then_some(token)
 }
 
 /// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
@@ -66,7 +70,7 @@ fn bearer(value: &[u8]) -> Option<String> {
 /// (RFC 6265, section 4.2.1). A value with anything but cookie-octets inside (whitespace,
 /// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped like
 /// a pair that isn't UTF-8.
-fn cookie(header: &[u8], name: &str) -> Option<String> {
+fn cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
     header.split(|&b| b == b';').find_map(|pair| {
         let pair = std::str::from_utf8(pair).ok()?.trim();
         let (n, v) = pair.split_once('=')?;
@@ -78,7 +82,7 @@ fn cookie(header: &[u8], name: &str) -> Option<String> {
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(v);
-        (!v.is_empty() && v.bytes().all(is_cookie_octet)).then(|| v.to_owned())
+        (!v.is_empty() && v.bytes().all(is_cookie_octet)).then_some(v)
     })
 }
 
@@ -106,8 +110,8 @@ mod tests {
         map
     }
 
-    fn token(t: &str, s: TokenSource) -> Found {
-        Found::Token(t.into(), s)
+    fn token(t: &str, s: TokenSource) -> Found<'_> {
+        Found::Token(t, s)
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Setup {
         let manager = pool.manager(store.clone(), config(pool.config().with_clock(clock.get())));
         let session = manager.login(&username, &password).await.expect("log-in");
         let token = session.token.expose().to_owned();
-        let key = session.user.session_key.clone();
+        let key = session.user.session_key().to_owned();
         Self {
             pool,
             username,
@@ -480,7 +480,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
     let one = pool.manager(store.clone(), pool.config());
     let two = pool.manager(store.clone(), pool.config());
     let session = one.login(&username, &password).await.unwrap();
-    let key = session.user.session_key;
+    let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store.inner, &key, now + 60).await;
 
@@ -528,7 +528,7 @@ async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
     )
     .unwrap();
     let session = manager.login(&username, &password).await.unwrap();
-    let key = session.user.session_key.clone();
+    let key = session.user.session_key().to_owned();
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
 
@@ -579,7 +579,8 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
         .await
         .unwrap()
         .user
-        .session_key;
+        .session_key()
+        .to_owned();
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
 
@@ -655,10 +656,10 @@ async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
     let first = manager.login(&username, &password).await.unwrap();
     let second = manager.login(&username, &password).await.unwrap();
     assert_eq!(
-        first.user.session_key,
+        first.user.session_key(),
         claims_of(first.token.expose())["sub"].as_str().unwrap()
     );
-    assert_eq!(first.user.session_key, second.user.session_key);
+    assert_eq!(first.user.session_key(), second.user.session_key());
     assert_eq!(store.len(), 1);
 
     let app = app(&manager);
@@ -703,11 +704,12 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
     let laptop = manager.login(&username, &password).await.unwrap();
     let phone = manager.login(&username, &password).await.unwrap();
     assert_ne!(
-        laptop.user.session_key, phone.user.session_key,
+        laptop.user.session_key(),
+        phone.user.session_key(),
         "one session per log-in"
     );
     let refresh_token = store
-        .load(&phone.user.session_key, 0)
+        .load(phone.user.session_key(), 0)
         .await
         .unwrap()
         .unwrap()

@@ -38,7 +38,7 @@ async fn hostile_tokens_never_reach_the_handler() {
     // Tokens whose session is gone.
     let (other_user, other_password) = pool.user().await;
     let deleted = manager.login(&other_user, &other_password).await.unwrap();
-    manager.delete(&deleted.user.session_key).await.unwrap();
+    manager.delete(deleted.user.session_key()).await.unwrap();
     let (third_user, third_password) = pool.user().await;
     let after_delete_all = manager.login(&third_user, &third_password).await.unwrap();
     manager.login(&third_user, &third_password).await.unwrap();

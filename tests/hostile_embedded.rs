@@ -13,7 +13,7 @@ async fn hostile_requests_never_reach_the_handler() {
     let token = valid.token.expose().to_owned();
 
     let deleted = manager.create("deleted").await.unwrap();
-    manager.delete(&deleted.user.session_key).await.unwrap();
+    manager.delete(deleted.user.session_key()).await.unwrap();
     let all_gone = manager.create("everyone").await.unwrap();
     manager.create("everyone").await.unwrap();
     manager.delete_user("everyone").await.unwrap();

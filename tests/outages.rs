@@ -57,11 +57,11 @@ async fn dynamodb_down_mid_run_is_503_and_the_sessions_survive() {
     let sessions = [
         (
             cognito.token.expose().to_owned(),
-            cognito.user.session_key.clone(),
+            cognito.user.session_key().to_owned(),
         ),
         (
             opaque.token.expose().to_owned(),
-            opaque.user.session_key.clone(),
+            opaque.user.session_key().to_owned(),
         ),
     ];
     let before: Vec<SessionRecord> = {
@@ -142,7 +142,7 @@ async fn throttling_or_5xx_during_refresh_is_503_and_the_next_request_retries() 
         let manager = pool.manager(store.clone(), pool.config());
         let app = app(&manager);
         let session = manager.login(&username, &password).await.unwrap();
-        let key = session.user.session_key.clone();
+        let key = session.user.session_key().to_owned();
         // An expired token: it can't be served without a refresh.
         let now = epoch(&std::time::SystemTime::now);
         let token = age(&*store, &key, now - 60).await;

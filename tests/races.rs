@@ -35,8 +35,8 @@ async fn a_thousand_requests_over_two_layers_refresh_each_session_once_per_layer
         let (username, password) = pool.user().await;
         let session = layers[0].login(&username, &password).await.unwrap();
         // Due for refresh (expires within the 120 s window) but not expired.
-        let due = age(&*store, &session.user.session_key, now + 60).await;
-        sessions.push((session.user.session_key.clone(), due));
+        let due = age(&*store, session.user.session_key(), now + 60).await;
+        sessions.push((session.user.session_key().to_owned(), due));
     }
     let logins = pool.calls.get("InitiateAuth");
     let sessions = Arc::new(sessions);
@@ -111,7 +111,7 @@ async fn delete_all_racing_a_refresh_leaves_no_usable_session() {
         let mut due = Vec::new();
         for _ in 0..3 {
             let session = manager.login(&username, &password).await.unwrap();
-            due.push(age(&*store, &session.user.session_key, now + 60).await);
+            due.push(age(&*store, session.user.session_key(), now + 60).await);
         }
         let mut requests = Vec::new();
         for token in due.iter().cycle().take(12) {

@@ -23,7 +23,7 @@ async fn a_refresh_refused_after_another_instance_refreshed_adopts_instead_of_de
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
     let session = manager.login(&username, &password).await.unwrap();
-    let key = session.user.session_key.clone();
+    let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, &key, now + 60).await;
 
@@ -75,7 +75,7 @@ async fn a_refresh_whose_write_landed_but_timed_out_hands_over_the_new_token() {
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
     let session = manager.login(&username, &password).await.unwrap();
-    let key = session.user.session_key.clone();
+    let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, &key, now + 60).await;
 

@@ -51,13 +51,16 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
     let store = Arc::new(MemoryStore::new());
     let manager = SessionManager::with_cognito(store.clone(), config, pool.client.clone()).unwrap();
     let app = Router::new()
-        .route("/", get(|user: CurrentUser| async move { user.username }))
+        .route(
+            "/",
+            get(|user: CurrentUser| async move { user.username().to_owned() }),
+        )
         .layer(SessionLayer::new(manager.clone()));
 
     let session = manager.login("secretive", PASSWORD).await.unwrap();
     let first = session.token.expose().to_owned();
     let record = manager
-        .load(&session.user.session_key)
+        .load(session.user.session_key())
         .await
         .unwrap()
         .unwrap();
@@ -96,11 +99,11 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         format!("{:?}", manager.config()),
         format!(
             "{:?}",
-            manager.load(&session.user.session_key).await.unwrap()
+            manager.load(session.user.session_key()).await.unwrap()
         ),
     ];
     // Log out (RevokeToken is attempted and logged), then log out everywhere.
-    assert!(manager.delete(&session.user.session_key).await.unwrap());
+    assert!(manager.delete(session.user.session_key()).await.unwrap());
     let again = manager.login("secretive", PASSWORD).await.unwrap();
     manager.sign_out_everywhere("secretive").await.unwrap();
     let bad_password = manager.login("secretive", "wrong-password").await;

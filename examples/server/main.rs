@@ -98,7 +98,7 @@ async fn index() -> Html<&'static str> {
 }
 
 async fn get_session(user: CurrentUser) -> Json<serde_json::Value> {
-    Json(json!({ "username": user.username }))
+    Json(json!({ "username": user.username() }))
 }
 
 async fn delete_sessions(
@@ -106,7 +106,7 @@ async fn delete_sessions(
     user: CurrentUser,
     Path(username): Path<String>,
 ) -> Response {
-    if user.username != username {
+    if user.username() != username {
         return error(StatusCode::UNAUTHORIZED, "Invalid session.");
     }
     let deleted = if sessions.config().cognito().is_some() {

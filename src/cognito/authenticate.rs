@@ -2,7 +2,7 @@
 
 use super::Cognito;
 use super::verify::{AccessClaims, MAX_TOKEN_LEN, Verified};
-use crate::manager::{AuthError, Authenticated, user_of};
+use crate::manager::{AuthError, Authenticated, Step};
 use crate::session::TokenMatch;
 use crate::{InvalidReason, SessionManager, SessionRecord};
 
@@ -17,40 +17,92 @@ impl Cognito {
         manager: &SessionManager,
         token: &str,
     ) -> Result<Authenticated, AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::Invalid(InvalidReason::Malformed));
-        }
-        let config = manager.config();
-        let now = config.now();
+        let now = manager.config().now();
+        check_length(token)?;
         // Nothing in the token is used before this line.
-        let Verified { hash, claims } = self.verifier.verify(token, now).await?;
-        if claims.exp.saturating_add(config.lifetime.as_secs()) <= now {
+        let verified = self.verifier.verify(token, now).await?;
+        let key = self.session_key(manager, &verified.claims, now)?;
+        let record = manager.inner.store.load(key, now).await?;
+        let step = self.step(manager, record.as_ref(), &verified, now)?;
+        let record = record.ok_or_else(not_found)?;
+        match step {
+            Step::Touch => Ok(manager.touched(&record, now).await),
+            // Boxed: the refresh (an SDK call) makes a future of kilobytes, which every
+            // request would otherwise carry, and which the layer boxes per request.
+            Step::Renew => {
+                let Verified { hash, claims } = verified;
+                Box::pin(self.refresh(manager, record, &claims, hash)).await
+            }
+            step => Ok(manager.answer(step, &record, now)),
+        }
+    }
+
+    /// What [`authenticate`](Self::authenticate) would answer, if it can be told without
+    /// waiting: the token is in the verified-token cache, the store answers from memory, and
+    /// no touch or refresh is due.
+    pub(crate) fn authenticate_now(
+        &self,
+        manager: &SessionManager,
+        token: &str,
+    ) -> Option<Result<Authenticated, AuthError>> {
+        let now = manager.config().now();
+        if let Err(e) = check_length(token) {
+            return Some(Err(e));
+        }
+        let verified = self.verifier.cached(token, now)?;
+        let key = match self.session_key(manager, &verified.claims, now) {
+            Ok(key) => key,
+            Err(e) => return Some(Err(e)),
+        };
+        let record = manager.inner.store.load_now(key, now)?;
+        let record = record.as_deref();
+        match self.step(manager, record, &verified, now) {
+            Ok(Step::Touch | Step::Renew) => None,
+            Ok(step) => record.map(|record| Ok(manager.answer(step, record, now))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The store key of the session a verified token names.
+    fn session_key<'c>(
+        &self,
+        manager: &SessionManager,
+        claims: &'c AccessClaims,
+        now: u64,
+    ) -> Result<&'c str, AuthError> {
+        if claims
+            .exp
+            .saturating_add(manager.config().lifetime.as_secs())
+            <= now
+        {
             // Expired longer ago than any session lives: no need to ask the store.
             return Err(not_found());
         }
-        let key = self
-            .key_of(&claims)
-            .ok_or(AuthError::Invalid(InvalidReason::Malformed))?;
-        let record = self
-            .load(manager, key, &claims, now)
-            .await?
+        self.key_of(claims)
+            .ok_or(AuthError::Invalid(InvalidReason::Malformed))
+    }
+
+    /// What the session read for a verified token says.
+    fn step(
+        &self,
+        manager: &SessionManager,
+        record: Option<&SessionRecord>,
+        verified: &Verified,
+        now: u64,
+    ) -> Result<Step, AuthError> {
+        let record = record
+            .filter(|record| belongs(manager, record, &verified.claims, now))
             .ok_or_else(not_found)?;
-        match record.accepts(&hash, now) {
-            TokenMatch::None => Err(not_found()),
-            TokenMatch::Previous => Ok(adopt(manager, &record, now)),
-            TokenMatch::Current
-                if claims.exp > now.saturating_add(config.refresh_before.as_secs()) =>
-            {
-                manager.touch(&record, now).await;
-                Ok(Authenticated {
-                    user: record.into_user(),
-                    new_token: None,
-                })
-            }
-            // Boxed: the refresh (an SDK call) makes a future of kilobytes, which every
-            // request would otherwise carry, and which the layer boxes per request.
-            TokenMatch::Current => Box::pin(self.refresh(manager, record, &claims, hash)).await,
-        }
+        let refresh_from = verified
+            .claims
+            .exp
+            .saturating_sub(manager.config().refresh_before.as_secs());
+        Ok(match record.accepts(&verified.hash, now) {
+            TokenMatch::None => return Err(not_found()),
+            TokenMatch::Previous => Step::Adopt,
+            TokenMatch::Current if now < refresh_from => manager.touch_step(record, now),
+            TokenMatch::Current => Step::Renew,
+        })
     }
 
     /// The live Cognito session stored under `key`, if it belongs to the user of `claims`.
@@ -62,25 +114,29 @@ impl Cognito {
         now: u64,
     ) -> Result<Option<SessionRecord>, AuthError> {
         let record = manager.inner.store.load(key, now).await?;
-        Ok(record.filter(|record| {
-            let belongs = record.cognito.is_some()
-                && record.sub.as_deref() == Some(claims.sub.as_str())
-                && record.username == claims.username;
-            if !belongs {
-                tracing::warn!(session = %record.key, "session does not belong to the token's user; refused");
-            }
-            belongs && manager.is_live(record, now)
-        }))
+        Ok(record.filter(|record| belongs(manager, record, claims, now)))
     }
 }
 
-/// The answer to a request that came with the token its session just replaced: it goes
-/// through, as the user, and gets the current token.
-pub(super) fn adopt(manager: &SessionManager, record: &SessionRecord, now: u64) -> Authenticated {
-    let user = user_of(record, record.key.clone());
-    let new_token = record.cognito.as_ref().map(|tokens| {
-        let cookie = manager.set_cookie(tokens.access_token.expose(), record.expires_at, now);
-        (tokens.access_token.clone(), cookie)
-    });
-    Authenticated { user, new_token }
+fn check_length(token: &str) -> Result<(), AuthError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(AuthError::Invalid(InvalidReason::Malformed));
+    }
+    Ok(())
+}
+
+/// Whether `record` is a live Cognito session of the user of `claims`.
+fn belongs(
+    manager: &SessionManager,
+    record: &SessionRecord,
+    claims: &AccessClaims,
+    now: u64,
+) -> bool {
+    let belongs = record.cognito.is_some()
+        && record.sub.as_deref() == Some(claims.sub.as_str())
+        && record.username == claims.username;
+    if !belongs {
+        tracing::warn!(session = %record.key, "session does not belong to the token's user; refused");
+    }
+    belongs && manager.is_live(record, now)
 }

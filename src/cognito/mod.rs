@@ -36,7 +36,7 @@
 //! # let _ = session.set_cookie;
 //!
 //! async fn me(user: CurrentUser) -> String {
-//!     format!("{} ({:?})", user.username, user.sub)
+//!     format!("{} ({:?})", user.username(), user.sub())
 //! }
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::Cognito;
-use super::authenticate::{adopt, not_found};
+use super::authenticate::not_found;
 use super::idp::{CallError, IdpError};
 use super::verify::AccessClaims;
 use super::verify::Verified;
@@ -44,7 +44,7 @@ impl Cognito {
             .ok_or_else(not_found)?;
         match record.accepts(&hash, now) {
             TokenMatch::None => return Err(not_found()),
-            TokenMatch::Previous => return Ok(adopt(manager, &record, now)),
+            TokenMatch::Previous => return Ok(manager.adopt(&record, now)),
             TokenMatch::Current => {}
         }
         if flight.failed_at.is_some_and(|failed| failed >= queued_at) {
@@ -86,7 +86,7 @@ impl Cognito {
                     .map_err(|e| Failure::Unavailable(Box::new(e)))?;
                 if let Some(current) = current.filter(|c| c.version != record.version) {
                     return match current.accepts(&record.token_hash, now) {
-                        TokenMatch::Previous => Ok(adopt(manager, &current, now)),
+                        TokenMatch::Previous => Ok(manager.adopt(&current, now)),
                         _ => Err(Failure::Ended),
                     };
                 }
@@ -158,7 +158,7 @@ impl Cognito {
                 match current.accepts(&record.token_hash, now) {
                     TokenMatch::Previous => {
                         tracing::debug!(session = %record.key, "lost a refresh race; adopting the winner's token");
-                        Ok(adopt(manager, &current, now))
+                        Ok(manager.adopt(&current, now))
                     }
                     TokenMatch::None => Err(Failure::Ended),
                     TokenMatch::Current => Err(Failure::Unavailable(
@@ -172,7 +172,7 @@ impl Cognito {
                 if let Ok(Some(current)) = store.load(&record.key, now).await
                     && current.token_hash == new_hash
                 {
-                    return Ok(adopt(manager, &current, now));
+                    return Ok(manager.adopt(&current, now));
                 }
                 // Cognito did not rotate the refresh token, so the stored one still works and
                 // the next request refreshes again.

@@ -121,7 +121,7 @@ impl Verifier {
 
     /// The verified claims of `token` at time `now`, and its hash.
     pub(crate) async fn verify(&self, token: &str, now: u64) -> Result<Verified, AuthError> {
-        if let Some(verified) = self.cache.get(token, now) {
+        if let Some(verified) = self.cached(token, now) {
             return Ok(verified);
         }
         // Boxed so that the cache hit, the common case, carries no space for a key fetch.
@@ -129,6 +129,11 @@ impl Verifier {
         let hash = TokenHash::of(token);
         self.cache.insert(token, hash, claims.clone(), now);
         Ok(Verified { hash, claims })
+    }
+
+    /// What verifying `token` found before, if the cache holds it and it has not expired.
+    pub(crate) fn cached(&self, token: &str, now: u64) -> Option<Verified> {
+        self.cache.get(token, now)
     }
 
     async fn verify_uncached(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {

@@ -1,7 +1,7 @@
 //! [`MemoryStore`]: sessions in this process's memory.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 
@@ -29,7 +29,8 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    records: HashMap<String, SessionRecord>,
+    // Shared, so that a read hands out a reference count rather than a copy.
+    records: HashMap<String, Arc<SessionRecord>>,
     by_user: HashMap<String, HashSet<String>>,
 }
 
@@ -64,6 +65,14 @@ impl MemoryStore {
         for key in expired {
             inner.remove(&key);
         }
+    }
+
+    fn get(&self, key: &str, now: u64) -> Option<Arc<SessionRecord>> {
+        self.read()
+            .records
+            .get(key)
+            .filter(|r| r.expires_at > now)
+            .cloned()
     }
 
     fn maybe_sweep(&self, now: u64) {
@@ -103,7 +112,7 @@ impl Inner {
             .entry(record.username.clone())
             .or_default()
             .insert(record.key.clone());
-        self.records.insert(record.key.clone(), record);
+        self.records.insert(record.key.clone(), Arc::new(record));
     }
 
     fn remove(&mut self, key: &str) -> bool {
@@ -143,12 +152,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self
-            .read()
-            .records
-            .get(key)
-            .filter(|r| r.expires_at > now)
-            .cloned())
+        Ok(self.get(key, now).map(Arc::unwrap_or_clone))
+    }
+
+    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+        Some(self.get(key, now))
     }
 
     async fn update(
@@ -175,6 +183,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<(), StoreError> {
         match self.write().records.get_mut(key) {
             Some(record) if record.version == version => {
+                let record = Arc::make_mut(record);
                 record.last_seen_at = last_seen_at;
                 record.expires_at = expires_at;
                 Ok(())

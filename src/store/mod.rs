@@ -5,6 +5,7 @@
 //! Both stores here pass one conformance suite (`tests/store_conformance.rs`).
 
 use std::error::Error as StdError;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -53,6 +54,19 @@ pub trait SessionStore: Send + Sync + 'static {
     /// whether or not the backend deleted it yet. Reads are strongly consistent.
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError>;
 
+    /// What [`load`](Self::load) would answer, if the store can tell without waiting (it
+    /// keeps the records, or a cache of them, in this process); `None` if it can't. Like
+    /// `load(key, now).now_or_never()`, without building the future, and with the record
+    /// shared rather than copied.
+    ///
+    /// [`SessionLayer`](crate::SessionLayer) asks this first on every request: a request
+    /// answered from memory then costs no future, no allocation for one, and no poll. The
+    /// default answers `None`, which is always correct.
+    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+        let _ = (key, now);
+        None
+    }
+
     /// Replaces the record with `record.key` if its version is still `expected_version`;
     /// otherwise [`StoreError::Conflict`]. This is how tokens are replaced (rotation,
     /// refresh): `record.version` is `expected_version + 1`.
@@ -78,12 +92,15 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 #[async_trait]
-impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
+impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
         (**self).create(record, now).await
     }
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         (**self).load(key, now).await
+    }
+    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+        (**self).load_now(key, now)
     }
     async fn update(
         &self,

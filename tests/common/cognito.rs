@@ -383,7 +383,7 @@ impl Reply {
 /// `/me` behind the layer, answering the user as JSON.
 pub fn app(manager: &SessionManager) -> Router {
     async fn me(user: CurrentUser) -> Json<Value> {
-        Json(json!({ "username": user.username, "sub": user.sub, "key": user.session_key }))
+        Json(json!({ "username": user.username(), "sub": user.sub(), "key": user.session_key() }))
     }
     Router::new()
         .route("/me", get(me))

@@ -53,7 +53,7 @@ pub async fn serve(manager: SessionManager) -> Target {
             "/",
             get(move |user: CurrentUser| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                async move { user.username }
+                async move { user.username().to_owned() }
             }),
         )
         .layer(SessionLayer::new(manager));
