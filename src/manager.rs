@@ -495,3 +495,199 @@ impl SessionManager {
 pub(crate) fn user_of(record: &SessionRecord, session_key: String) -> CurrentUser {
     CurrentUser::new(record.username.clone(), record.sub.clone(), session_key)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::MemoryStore;
+
+    /// A `MemoryStore` seen through one of its two doors: `load_now` only (its `load` is an
+    /// outage), or `load` only (it never answers at once, like a remote store).
+    struct OneDoor {
+        store: Arc<MemoryStore>,
+        now_only: bool,
+    }
+
+    #[async_trait]
+    impl SessionStore for OneDoor {
+        async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+            self.store.create(record, now).await
+        }
+        async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+            if self.now_only {
+                return Err(StoreError::Unavailable("load called (test)".into()));
+            }
+            self.store.load(key, now).await
+        }
+        fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+            self.now_only
+                .then(|| self.store.load_now(key, now))
+                .flatten()
+        }
+        async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
+            self.store.update(record, version).await
+        }
+        async fn touch(
+            &self,
+            key: &str,
+            version: u64,
+            seen: u64,
+            exp: u64,
+        ) -> Result<(), StoreError> {
+            self.store.touch(key, version, seen, exp).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.store.delete(key).await
+        }
+        async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+            self.store.delete_user(username).await
+        }
+    }
+
+    const T0: u64 = 1_800_000_000;
+
+    /// Two managers on one store: one that may only answer at once, one that only awaits.
+    fn managers(config: SessionConfig) -> (SessionManager, SessionManager, Arc<AtomicU64>) {
+        let now = Arc::new(AtomicU64::new(T0));
+        let clock = now.clone();
+        let config = config
+            .with_clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)));
+        let store = Arc::new(MemoryStore::new());
+        let door = |now_only| OneDoor {
+            store: store.clone(),
+            now_only,
+        };
+        (
+            SessionManager::new(door(true), config.clone()).unwrap(),
+            SessionManager::new(door(false), config).unwrap(),
+            now,
+        )
+    }
+
+    /// What an answer says, in a comparable form.
+    fn summary(outcome: &Result<Authenticated, AuthError>) -> String {
+        match outcome {
+            Ok(auth) => format!("{:?} new token: {}", auth.user, auth.new_token.is_some()),
+            Err(e) => format!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn steady_state_is_decided_without_awaiting_the_store() {
+        let (at_once, _, _) = managers(SessionConfig::default());
+        let session = at_once.create("alice").await.unwrap();
+        let answer = at_once
+            .authenticate_now(session.token.expose(), TokenSource::Bearer)
+            .expect("decided at once");
+        assert_eq!(answer.unwrap().user.username(), "alice");
+        // So does the layer: the store's `load` would have been an outage (503).
+        let layer = crate::SessionLayer::new(at_once);
+        let service = tower_layer::Layer::layer(
+            &layer,
+            tower::service_fn(|request: http::Request<()>| async move {
+                let user = request.extensions().get::<CurrentUser>();
+                let key = user.map(|u| u.session_key().to_owned());
+                Ok::<_, std::convert::Infallible>(http::Response::new(key.unwrap_or_default()))
+            }),
+        );
+        let request = http::Request::builder()
+            .header(
+                "authorization",
+                format!("Bearer {}", session.token.expose()),
+            )
+            .body(())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(service, request).await.unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(response.into_body(), session.user.session_key());
+    }
+
+    #[tokio::test]
+    async fn a_write_that_is_due_is_left_to_the_awaited_check() {
+        let config = SessionConfig::default()
+            .with_idle_timeout(Some(Duration::from_secs(7200)))
+            .with_touch_interval(Duration::from_secs(60))
+            .with_rotation(Some(Duration::from_secs(3600)));
+        let (at_once, awaited, now) = managers(config);
+        let token = at_once.create("alice").await.unwrap().token;
+        let token = token.expose();
+        now.fetch_add(61, Ordering::SeqCst);
+        assert!(
+            at_once
+                .authenticate_now(token, TokenSource::Bearer)
+                .is_none(),
+            "touch due"
+        );
+        awaited.authenticate(token).await.unwrap();
+        assert!(
+            at_once
+                .authenticate_now(token, TokenSource::Bearer)
+                .is_some(),
+            "touched"
+        );
+        now.fetch_add(3600, Ordering::SeqCst);
+        assert!(
+            at_once
+                .authenticate_now(token, TokenSource::Cookie)
+                .is_none(),
+            "rotation due"
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_at_once_are_the_answers_awaited() {
+        let config = SessionConfig::default()
+            .with_lifetime(Duration::from_secs(7200))
+            .with_rotation(Some(Duration::from_secs(600)))
+            .with_grace_period(Duration::from_secs(30));
+        let (at_once, awaited, now) = managers(config);
+        let alice = at_once.create("alice").await.unwrap().token;
+        let bob = at_once.create("bob").await.unwrap().token;
+        let ended = at_once.create("carol").await.unwrap();
+        awaited.delete(ended.user.session_key()).await.unwrap();
+        now.fetch_add(601, Ordering::SeqCst);
+        // Bob's cookie token is rotated; his old one is in its grace period.
+        let rotated = awaited
+            .authenticate_from(bob.expose(), TokenSource::Cookie)
+            .await
+            .unwrap();
+        let (new_bob, _) = rotated.new_token.expect("rotated");
+
+        let tokens = [
+            alice.expose(),
+            bob.expose(),
+            new_bob.expose(),
+            ended.token.expose(),
+            "not a token",
+            "A".repeat(43).leak(),
+        ];
+        let compare = |label: &str| {
+            for token in tokens {
+                let first = at_once.authenticate_now(token, TokenSource::Bearer);
+                let first = summary(&first.expect("decided at once"));
+                let second = futures_now(awaited.authenticate(token));
+                assert_eq!(first, summary(&second), "{label}: {token:.8}…");
+            }
+        };
+        compare("within the grace period");
+        now.fetch_add(31, Ordering::SeqCst);
+        compare("after it");
+        now.fetch_add(7200, Ordering::SeqCst);
+        compare("after the lifetime");
+    }
+
+    /// The output of a future that is ready on its first poll (the memory store's are).
+    fn futures_now<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the memory store made a future wait"),
+        }
+    }
+}
