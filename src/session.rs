@@ -49,7 +49,18 @@ impl TokenHash {
 
     /// Compares in constant time, so a timing side channel can't reveal a stored hash.
     pub fn ct_eq(&self, other: &TokenHash) -> bool {
-        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+        // Word by word, with one optimisation barrier at the end: a byte-wise `ct_eq` puts
+        // one barrier on each of the 32 bytes, and this runs on every request.
+        let words = |hash: &[u8; 32]| {
+            let mut words = [0u64; 4];
+            for (word, bytes) in words.iter_mut().zip(hash.chunks_exact(8)) {
+                *word = u64::from_ne_bytes(bytes.try_into().expect("8 bytes"));
+            }
+            words
+        };
+        let (a, b) = (words(&self.0), words(&other.0));
+        let diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);
+        subtle::ConstantTimeEq::ct_eq(&diff, &0).into()
     }
 }
 
@@ -196,6 +207,19 @@ mod tests {
         assert_eq!(TokenHash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(TokenHash::from_hex("zz"), None);
         assert_eq!(TokenHash::from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn hashes_are_equal_only_in_every_byte() {
+        let h = TokenHash::of("abc");
+        assert!(h.ct_eq(&h));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut other = h;
+                other.0[i] ^= 1 << bit;
+                assert!(!h.ct_eq(&other), "byte {i} bit {bit}");
+            }
+        }
     }
 
     #[test]

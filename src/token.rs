@@ -56,40 +56,54 @@ pub(crate) fn find<'a>(
 }
 
 fn bearer(value: &[u8]) -> Option<&str> {
-    let value = std::str::from_utf8(value).ok()?.trim();
-    let (scheme, rest) = value.split_once([' ', '\t'])?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let value = value.trim_ascii();
+    let space = value.iter().position(|&b| b == b' ' || b == b'\t')?;
+    let (scheme, token) = value.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return None;
     }
-    let token = rest.trim();
-    (!token.is_empty()).then_some(token)
+    let token = token.trim_ascii();
+    if token.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(token).ok()
 }
 
 /// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
 /// whitespace around pairs and a pair of double quotes around the value are removed
 /// (RFC 6265, section 4.2.1). A value with anything but cookie-octets inside (whitespace,
-/// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped like
-/// a pair that isn't UTF-8.
+/// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped.
+///
+/// Runs on every request, so it works on bytes: a value of cookie-octets is ASCII.
 fn cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
     header.split(|&b| b == b';').find_map(|pair| {
-        let pair = std::str::from_utf8(pair).ok()?.trim();
-        let (n, v) = pair.split_once('=')?;
-        if n.trim() != name {
+        let value = pair
+            .trim_ascii_start()
+            .strip_prefix(name.as_bytes())?
+            .trim_ascii_start()
+            .strip_prefix(b"=")?
+            .trim_ascii();
+        let value = value
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(value);
+        if value.is_empty() || !value.iter().all(|&b| COOKIE_OCTET[usize::from(b)]) {
             return None;
         }
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(v);
-        (!v.is_empty() && v.bytes().all(is_cookie_octet)).then_some(v)
+        std::str::from_utf8(value).ok()
     })
 }
 
-/// RFC 6265's `cookie-octet`: visible ASCII but `"`, `,`, `;` and `\`.
-fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
-}
+/// RFC 6265's `cookie-octet`, by byte: visible ASCII but `"`, `,`, `;` and `\`.
+const COOKIE_OCTET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
