@@ -59,6 +59,12 @@ pub fn find_token(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     }
 }
 
+/// Whether `name` may name the session cookie: the layer is only ever built with such a name
+/// (`SessionManager::new` refuses others).
+pub fn is_valid_cookie_name(name: &str) -> bool {
+    crate::cookie::is_cookie_safe(name)
+}
+
 /// Whether `token` has the shape of an opaque session token (the check made before any store
 /// look-up).
 pub fn is_opaque_token(token: &str) -> bool {

@@ -93,6 +93,7 @@ where
 
 /// Where a request goes once its token was checked: on to the inner service, with the user
 /// (or without one, where that is allowed), or back with the rejection.
+#[inline]
 fn decide<S, ReqBody, ResBody, R>(
     outcome: Result<Authenticated, AuthError>,
     source: TokenSource,

@@ -62,11 +62,10 @@ fn bearer(value: &[u8]) -> Option<&str> {
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return None;
     }
-    let token = token.trim_ascii();
-    if token.is_empty() {
-        return None;
-    }
-    std::str::from_utf8(token).ok()
+    // `str::trim` after the ASCII one only looks at the ends: a token is never padded with
+    // other whitespace (a no-break space) either.
+    let token = std::str::from_utf8(token.trim_ascii()).ok()?.trim();
+    (!token.is_empty()).then_some(token)
 }
 
 /// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
@@ -74,24 +73,43 @@ fn bearer(value: &[u8]) -> Option<&str> {
 /// (RFC 6265, section 4.2.1). A value with anything but cookie-octets inside (whitespace,
 /// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped.
 ///
-/// Runs on every request, so it works on bytes: a value of cookie-octets is ASCII.
+/// Runs on every request, so it reads each byte once: pairs with another name are skipped
+/// to the next `;`, and our value is checked as it is scanned (`;` is no cookie-octet).
 fn cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
-    header.split(|&b| b == b';').find_map(|pair| {
-        let value = pair
-            .trim_ascii_start()
-            .strip_prefix(name.as_bytes())?
-            .trim_ascii_start()
-            .strip_prefix(b"=")?
-            .trim_ascii();
-        let value = value
-            .strip_prefix(b"\"")
-            .and_then(|v| v.strip_suffix(b"\""))
-            .unwrap_or(value);
-        if value.is_empty() || !value.iter().all(|&b| COOKIE_OCTET[usize::from(b)]) {
-            return None;
-        }
-        std::str::from_utf8(value).ok()
-    })
+    let mut rest = header;
+    loop {
+        let pair = rest.trim_ascii_start();
+        rest = match pair
+            .strip_prefix(name.as_bytes())
+            .and_then(|after| after.trim_ascii_start().strip_prefix(b"="))
+        {
+            Some(value) => {
+                let value = value.trim_ascii_start();
+                let (quoted, value) = match value.strip_prefix(b"\"") {
+                    Some(inner) => (true, inner),
+                    None => (false, value),
+                };
+                let end = value
+                    .iter()
+                    .position(|&b| !COOKIE_OCTET[usize::from(b)])
+                    .unwrap_or(value.len());
+                let (token, tail) = value.split_at(end);
+                let tail = if quoted {
+                    tail.strip_prefix(b"\"")
+                } else {
+                    Some(tail)
+                };
+                let ends_here = tail.map(<[u8]>::trim_ascii_start);
+                if !token.is_empty() && matches!(ends_here, Some([] | [b';', ..])) {
+                    return std::str::from_utf8(token).ok();
+                }
+                tail.unwrap_or(value)
+            }
+            None => pair,
+        };
+        let semicolon = rest.iter().position(|&b| b == b';')?;
+        rest = &rest[semicolon + 1..];
+    }
 }
 
 /// RFC 6265's `cookie-octet`, by byte: visible ASCII but `"`, `,`, `;` and `\`.
@@ -143,6 +161,14 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    #[test]
+    fn a_bearer_token_is_trimmed_of_any_whitespace() {
+        let h = headers(&[("authorization", "Bearer \u{a0} abc\u{a0}".as_bytes())]);
+        assert_eq!(find(&h, BOTH, "token"), token("abc", TokenSource::Bearer));
+        let h = headers(&[("authorization", "Bearer \u{a0}".as_bytes())]);
+        assert_eq!(find(&h, BOTH, "token"), Found::Nothing);
     }
 
     #[test]
