@@ -93,9 +93,9 @@ pub enum AuthError {
 
 impl Authenticated {
     /// The session's user, with the token the request came with.
-    pub(crate) fn as_is(record: &SessionRecord) -> Self {
+    pub(crate) fn as_is(record: &Arc<SessionRecord>) -> Self {
         Self {
-            user: user_of(record, record.key.clone()),
+            user: CurrentUser::of(record.clone()),
             new_token: None,
         }
     }
@@ -209,7 +209,7 @@ impl SessionManager {
         NewSession {
             set_cookie: self.set_cookie(token.expose(), record.expires_at, now),
             token,
-            user: user_of(record, record.key.clone()),
+            user: user_of(record),
             expires_at: record.expires_at,
         }
     }
@@ -282,6 +282,10 @@ impl SessionManager {
     /// What [`authenticate_from`](Self::authenticate_from) would answer, if it can be told
     /// without waiting: the store answers from memory, and no touch, rotation or refresh is
     /// due. `None` means the caller must await `authenticate_from`.
+    ///
+    /// A store's memory may lag behind the table it stands for (a read cache, see
+    /// [`SessionStore::load_now`]): its answer may let a request through, but only an
+    /// awaited read turns one away. So a token the memory doesn't accept is `None` here too.
     pub(crate) fn authenticate_now(
         &self,
         token: &str,
@@ -299,11 +303,9 @@ impl SessionManager {
             Err(e) => return Some(Err(e)),
         };
         let record = self.inner.store.load_now(hash.hex().as_str(), now)?;
-        let record = record.as_deref();
-        match self.opaque_step(record, &hash, now, source) {
-            Ok(Step::Touch | Step::Renew) => None,
-            Ok(step) => record.map(|record| Ok(self.answer(step, record, now))),
-            Err(e) => Some(Err(e)),
+        match self.opaque_step(record.as_deref(), &hash, now, source) {
+            Ok(Step::Touch | Step::Renew) | Err(_) => None,
+            Ok(step) => record.map(|record| Ok(self.answer(step, &record, now))),
         }
     }
 
@@ -316,7 +318,7 @@ impl SessionManager {
         let hash = opaque_hash(token)?;
         let record = self.inner.store.load(hash.hex().as_str(), now).await?;
         let step = self.opaque_step(record.as_ref(), &hash, now, source)?;
-        let record = record.ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
+        let record = Arc::new(record.ok_or(AuthError::Invalid(InvalidReason::NotFound))?);
         Ok(match step {
             Step::Touch => self.touched(&record, now).await,
             Step::Renew => match Box::pin(self.rotate(&record, now)).await {
@@ -355,26 +357,31 @@ impl SessionManager {
 
     /// The answer to a request whose check writes nothing: for [`Step::Touch`] and
     /// [`Step::Renew`], the answer when the write is skipped.
-    pub(crate) fn answer(&self, step: Step, record: &SessionRecord, now: u64) -> Authenticated {
-        match (step, &record.successor) {
-            (Step::Replaced, Some(successor)) => Authenticated {
-                user: user_of(record, successor.clone()),
+    pub(crate) fn answer(
+        &self,
+        step: Step,
+        record: &Arc<SessionRecord>,
+        now: u64,
+    ) -> Authenticated {
+        match step {
+            Step::Replaced => Authenticated {
+                user: CurrentUser::of_successor(record.clone()),
                 new_token: None,
             },
-            (Step::Adopt, _) => self.adopt(record, now),
+            Step::Adopt => self.adopt(record, now),
             _ => Authenticated::as_is(record),
         }
     }
 
     /// The answer to a request that came with the Cognito token its session just replaced:
     /// it goes through, as the user, and gets the current token.
-    pub(crate) fn adopt(&self, record: &SessionRecord, now: u64) -> Authenticated {
+    pub(crate) fn adopt(&self, record: &Arc<SessionRecord>, now: u64) -> Authenticated {
         let new_token = record.cognito.as_ref().map(|tokens| {
             let cookie = self.set_cookie(tokens.access_token.expose(), record.expires_at, now);
             (tokens.access_token.clone(), cookie)
         });
         Authenticated {
-            user: user_of(record, record.key.clone()),
+            user: CurrentUser::of(record.clone()),
             new_token,
         }
     }
@@ -416,7 +423,7 @@ impl SessionManager {
                 tracing::debug!(session = %new.key, "session token rotated");
                 let cookie = self.set_cookie(&token, new.expires_at, now);
                 Some(Authenticated {
-                    user: user_of(&new, new.key.clone()),
+                    user: user_of(&new),
                     new_token: Some((Secret::new(token), cookie)),
                 })
             }
@@ -428,7 +435,7 @@ impl SessionManager {
                 {
                     let cookie = self.set_cookie(&token, new.expires_at, now);
                     return Some(Authenticated {
-                        user: user_of(&new, new.key.clone()),
+                        user: user_of(&new),
                         new_token: Some((Secret::new(token), cookie)),
                     });
                 }
@@ -451,7 +458,7 @@ impl SessionManager {
 
     /// Slides the idle expiry of a session due for it ([`Step::Touch`]). Best effort: a failed
     /// touch costs the session at most one interval of idle time, so the request goes on.
-    pub(crate) async fn touched(&self, record: &SessionRecord, now: u64) -> Authenticated {
+    pub(crate) async fn touched(&self, record: &Arc<SessionRecord>, now: u64) -> Authenticated {
         let expires_at = self.expiry(record.created_at, now);
         if let Err(e) = self
             .inner
@@ -492,8 +499,9 @@ impl SessionManager {
     }
 }
 
-pub(crate) fn user_of(record: &SessionRecord, session_key: String) -> CurrentUser {
-    CurrentUser::new(record.username.clone(), record.sub.clone(), session_key)
+/// The user of a record that is not shared yet.
+pub(crate) fn user_of(record: &SessionRecord) -> CurrentUser {
+    CurrentUser::of(Arc::new(record.clone()))
 }
 
 #[cfg(test)]
@@ -668,10 +676,18 @@ mod tests {
         ];
         let compare = |label: &str| {
             for token in tokens {
-                let first = at_once.authenticate_now(token, TokenSource::Bearer);
-                let first = summary(&first.expect("decided at once"));
-                let second = futures_now(awaited.authenticate(token));
-                assert_eq!(first, summary(&second), "{label}: {token:.8}…");
+                let awaited = futures_now(awaited.authenticate(token));
+                match at_once.authenticate_now(token, TokenSource::Bearer) {
+                    Some(answer) => {
+                        assert_eq!(summary(&answer), summary(&awaited), "{label}: {token:.8}…")
+                    }
+                    // Only an awaited read turns a request away.
+                    None => assert!(
+                        matches!(awaited, Err(AuthError::Invalid(InvalidReason::NotFound))),
+                        "{label}: {token:.8}…: {}",
+                        summary(&awaited)
+                    ),
+                }
             }
         };
         compare("within the grace period");

@@ -26,11 +26,20 @@ impl TokenHash {
 
     /// The hex on the stack, for look-ups that need no `String` (one per request).
     pub(crate) fn hex(&self) -> Hex {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        // Two digits a byte from one table look-up.
+        const PAIRS: [[u8; 2]; 256] = {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            let mut pairs = [[0u8; 2]; 256];
+            let mut b = 0;
+            while b < 256 {
+                pairs[b] = [DIGITS[b >> 4], DIGITS[b & 0xf]];
+                b += 1;
+            }
+            pairs
+        };
         let mut hex = [0u8; 64];
-        for (i, byte) in self.0.iter().enumerate() {
-            hex[2 * i] = DIGITS[usize::from(byte >> 4)];
-            hex[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+        for (digits, byte) in hex.chunks_exact_mut(2).zip(self.0) {
+            digits.copy_from_slice(&PAIRS[usize::from(byte)]);
         }
         Hex(hex)
     }

@@ -24,13 +24,14 @@ impl Cognito {
         let key = self.session_key(manager, &verified.claims, now)?;
         let record = manager.inner.store.load(key, now).await?;
         let step = self.step(manager, record.as_ref(), &verified, now)?;
-        let record = record.ok_or_else(not_found)?;
+        let record = std::sync::Arc::new(record.ok_or_else(not_found)?);
         match step {
             Step::Touch => Ok(manager.touched(&record, now).await),
             // Boxed: the refresh (an SDK call) makes a future of kilobytes, which every
             // request would otherwise carry, and which the layer boxes per request.
             Step::Renew => {
                 let Verified { hash, claims } = verified;
+                let record = std::sync::Arc::unwrap_or_clone(record);
                 Box::pin(self.refresh(manager, record, &claims, hash)).await
             }
             step => Ok(manager.answer(step, &record, now)),
@@ -55,11 +56,10 @@ impl Cognito {
             Err(e) => return Some(Err(e)),
         };
         let record = manager.inner.store.load_now(key, now)?;
-        let record = record.as_deref();
-        match self.step(manager, record, &verified, now) {
-            Ok(Step::Touch | Step::Renew) => None,
-            Ok(step) => record.map(|record| Ok(manager.answer(step, record, now))),
-            Err(e) => Some(Err(e)),
+        // Memory may grant, only an awaited read denies (see `SessionManager::authenticate_now`).
+        match self.step(manager, record.as_deref(), &verified, now) {
+            Ok(Step::Touch | Step::Renew) | Err(_) => None,
+            Ok(step) => record.map(|record| Ok(manager.answer(step, &record, now))),
         }
     }
 

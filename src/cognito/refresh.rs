@@ -1,6 +1,7 @@
 //! Refreshing a session's access token: once per session at a time, written back with a
 //! conditional update, adopted by the losers of a race.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::Cognito;
@@ -44,7 +45,7 @@ impl Cognito {
             .ok_or_else(not_found)?;
         match record.accepts(&hash, now) {
             TokenMatch::None => return Err(not_found()),
-            TokenMatch::Previous => return Ok(manager.adopt(&record, now)),
+            TokenMatch::Previous => return Ok(manager.adopt(&Arc::new(record), now)),
             TokenMatch::Current => {}
         }
         if flight.failed_at.is_some_and(|failed| failed >= queued_at) {
@@ -86,7 +87,7 @@ impl Cognito {
                     .map_err(|e| Failure::Unavailable(Box::new(e)))?;
                 if let Some(current) = current.filter(|c| c.version != record.version) {
                     return match current.accepts(&record.token_hash, now) {
-                        TokenMatch::Previous => Ok(manager.adopt(&current, now)),
+                        TokenMatch::Previous => Ok(manager.adopt(&Arc::new(current), now)),
                         _ => Err(Failure::Ended),
                     };
                 }
@@ -142,7 +143,7 @@ impl Cognito {
                 tracing::debug!(session = %record.key, "Cognito tokens refreshed");
                 let cookie = manager.set_cookie(tokens.access.expose(), updated.expires_at, now);
                 Ok(Authenticated {
-                    user: user_of(&updated, updated.key.clone()),
+                    user: user_of(&updated),
                     new_token: Some((tokens.access, cookie)),
                 })
             }
@@ -158,7 +159,7 @@ impl Cognito {
                 match current.accepts(&record.token_hash, now) {
                     TokenMatch::Previous => {
                         tracing::debug!(session = %record.key, "lost a refresh race; adopting the winner's token");
-                        Ok(manager.adopt(&current, now))
+                        Ok(manager.adopt(&Arc::new(current), now))
                     }
                     TokenMatch::None => Err(Failure::Ended),
                     TokenMatch::Current => Err(Failure::Unavailable(
@@ -172,7 +173,7 @@ impl Cognito {
                 if let Ok(Some(current)) = store.load(&record.key, now).await
                     && current.token_hash == new_hash
                 {
-                    return Ok(manager.adopt(&current, now));
+                    return Ok(manager.adopt(&Arc::new(current), now));
                 }
                 // Cognito did not rotate the refresh token, so the stored one still works and
                 // the next request refreshes again.
@@ -195,7 +196,7 @@ fn fallback(
     if now < claims.exp {
         tracing::warn!(session = %record.key, %error, "token refresh failed; the current token serves meanwhile");
         Ok(Authenticated {
-            user: user_of(record, record.key.clone()),
+            user: user_of(record),
             new_token: None,
         })
     } else {

@@ -61,7 +61,10 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// [`SessionLayer`](crate::SessionLayer) asks this first on every request: a request
     /// answered from memory then costs no future, no allocation for one, and no poll. The
-    /// default answers `None`, which is always correct.
+    /// answer may lag behind the backend by a bounded time (a read cache such as
+    /// [`CachedStore`](cached::CachedStore) does): the layer lets a request through on it,
+    /// but turns a request away only on what `load` answers. The default answers `None`,
+    /// which is always correct.
     fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
         let _ = (key, now);
         None
