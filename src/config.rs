@@ -54,6 +54,10 @@ pub struct TableSettings {
     /// The global secondary index on `username` (`SESSION_USERNAME_INDEX`); default
     /// `UsernameIndex`.
     pub username_index: String,
+    /// How long this process may answer from a read cache in front of the table
+    /// (`SESSION_CACHE_SECS`, see [`CachedStore`](crate::store::cached::CachedStore));
+    /// default `None`, every request reads the table.
+    pub cache: Option<Duration>,
 }
 
 impl TableSettings {
@@ -64,6 +68,7 @@ impl TableSettings {
             name: name.into(),
             partition_key: "SessionToken".into(),
             username_index: "UsernameIndex".into(),
+            cache: None,
         }
     }
 }
@@ -394,6 +399,7 @@ impl SessionConfig {
     /// | `SESSION_TABLE` | [`TableSettings::name`]; unset: sessions in memory |
     /// | `PARTITION_KEY` | [`TableSettings::partition_key`] |
     /// | `SESSION_USERNAME_INDEX` | [`TableSettings::username_index`] |
+    /// | `SESSION_CACHE_SECS` | [`TableSettings::cache`] |
     /// | `USER_POOL_ID` | [`CognitoSettings::user_pool_id`]; needs `CLIENT_ID` |
     /// | `CLIENT_ID` | [`CognitoSettings::client_id`]; needs `USER_POOL_ID` |
     /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
@@ -439,17 +445,14 @@ impl SessionConfig {
         let mut config = Self::default();
 
         if let Some(name) = get("SESSION_TABLE") {
-            let mut table = TableSettings {
-                name,
-                partition_key: "SessionToken".into(),
-                username_index: "UsernameIndex".into(),
-            };
+            let mut table = TableSettings::new(name);
             if let Some(pk) = get("PARTITION_KEY") {
                 table.partition_key = pk;
             }
             if let Some(index) = get("SESSION_USERNAME_INDEX") {
                 table.username_index = index;
             }
+            table.cache = secs("SESSION_CACHE_SECS")?;
             config.table = Some(table);
         }
 
@@ -586,6 +589,9 @@ mod tests {
             (table.name.as_str(), table.partition_key.as_str()),
             ("sessions", "sub")
         );
+        assert_eq!(table.cache, None);
+        let cached = env(&[("SESSION_TABLE", "s"), ("SESSION_CACHE_SECS", "5")]).unwrap();
+        assert_eq!(cached.table.unwrap().cache, Some(Duration::from_secs(5)));
         let cognito = config.cognito.unwrap();
         assert_eq!(cognito.client_id, "client");
         assert_eq!(cognito.key_claim, KeyClaim::Sub);

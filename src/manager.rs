@@ -514,11 +514,13 @@ mod tests {
     use super::*;
     use crate::MemoryStore;
 
-    /// A `MemoryStore` seen through one of its two doors: `load_now` only (its `load` is an
-    /// outage), or `load` only (it never answers at once, like a remote store).
+    /// A `MemoryStore` (the table) seen through one of its two doors: `load_now` only (its
+    /// `load` is an outage), or `load` only (it never answers at once, like a remote store).
+    /// `memory`, when set, answers `load_now` in the table's place: a cache lagging behind.
     struct OneDoor {
         store: Arc<MemoryStore>,
         now_only: bool,
+        memory: Option<MemoryStore>,
     }
 
     #[async_trait]
@@ -533,9 +535,11 @@ mod tests {
             self.store.load(key, now).await
         }
         fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
-            self.now_only
-                .then(|| self.store.load_now(key, now))
-                .flatten()
+            match &self.memory {
+                Some(memory) => memory.load_now(key, now),
+                None if self.now_only => self.store.load_now(key, now),
+                None => None,
+            }
         }
         async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
             self.store.update(record, version).await
@@ -569,12 +573,37 @@ mod tests {
         let door = |now_only| OneDoor {
             store: store.clone(),
             now_only,
+            memory: None,
         };
         (
             SessionManager::new(door(true), config.clone()).unwrap(),
             SessionManager::new(door(false), config).unwrap(),
             now,
         )
+    }
+
+    #[tokio::test]
+    async fn a_memory_lagging_behind_the_table_may_not_refuse_a_request() {
+        let table = Arc::new(MemoryStore::new());
+        let lagging = OneDoor {
+            store: table.clone(),
+            now_only: false,
+            // It has not seen the session that is about to be created.
+            memory: Some(MemoryStore::new()),
+        };
+        let manager = SessionManager::new(lagging, SessionConfig::default()).unwrap();
+        let session = manager.create("alice").await.unwrap();
+        let token = session.token.expose();
+        assert!(
+            manager
+                .authenticate_now(token, TokenSource::Bearer)
+                .is_none(),
+            "not decided from memory"
+        );
+        assert_eq!(
+            manager.authenticate(token).await.unwrap().user,
+            session.user
+        );
     }
 
     /// What an answer says, in a comparable form.

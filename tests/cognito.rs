@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::cached::CachedStore;
 use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
@@ -869,4 +870,38 @@ async fn with_rotation_get_tokens_from_refresh_token_stores_the_new_refresh_toke
         .await
         .assert_invalid("rotated refresh token refused");
     assert!(s.record().await.is_none());
+}
+
+/// Another process changes a session's token while this one's read cache still holds the old
+/// record: the cache lets the old token through until it is `ttl` old (bounded staleness);
+/// the new token, which the cache doesn't know, is read from the table, which also brings
+/// the cache up to date.
+#[tokio::test]
+async fn a_read_cache_lags_behind_another_process_until_it_reads_the_table() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let table = Arc::new(MemoryStore::new());
+    let cache = CachedStore::new(table.clone(), Duration::from_secs(300));
+    let manager = pool.manager(cache, pool.config());
+    let session = manager.login(&username, &password).await.unwrap();
+    let (old, key) = (session.token.expose(), session.user.session_key());
+    let app = app(&manager);
+    assert_eq!(call(&app, old, Via::Bearer).await.status, StatusCode::OK);
+
+    // The other process: the session now holds another token, the old one is void.
+    let now = epoch(&std::time::SystemTime::now);
+    let new = age(&*table, key, now + 3600).await;
+    assert_eq!(
+        call(&app, old, Via::Bearer).await.status,
+        StatusCode::OK,
+        "answered from the cache, which lags behind"
+    );
+    let reply = call(&app, &new, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.body["key"], key);
+    assert_eq!(
+        call(&app, old, Via::Bearer).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the read that confirmed the new token refreshed the cache"
+    );
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use cognito_session::store::cached::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
     CognitoTokens, MemoryStore, Secret, SessionRecord, SessionStore, StoreError, TableSettings,
@@ -149,6 +150,28 @@ impl Backend for Dynamo {
     }
 }
 
+/// A table behind this process's read cache: what the cache holds must not change what the
+/// store answers.
+struct Cached(Dynamo, Arc<CachedStore<Arc<DynamoDbStore>>>);
+
+impl Cached {
+    async fn local() -> Self {
+        let table = Dynamo::local().await;
+        let cache = CachedStore::new(table.store.clone(), Duration::from_secs(5));
+        Self(table, Arc::new(cache))
+    }
+}
+
+impl Backend for Cached {
+    fn store(&self) -> Arc<dyn SessionStore> {
+        self.1.clone()
+    }
+
+    async fn drops_expired(&self, key: &str, now: u64) -> bool {
+        self.0.drops_expired(key, now).await
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The suite
 // ---------------------------------------------------------------------------------------
@@ -198,6 +221,7 @@ conformance!(
     malformed_items_are_backend_errors,
     a_missing_table_is_a_backend_error,
 );
+conformance!(cached_dynamodb_local = Cached::local());
 /// DynamoDB Local's TTL really deletes; it needs a namespace of its own, see `local_alone`.
 mod dynamodb_local_ttl {
     use super::*;

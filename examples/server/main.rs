@@ -35,6 +35,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::cached::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
     CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
@@ -170,7 +171,13 @@ async fn sessions(config: SessionConfig) -> Result<SessionManager, String> {
     }
 
     let store: Arc<dyn SessionStore> = match config.table() {
-        Some(table) => Arc::new(dynamodb_store(aws_sdk_dynamodb::Client::new(&aws), table).await?),
+        Some(table) => {
+            let store = dynamodb_store(aws_sdk_dynamodb::Client::new(&aws), table).await?;
+            match table.cache {
+                Some(ttl) => Arc::new(CachedStore::new(store, ttl)),
+                None => Arc::new(store),
+            }
+        }
         None => Arc::new(MemoryStore::new()),
     };
     let Some(cognito) = config.cognito().cloned() else {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::SessionRecord;
 
+pub mod cached;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod memory;

@@ -1,0 +1,429 @@
+//! [`CachedStore`]: an in-process read cache in front of another store.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use foldhash::HashMap;
+
+use super::{SessionStore, StoreError};
+use crate::SessionRecord;
+
+/// Keeps the records another store read for a while, so that a session used for many
+/// requests costs one read of the table per `ttl` instead of one per request.
+///
+/// ```
+/// use std::time::Duration;
+/// use cognito_session::store::cached::CachedStore;
+/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+///
+/// # // Any store: in production, a `DynamoDbStore`.
+/// let store = CachedStore::new(MemoryStore::new(), Duration::from_secs(5));
+/// let manager = SessionManager::new(store, SessionConfig::default());
+/// ```
+///
+/// What the cache holds only ever lets a request through: [`SessionLayer`](crate::SessionLayer)
+/// answers from it ([`SessionStore::load_now`]) when it accepts the token as it is, and asks
+/// the store itself for anything else (a token it doesn't know, a touch, a rotation or a
+/// refresh that is due). Every write goes to the store, and [`load`](SessionStore::load)
+/// always reads the store (and refreshes the cache), so conditional writes still decide
+/// races between processes.
+///
+/// The price is bounded staleness, in one direction: a session ended by *another* process
+/// (log-out there, `delete_user`, expiry of a refresh) is still accepted here until its entry
+/// is `ttl` old. Sessions ended through this store are forgotten at once. Keep `ttl` to
+/// seconds; leave the cache out where a log-out must be effective everywhere immediately.
+///
+/// At most `capacity` records are kept (default 100,000); when it is full, entries older
+/// than `ttl` are dropped, then, if that freed nothing, an eighth of the rest.
+pub struct CachedStore<S> {
+    inner: S,
+    ttl: u64,
+    capacity: usize,
+    entries: RwLock<HashMap<String, Entry>>,
+    /// Bumped whenever a record is forgotten, so that a read that started before cannot put
+    /// back what was forgotten while it was in flight.
+    forgotten: AtomicU64,
+}
+
+struct Entry {
+    record: Arc<SessionRecord>,
+    read_at: u64,
+}
+
+impl<S> CachedStore<S> {
+    /// A cache of `inner`'s records, each kept for `ttl` (rounded down to whole seconds; less
+    /// than a second caches nothing).
+    pub fn new(inner: S, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl: ttl.as_secs(),
+            capacity: 100_000,
+            entries: RwLock::default(),
+            forgotten: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps at most `capacity` records. Default 100,000.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// How many records the cache holds.
+    pub fn len(&self) -> usize {
+        self.read_entries().len()
+    }
+
+    /// Whether the cache holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // Every change is one map operation, so a lock poisoned by a panic elsewhere still
+    // guards a consistent map.
+    fn read_entries(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_entries(&self) -> RwLockWriteGuard<'_, HashMap<String, Entry>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `record`, read at `now`, unless something was forgotten since `generation`.
+    fn remember(&self, record: SessionRecord, now: u64, generation: u64) {
+        if self.ttl == 0 || self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.write_entries();
+        if self.forgotten.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.len() >= self.capacity && !entries.contains_key(&record.key) {
+            self.make_room(&mut entries, now);
+        }
+        let entry = Entry {
+            record: Arc::new(record),
+            read_at: now,
+        };
+        entries.insert(entry.record.key.clone(), entry);
+    }
+
+    fn make_room(&self, entries: &mut HashMap<String, Entry>, now: u64) {
+        entries.retain(|_, entry| self.fresh(entry, now));
+        if entries.len() >= self.capacity {
+            let drop: Vec<String> = entries
+                .keys()
+                .take((self.capacity / 8).max(1))
+                .cloned()
+                .collect();
+            for key in drop {
+                entries.remove(&key);
+            }
+        }
+    }
+
+    fn fresh(&self, entry: &Entry, now: u64) -> bool {
+        now < entry.read_at.saturating_add(self.ttl) && now < entry.record.expires_at
+    }
+
+    /// Drops what the cache holds for the records `which` picks.
+    fn forget(&self, which: impl Fn(&SessionRecord) -> bool) {
+        let mut entries = self.write_entries();
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, entry| !which(&entry.record));
+    }
+
+    fn forget_key(&self, key: &str) {
+        let mut entries = self.write_entries();
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        entries.remove(key);
+    }
+
+    fn generation(&self) -> u64 {
+        self.forgotten.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("inner", &self.inner)
+            .field("ttl_secs", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for CachedStore<S> {
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        let generation = self.generation();
+        let result = self.inner.create(record, now).await;
+        match &result {
+            Ok(()) => self.remember(record.clone(), now, generation),
+            // A timeout may hide a write that landed; the next read will tell.
+            Err(_) => self.forget_key(&record.key),
+        }
+        result
+    }
+
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+        let generation = self.generation();
+        let record = self.inner.load(key, now).await?;
+        match &record {
+            Some(record) => self.remember(record.clone(), now, generation),
+            None => self.forget_key(key),
+        }
+        Ok(record)
+    }
+
+    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+        let entries = self.read_entries();
+        let entry = entries.get(key).filter(|entry| self.fresh(entry, now))?;
+        Some(Some(entry.record.clone()))
+    }
+
+    async fn update(
+        &self,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        // Forgotten first: from the moment the write may land, the old record is stale.
+        self.forget_key(&record.key);
+        self.inner.update(record, expected_version).await
+    }
+
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        last_seen_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .inner
+            .touch(key, version, last_seen_at, expires_at)
+            .await;
+        let mut entries = self.write_entries();
+        match (&result, entries.get_mut(key)) {
+            (Ok(()), Some(entry)) if entry.record.version == version => {
+                let record = Arc::make_mut(&mut entry.record);
+                record.last_seen_at = last_seen_at;
+                record.expires_at = expires_at;
+            }
+            _ => {
+                self.forgotten.fetch_add(1, Ordering::SeqCst);
+                entries.remove(key);
+            }
+        }
+        result
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.forget_key(key);
+        self.inner.delete(key).await
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+        self.forget(|record| record.username == username);
+        self.inner.delete_user(username).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::{MemoryStore, TokenHash};
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn record(key: &str, username: &str) -> SessionRecord {
+        SessionRecord {
+            key: key.into(),
+            username: username.into(),
+            sub: None,
+            token_hash: TokenHash::of(key),
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: None,
+            created_at: NOW,
+            last_seen_at: NOW,
+            refreshed_at: NOW,
+            expires_at: NOW + 3600,
+            version: 0,
+        }
+    }
+
+    /// The table, and this process's cache of it (ttl 5 s).
+    fn table() -> (Arc<MemoryStore>, CachedStore<Arc<MemoryStore>>) {
+        let table = Arc::new(MemoryStore::new());
+        let cache = CachedStore::new(table.clone(), Duration::from_secs(5));
+        (table, cache)
+    }
+
+    fn cached(cache: &CachedStore<Arc<MemoryStore>>, key: &str, now: u64) -> bool {
+        matches!(cache.load_now(key, now), Some(Some(_)))
+    }
+
+    #[tokio::test]
+    async fn a_read_is_answered_from_memory_until_it_is_ttl_old() {
+        let (table, cache) = table();
+        table.create(&record("a", "alice"), NOW).await.unwrap();
+        assert!(cache.load_now("a", NOW).is_none(), "nothing read yet");
+        cache.load("a", NOW).await.unwrap().unwrap();
+        assert!(cached(&cache, "a", NOW + 4));
+        assert!(cache.load_now("a", NOW + 5).is_none(), "5 s old");
+        // Nor past the record's own expiry, whatever the ttl.
+        let long = CachedStore::new(table.clone(), Duration::from_secs(7200));
+        long.load("a", NOW).await.unwrap();
+        assert!(cached(&long, "a", NOW + 3599));
+        assert!(long.load_now("a", NOW + 3600).is_none());
+    }
+
+    #[tokio::test]
+    async fn what_another_process_ends_is_seen_within_the_ttl_and_what_we_end_at_once() {
+        let (table, cache) = table();
+        for (key, user) in [("a", "alice"), ("b", "alice"), ("c", "bob"), ("d", "dan")] {
+            cache.create(&record(key, user), NOW).await.unwrap();
+        }
+        // Another process deletes `d`: the cache lags, by less than its ttl.
+        table.delete("d").await.unwrap();
+        assert!(cached(&cache, "d", NOW + 4));
+        assert!(cache.load_now("d", NOW + 5).is_none());
+        assert_eq!(cache.load("d", NOW + 5).await.unwrap(), None);
+        // This process ends sessions: forgotten at once.
+        cache.delete("c").await.unwrap();
+        assert!(cache.load_now("c", NOW).is_none());
+        cache.delete_user("alice").await.unwrap();
+        assert!(cache.load_now("a", NOW).is_none() && cache.load_now("b", NOW).is_none());
+        assert!(cache.is_empty());
+    }
+
+    #[tokio::test]
+    async fn writes_go_to_the_table_and_keep_the_cache_true() {
+        let (table, cache) = table();
+        let mut r = record("a", "alice");
+        cache.create(&r, NOW).await.unwrap();
+        cache.touch("a", 0, NOW + 1, NOW + 7200).await.unwrap();
+        let seen = cache.load_now("a", NOW + 1).unwrap().unwrap();
+        assert_eq!((seen.last_seen_at, seen.expires_at), (NOW + 1, NOW + 7200));
+        assert_eq!(
+            table.load("a", NOW).await.unwrap().unwrap().last_seen_at,
+            NOW + 1
+        );
+
+        r.version = 1;
+        r.username = "renamed".into();
+        cache.update(&r, 0).await.unwrap();
+        assert!(
+            cache.load_now("a", NOW).is_none(),
+            "an updated record is read again"
+        );
+        assert_eq!(
+            cache.load("a", NOW).await.unwrap().unwrap().username,
+            "renamed"
+        );
+        assert_eq!(cache.load_now("a", NOW).unwrap().unwrap().version, 1);
+
+        // A write that loses its condition leaves nothing stale behind.
+        assert!(matches!(
+            cache.touch("a", 0, NOW + 2, NOW + 7200).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(cache.load_now("a", NOW).is_none());
+        assert!(matches!(
+            cache.update(&r, 0).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(cache.load_now("a", NOW).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded() {
+        let table = Arc::new(MemoryStore::new());
+        let cache = CachedStore::new(table, Duration::from_secs(5)).with_capacity(16);
+        for i in 0..100 {
+            cache
+                .create(&record(&format!("k{i}"), "u"), NOW)
+                .await
+                .unwrap();
+            assert!(cache.len() <= 16, "{} entries", cache.len());
+        }
+        assert!(cached(&cache, "k99", NOW), "the newest is kept");
+        // Entries older than the ttl go first.
+        cache.create(&record("late", "u"), NOW + 10).await.unwrap();
+        assert_eq!(cache.len(), 1);
+    }
+
+    /// A table whose next `load` waits until it is let go, to interleave a delete with it.
+    #[derive(Default)]
+    struct Paused {
+        table: MemoryStore,
+        hold: AtomicBool,
+        reading: Notify,
+        go: Notify,
+    }
+
+    #[async_trait]
+    impl SessionStore for Paused {
+        async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+            self.table.create(record, now).await
+        }
+        async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+            let record = self.table.load(key, now).await;
+            if self.hold.swap(false, Ordering::SeqCst) {
+                self.reading.notify_one();
+                self.go.notified().await;
+            }
+            record
+        }
+        async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
+            self.table.update(record, version).await
+        }
+        async fn touch(&self, key: &str, v: u64, seen: u64, exp: u64) -> Result<(), StoreError> {
+            self.table.touch(key, v, seen, exp).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.table.delete(key).await
+        }
+        async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+            self.table.delete_user(username).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_in_flight_does_not_bring_back_a_session_ended_meanwhile() {
+        let cache = Arc::new(CachedStore::new(Paused::default(), Duration::from_secs(5)));
+        cache
+            .inner()
+            .table
+            .create(&record("a", "alice"), NOW)
+            .await
+            .unwrap();
+        cache.inner().hold.store(true, Ordering::SeqCst);
+        let read = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.load("a", NOW).await }
+        });
+        cache.inner().reading.notified().await;
+        // The read has the record; the session ends before the read comes back.
+        cache.delete("a").await.unwrap();
+        cache.inner().go.notify_one();
+        assert!(read.await.unwrap().unwrap().is_some());
+        assert!(cache.load_now("a", NOW).is_none());
+    }
+}
