@@ -7,6 +7,8 @@
 //! - steady state: one session, N authenticated requests;
 //! - idle timeout on (touch interval 60 s): N requests one simulated second apart, so the
 //!   touch is due N/60 times;
+//! - read cache: the store behind a 5 s `CachedStore`, N requests one simulated second
+//!   apart, so the table is read once per 5 requests;
 //! - refresh storm (needs moto too): a Cognito session logged in through moto, then 100
 //!   concurrent requests with its access token while it needs no refresh, then 100 with the
 //!   manager's clock moved on so that the same token is due for refresh. Cognito calls and
@@ -39,9 +41,11 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::get;
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::cached::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
-    CognitoSettings, CurrentUser, SessionConfig, SessionLayer, SessionManager, TableSettings,
+    CognitoSettings, CurrentUser, SessionConfig, SessionLayer, SessionManager, SessionStore,
+    TableSettings,
 };
 use http::StatusCode;
 use http::header::AUTHORIZATION;
@@ -90,6 +94,9 @@ impl Intercept for Calls {
         Ok(())
     }
 }
+
+/// The read cache's time to live in the cached scenario.
+const CACHE_TTL: Duration = Duration::from_secs(5);
 
 fn dynamodb_client(url: &str, calls: &Calls) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
@@ -141,14 +148,14 @@ struct Scenario {
 /// `requests` authenticated requests through the layer, `step` simulated seconds apart.
 async fn scenario(
     label: &'static str,
-    store: &DynamoDbStore,
+    store: Arc<dyn SessionStore>,
     calls: &Calls,
     clock: &Clock,
     config: SessionConfig,
     requests: u64,
     step: u64,
 ) -> Scenario {
-    let manager = SessionManager::new(store.clone(), config).unwrap();
+    let manager = SessionManager::new(store, config).unwrap();
     let token = manager.create("alice").await.unwrap().token;
     let app = Router::new()
         .route("/me", get(me))
@@ -431,9 +438,10 @@ fn main() {
         calls.take();
 
         let clock = Clock::new();
+        let uncached: Arc<dyn SessionStore> = Arc::new(store.clone());
         let steady = scenario(
             "steady state (no idle timeout)",
-            &store,
+            uncached.clone(),
             &calls,
             &clock,
             clock.config(),
@@ -443,13 +451,23 @@ fn main() {
         .await;
         let idle = scenario(
             "idle timeout 30 min, touch interval 60 s, requests 1 s apart",
-            &store,
+            uncached.clone(),
             &calls,
             &clock,
             clock
                 .config()
                 .with_idle_timeout(Some(Duration::from_secs(1800)))
                 .with_touch_interval(Duration::from_secs(60)),
+            requests,
+            1,
+        )
+        .await;
+        let cached = scenario(
+            "read cache 5 s (`CachedStore`, `SESSION_CACHE_SECS=5`), requests 1 s apart",
+            Arc::new(CachedStore::new(store.clone(), CACHE_TTL)),
+            &calls,
+            &clock,
+            clock.config(),
             requests,
             1,
         )
@@ -476,7 +494,7 @@ fn main() {
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         let mut goal = true;
-        for s in [&steady, &idle] {
+        for s in [&steady, &idle, &cached] {
             let get = |op: &str| s.calls.get(op).copied().unwrap_or(0);
             let reads = get("GetItem") + get("Query") + get("BatchGetItem");
             let writes = get("UpdateItem") + get("PutItem") + get("DeleteItem")
@@ -508,14 +526,29 @@ fn main() {
             ));
             if std::ptr::eq(s, &steady) {
                 goal &= reads <= s.requests && writes == 0;
+            } else if std::ptr::eq(s, &cached) {
+                // One read per cache interval (requests are 1 s apart).
+                goal &= reads <= s.requests.div_ceil(CACHE_TTL.as_secs()) + 1 && writes == 0;
             } else {
                 // At most one touch per started interval.
                 goal &= reads <= s.requests && writes <= s.requests.div_ceil(60) + 1;
             }
         }
+        let cached_reads = cached.calls.get("GetItem").copied().unwrap_or(0);
+        let intervals = cached.requests as f64 / CACHE_TTL.as_secs() as f64;
+        out.push_str(&format!(
+            "\nWith the read cache: {:.2} reads per session per cache interval ({} reads over {} \
+             requests, {} s apart, {} s cache).\n",
+            cached_reads as f64 / intervals,
+            cached_reads,
+            cached.requests,
+            1,
+            CACHE_TTL.as_secs()
+        ));
         out.push_str(&format!(
             "\nGoal (issue #6): {} at most 1 read and 0 writes per request in steady state; \
-             touches at most once per touch interval.\n",
+             touches at most once per touch interval; with the read cache, one read per \
+             session per cache interval.\n",
             if goal { "✅" } else { "❌" }
         ));
         println!("{out}\n{storm_report}");
