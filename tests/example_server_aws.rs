@@ -260,3 +260,61 @@ async fn log_in_while_cognito_is_unreachable_is_503() {
     );
     moto.resume();
 }
+
+/// `SESSION_CACHE_SECS` puts a read cache in front of the table: a log-out made by another
+/// instance (here, straight on the table) is not seen within the interval, one made through
+/// this server is seen at once.
+#[tokio::test]
+async fn session_cache_secs_answers_from_memory_for_that_long() {
+    use cognito_session::store::dynamodb::DynamoDbStore;
+    use cognito_session::{SessionStore, TableSettings};
+
+    let pool = pool_with_user("cacheduser", false).await;
+    let env = aws_env(&pool, &[("SESSION_CACHE_SECS", "300".into())]);
+    let server = start(&env);
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/sessions", server.url))
+        .json(&serde_json::json!({ "username": "cacheduser", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(login).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["sessionId"].as_str().unwrap().to_owned();
+    let me = || async {
+        let reply = client
+            .get(format!("{}/sessions", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        reply.status().as_u16()
+    };
+    assert_eq!(me().await, 200);
+
+    let table = env.iter().find(|(k, _)| *k == "SESSION_TABLE").unwrap();
+    let other_instance = DynamoDbStore::new(
+        common::dynamo::client(
+            &common::dynamodb_local_url(),
+            "test",
+            Duration::from_secs(3),
+        ),
+        TableSettings::new(table.1.clone()),
+    );
+    assert_eq!(other_instance.delete_user("cacheduser").await.unwrap(), 1);
+    assert_eq!(me().await, 200, "answered from the cache");
+
+    let bye = client
+        .delete(format!("{}/sessions/cacheduser", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bye.status(), 200);
+    assert_eq!(
+        me().await,
+        401,
+        "ended through this server: refused at once"
+    );
+}
