@@ -40,10 +40,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // The service that was polled ready goes into the future; a clone stays behind for
-        // the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.manager.config();
         let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
             // Most requests are decided here, from memory, with no future to allocate.
@@ -52,12 +48,16 @@ where
                     outcome,
                     source,
                     request,
-                    inner,
+                    &mut self.inner,
                     &self.manager,
                     self.required,
                     &self.rejection,
                 ),
                 None => {
+                    // The inner service is called once the check is done, from the future:
+                    // the one that was polled ready goes into it, a clone stays behind.
+                    let clone = self.inner.clone();
+                    let inner = std::mem::replace(&mut self.inner, clone);
                     let token = token.to_owned();
                     let manager = self.manager.clone();
                     State::Checking {
@@ -76,7 +76,7 @@ where
             Found::Nothing if !self.required => {
                 request.extensions_mut().remove::<crate::CurrentUser>();
                 State::Inner {
-                    future: inner.call(request),
+                    future: self.inner.call(request),
                     set_cookie: None,
                 }
             }
@@ -98,7 +98,7 @@ fn decide<S, ReqBody, ResBody, R>(
     outcome: Result<Authenticated, AuthError>,
     source: TokenSource,
     mut request: Request<ReqBody>,
-    mut inner: S,
+    inner: &mut S,
     manager: &SessionManager,
     required: bool,
     rejection: &R,
@@ -203,12 +203,12 @@ where
                     rejection,
                 } => {
                     let outcome = ready!(check.as_mut().poll(cx));
-                    let (request, inner) = match (request.take(), inner.take()) {
+                    let (request, mut inner) = match (request.take(), inner.take()) {
                         (Some(request), Some(inner)) => (request, inner),
                         _ => unreachable!("the check completes once"),
                     };
                     let next = decide(
-                        outcome, *source, request, inner, manager, *required, rejection,
+                        outcome, *source, request, &mut inner, manager, *required, rejection,
                     );
                     state.set(next);
                 }
