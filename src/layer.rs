@@ -25,7 +25,7 @@ use crate::service::SessionService;
 /// use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
 ///
 /// async fn me(user: CurrentUser) -> String {
-///     user.username()
+///     user.username().to_owned()
 /// }
 ///
 /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();

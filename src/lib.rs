@@ -33,7 +33,7 @@
 //! }
 //!
 //! async fn me(user: CurrentUser) -> String {
-//!     user.username()
+//!     user.username().to_owned()
 //! }
 //!
 //! let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
