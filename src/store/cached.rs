@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockWriteGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use foldhash::HashMap;
@@ -33,40 +33,47 @@ use crate::SessionRecord;
 ///
 /// The price is bounded staleness, in one direction: a session ended by *another* process
 /// (log-out there, `delete_user`, expiry of a refresh) is still accepted here until its entry
-/// is `ttl` old. Sessions ended through this store are forgotten at once. Keep `ttl` to
-/// seconds; leave the cache out where a log-out must be effective everywhere immediately.
+/// is `ttl` old. Sessions ended through this store are forgotten at once, and a read that
+/// was in flight meanwhile can't bring them back. Keep `ttl` to seconds; leave the cache out
+/// where a log-out must be effective everywhere immediately.
 ///
-/// At most `capacity` records are kept (default 100,000); when it is full, entries older
-/// than `ttl` are dropped, then, if that freed nothing, an eighth of the rest.
+/// An entry's age is measured on both the manager's clock and a monotonic one, so a wall
+/// clock stepped back doesn't stretch it. At most `capacity` records are kept (default
+/// 10,000); entries past their `ttl` are swept at most once per `ttl`, and when the cache is
+/// full, the stale ones go first, then an eighth of the rest if it is still full.
 pub struct CachedStore<S> {
     inner: S,
-    ttl: u64,
+    ttl: Duration,
     capacity: usize,
     entries: RwLock<HashMap<String, Entry>>,
-    /// Bumped whenever a record is forgotten, so that a read that started before cannot put
-    /// back what was forgotten while it was in flight.
-    forgotten: AtomicU64,
+    /// Bumped whenever this process writes (or fails to write) a record, so that a read that
+    /// started before cannot put back what the write made stale.
+    writes: AtomicU64,
+    next_sweep: Mutex<u64>,
 }
 
 struct Entry {
     record: Arc<SessionRecord>,
+    /// The manager's clock (seconds since the epoch), and the monotonic one.
     read_at: u64,
+    read_instant: Instant,
 }
 
 impl<S> CachedStore<S> {
-    /// A cache of `inner`'s records, each kept for `ttl` (rounded down to whole seconds; less
-    /// than a second caches nothing).
+    /// A cache of `inner`'s records, each kept for `ttl` (whole seconds; less than a second
+    /// caches nothing).
     pub fn new(inner: S, ttl: Duration) -> Self {
         Self {
             inner,
-            ttl: ttl.as_secs(),
-            capacity: 100_000,
+            ttl: Duration::from_secs(ttl.as_secs()),
+            capacity: 10_000,
             entries: RwLock::default(),
-            forgotten: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            next_sweep: Mutex::new(0),
         }
     }
 
-    /// Keeps at most `capacity` records. Default 100,000.
+    /// Keeps at most `capacity` records. Default 10,000.
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -97,28 +104,20 @@ impl<S> CachedStore<S> {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Keeps `record`, read at `now`, unless something was forgotten since `generation`.
-    fn remember(&self, record: SessionRecord, now: u64, generation: u64) {
-        if self.ttl == 0 || self.capacity == 0 {
+    /// Keeps `record`, read at `now`, unless this process wrote since `writes` was read.
+    fn remember(&self, record: SessionRecord, now: u64, writes: u64) {
+        if self.ttl.is_zero() || self.capacity == 0 {
             return;
         }
+        let sweep = self.sweep_due(now);
         let mut entries = self.write_entries();
-        if self.forgotten.load(Ordering::SeqCst) != generation {
+        if self.writes.load(Ordering::SeqCst) != writes {
             return;
+        }
+        if sweep || (entries.len() >= self.capacity && !entries.contains_key(&record.key)) {
+            entries.retain(|_, entry| self.fresh(entry, now));
         }
         if entries.len() >= self.capacity && !entries.contains_key(&record.key) {
-            self.make_room(&mut entries, now);
-        }
-        let entry = Entry {
-            record: Arc::new(record),
-            read_at: now,
-        };
-        entries.insert(entry.record.key.clone(), entry);
-    }
-
-    fn make_room(&self, entries: &mut HashMap<String, Entry>, now: u64) {
-        entries.retain(|_, entry| self.fresh(entry, now));
-        if entries.len() >= self.capacity {
             let drop: Vec<String> = entries
                 .keys()
                 .take((self.capacity / 8).max(1))
@@ -128,27 +127,44 @@ impl<S> CachedStore<S> {
                 entries.remove(&key);
             }
         }
+        let entry = Entry {
+            record: Arc::new(record),
+            read_at: now,
+            read_instant: Instant::now(),
+        };
+        entries.insert(entry.record.key.clone(), entry);
+    }
+
+    fn sweep_due(&self, now: u64) -> bool {
+        let mut next = self.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
+        let due = now >= *next;
+        if due {
+            *next = now.saturating_add(self.ttl.as_secs());
+        }
+        due
     }
 
     fn fresh(&self, entry: &Entry, now: u64) -> bool {
-        now < entry.read_at.saturating_add(self.ttl) && now < entry.record.expires_at
+        now < entry.read_at.saturating_add(self.ttl.as_secs())
+            && now < entry.record.expires_at
+            && entry.read_instant.elapsed() < self.ttl
     }
 
-    /// Drops what the cache holds for the records `which` picks.
+    /// Drops what the cache holds for the records `which` picks, and stops reads in flight
+    /// from putting them back. Called before a write (from then on the entry may be stale)
+    /// and again after it (a read served before the write landed may have come back since).
     fn forget(&self, which: impl Fn(&SessionRecord) -> bool) {
         let mut entries = self.write_entries();
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        self.writes.fetch_add(1, Ordering::SeqCst);
         entries.retain(|_, entry| !which(&entry.record));
     }
 
     fn forget_key(&self, key: &str) {
-        let mut entries = self.write_entries();
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
-        entries.remove(key);
+        self.forget(|record| record.key == key);
     }
 
-    fn generation(&self) -> u64 {
-        self.forgotten.load(Ordering::SeqCst)
+    fn writes(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
     }
 }
 
@@ -156,7 +172,7 @@ impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedStore")
             .field("inner", &self.inner)
-            .field("ttl_secs", &self.ttl)
+            .field("ttl", &self.ttl)
             .field("capacity", &self.capacity)
             .field("len", &self.len())
             .finish_non_exhaustive()
@@ -166,10 +182,10 @@ impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
 #[async_trait]
 impl<S: SessionStore> SessionStore for CachedStore<S> {
     async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-        let generation = self.generation();
+        let writes = self.writes();
         let result = self.inner.create(record, now).await;
         match &result {
-            Ok(()) => self.remember(record.clone(), now, generation),
+            Ok(()) => self.remember(record.clone(), now, writes),
             // A timeout may hide a write that landed; the next read will tell.
             Err(_) => self.forget_key(&record.key),
         }
@@ -177,11 +193,18 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
     }
 
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        let generation = self.generation();
+        let writes = self.writes();
         let record = self.inner.load(key, now).await?;
         match &record {
-            Some(record) => self.remember(record.clone(), now, generation),
-            None => self.forget_key(key),
+            Some(record) => self.remember(record.clone(), now, writes),
+            // Not a write of ours: reads in flight may go on (what they bring back is at
+            // most as stale as the ttl allows), so a stream of unknown tokens can't keep the
+            // cache from filling.
+            None => {
+                if self.read_entries().contains_key(key) {
+                    self.write_entries().remove(key);
+                }
+            }
         }
         Ok(record)
     }
@@ -197,9 +220,10 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
         record: &SessionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        // Forgotten first: from the moment the write may land, the old record is stale.
         self.forget_key(&record.key);
-        self.inner.update(record, expected_version).await
+        let result = self.inner.update(record, expected_version).await;
+        self.forget_key(&record.key);
+        result
     }
 
     async fn touch(
@@ -220,8 +244,9 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
                 record.last_seen_at = last_seen_at;
                 record.expires_at = expires_at;
             }
+            (Ok(()), None) => {}
             _ => {
-                self.forgotten.fetch_add(1, Ordering::SeqCst);
+                self.writes.fetch_add(1, Ordering::SeqCst);
                 entries.remove(key);
             }
         }
@@ -230,12 +255,16 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         self.forget_key(key);
-        self.inner.delete(key).await
+        let result = self.inner.delete(key).await;
+        self.forget_key(key);
+        result
     }
 
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         self.forget(|record| record.username == username);
-        self.inner.delete_user(username).await
+        let result = self.inner.delete_user(username).await;
+        self.forget(|record| record.username == username);
+        result
     }
 }
 
@@ -369,13 +398,24 @@ mod tests {
         assert_eq!(cache.len(), 1);
     }
 
-    /// A table whose next `load` waits until it is let go, to interleave a delete with it.
+    /// A table whose next `load` (after reading) or next `delete` (before deleting) waits
+    /// until it is let go, to interleave other calls with it.
     #[derive(Default)]
     struct Paused {
         table: MemoryStore,
-        hold: AtomicBool,
-        reading: Notify,
+        hold_load: AtomicBool,
+        hold_delete: AtomicBool,
+        waiting: Notify,
         go: Notify,
+    }
+
+    impl Paused {
+        async fn pause_if(&self, hold: &AtomicBool) {
+            if hold.swap(false, Ordering::SeqCst) {
+                self.waiting.notify_one();
+                self.go.notified().await;
+            }
+        }
     }
 
     #[async_trait]
@@ -385,10 +425,7 @@ mod tests {
         }
         async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
             let record = self.table.load(key, now).await;
-            if self.hold.swap(false, Ordering::SeqCst) {
-                self.reading.notify_one();
-                self.go.notified().await;
-            }
+            self.pause_if(&self.hold_load).await;
             record
         }
         async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
@@ -398,6 +435,7 @@ mod tests {
             self.table.touch(key, v, seen, exp).await
         }
         async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.pause_if(&self.hold_delete).await;
             self.table.delete(key).await
         }
         async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
@@ -405,21 +443,78 @@ mod tests {
         }
     }
 
+    fn paused() -> Arc<CachedStore<Paused>> {
+        Arc::new(CachedStore::new(Paused::default(), Duration::from_secs(5)))
+    }
+
     #[tokio::test]
-    async fn a_read_in_flight_does_not_bring_back_a_session_ended_meanwhile() {
-        let cache = Arc::new(CachedStore::new(Paused::default(), Duration::from_secs(5)));
+    async fn a_read_served_before_a_delete_landed_does_not_outlive_it() {
+        let cache = paused();
         cache
             .inner()
             .table
             .create(&record("a", "alice"), NOW)
             .await
             .unwrap();
-        cache.inner().hold.store(true, Ordering::SeqCst);
+        cache.inner().hold_delete.store(true, Ordering::SeqCst);
+        let delete = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.delete("a").await }
+        });
+        cache.inner().waiting.notified().await;
+        // The log-out is on its way to the table; a request reads the session first.
+        assert!(cache.load("a", NOW).await.unwrap().is_some());
+        cache.inner().go.notify_one();
+        assert!(delete.await.unwrap().unwrap());
+        assert!(
+            cache.load_now("a", NOW).is_none(),
+            "ended through this store"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_do_not_keep_reads_in_flight_from_being_cached() {
+        let cache = paused();
+        cache
+            .inner()
+            .table
+            .create(&record("a", "alice"), NOW)
+            .await
+            .unwrap();
+        cache.inner().hold_load.store(true, Ordering::SeqCst);
         let read = tokio::spawn({
             let cache = cache.clone();
             async move { cache.load("a", NOW).await }
         });
-        cache.inner().reading.notified().await;
+        cache.inner().waiting.notified().await;
+        assert_eq!(cache.load("unknown", NOW).await.unwrap(), None);
+        cache.inner().go.notify_one();
+        assert!(read.await.unwrap().unwrap().is_some());
+        assert!(
+            cached_in(&cache, "a"),
+            "a miss elsewhere is no write of ours"
+        );
+    }
+
+    fn cached_in(cache: &CachedStore<Paused>, key: &str) -> bool {
+        matches!(cache.load_now(key, NOW), Some(Some(_)))
+    }
+
+    #[tokio::test]
+    async fn a_read_in_flight_does_not_bring_back_a_session_ended_meanwhile() {
+        let cache = paused();
+        cache
+            .inner()
+            .table
+            .create(&record("a", "alice"), NOW)
+            .await
+            .unwrap();
+        cache.inner().hold_load.store(true, Ordering::SeqCst);
+        let read = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.load("a", NOW).await }
+        });
+        cache.inner().waiting.notified().await;
         // The read has the record; the session ends before the read comes back.
         cache.delete("a").await.unwrap();
         cache.inner().go.notify_one();
