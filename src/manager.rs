@@ -499,9 +499,12 @@ impl SessionManager {
     }
 }
 
-/// The user of a record that is not shared yet.
+/// The user of a record that is not shared yet (without its secrets, see [`CurrentUser`]).
 pub(crate) fn user_of(record: &SessionRecord) -> CurrentUser {
-    CurrentUser::of(Arc::new(record.clone()))
+    CurrentUser::of(Arc::new(SessionRecord {
+        cognito: None,
+        ..record.clone()
+    }))
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ use crate::SessionRecord;
 /// [`SessionLayer`](crate::SessionLayer) inserts it into the request's extensions; with the
 /// `axum` feature it is also an extractor (see [`crate::extract`]).
 ///
-/// Cheap to clone: it shares the session record the store read (one reference count, no
-/// copy), since extractors clone it out of the request on every request. It shows only the
-/// user's name, `sub` and session key, in `Debug` too.
+/// Cheap to clone, since extractors clone it out of the request on every request: for an
+/// opaque session it shares the record the store read (one reference count, no copy), which
+/// holds hashes and no secret. A Cognito session's record holds its tokens, so the user gets
+/// a copy without them: a `CurrentUser` an application keeps never keeps a token alive. It
+/// shows only the user's name, `sub` and session key, in `Debug` too.
 ///
 /// ```
 /// # use cognito_session::CurrentUser;
@@ -35,7 +37,7 @@ impl CurrentUser {
     /// The user of `session`.
     pub(crate) fn of(session: Arc<SessionRecord>) -> Self {
         Self {
-            session,
+            session: without_secrets(session),
             successor: false,
         }
     }
@@ -44,7 +46,7 @@ impl CurrentUser {
     pub(crate) fn of_successor(session: Arc<SessionRecord>) -> Self {
         Self {
             successor: session.successor.is_some(),
-            session,
+            session: without_secrets(session),
         }
     }
 
@@ -69,6 +71,17 @@ impl CurrentUser {
     }
 }
 
+/// `session` itself if it holds no secret, else a copy without the Cognito tokens.
+fn without_secrets(session: Arc<SessionRecord>) -> Arc<SessionRecord> {
+    if session.cognito.is_none() {
+        return session;
+    }
+    Arc::new(SessionRecord {
+        cognito: None,
+        ..SessionRecord::clone(&session)
+    })
+}
+
 impl PartialEq for CurrentUser {
     fn eq(&self, other: &Self) -> bool {
         (self.username(), self.sub(), self.session_key())
@@ -85,5 +98,56 @@ impl fmt::Debug for CurrentUser {
             .field("sub", &self.sub())
             .field("session_key", &self.session_key())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CognitoTokens, Secret, TokenHash};
+
+    fn record(cognito: Option<CognitoTokens>) -> Arc<SessionRecord> {
+        Arc::new(SessionRecord {
+            key: "k".into(),
+            username: "alice".into(),
+            sub: Some("s".into()),
+            token_hash: TokenHash::of("t"),
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: Some("next".into()),
+            cognito,
+            created_at: 0,
+            last_seen_at: 0,
+            refreshed_at: 0,
+            expires_at: 1,
+            version: 0,
+        })
+    }
+
+    #[test]
+    fn an_opaque_session_is_shared_and_a_cognito_one_copied_without_its_tokens() {
+        let opaque = record(None);
+        assert!(Arc::ptr_eq(
+            &CurrentUser::of(opaque.clone()).session,
+            &opaque
+        ));
+        let tokens = CognitoTokens {
+            access_token: Secret::new("the-access-token"),
+            refresh_token: Secret::new("the-refresh-token"),
+            access_expires_at: 1,
+        };
+        let cognito = record(Some(tokens));
+        for user in [
+            CurrentUser::of(cognito.clone()),
+            CurrentUser::of_successor(cognito.clone()),
+        ] {
+            assert!(user.session.cognito.is_none());
+            let shown = format!("{user:?}");
+            assert!(!shown.contains("token\""), "{shown}");
+            assert!(!shown.contains("the-"), "{shown}");
+            assert_eq!((user.username(), user.sub()), ("alice", Some("s")));
+        }
+        assert_eq!(CurrentUser::of(cognito.clone()).session_key(), "k");
+        assert_eq!(CurrentUser::of_successor(cognito).session_key(), "next");
     }
 }

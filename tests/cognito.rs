@@ -905,3 +905,59 @@ async fn a_read_cache_lags_behind_another_process_until_it_reads_the_table() {
         "the read that confirmed the new token refreshed the cache"
     );
 }
+
+/// The same Cognito session checked by two processes sharing one table: one answers from the
+/// store's memory (verified-token cache warm, `MemoryStore`), the other always awaits the
+/// store (a remote one). They answer alike: a good token, the token a refresh just replaced
+/// (adopted, with the new one), an ended session.
+#[tokio::test]
+async fn answers_from_memory_are_the_answers_of_a_remote_store() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let remote = Rigged::default();
+    // From memory, with the default refresh window; the remote one refreshes far earlier,
+    // so that it alone finds the token due.
+    let memory = pool.manager(remote.inner.clone(), pool.config());
+    let awaited = pool.manager(
+        remote.clone(),
+        pool.config().with_refresh_before(Duration::from_secs(3595)),
+    );
+    let (memory_app, awaited_app) = (app(&memory), app(&awaited));
+    let session = memory.login(&username, &password).await.unwrap();
+    let key = session.user.session_key().to_owned();
+    let now = epoch(&std::time::SystemTime::now);
+    let token = age(&*remote.inner, &key, now + 1800).await;
+
+    let both = |token: String| {
+        let (memory_app, awaited_app) = (memory_app.clone(), awaited_app.clone());
+        async move {
+            // Twice from memory: the first verifies the token and fills the cache.
+            call(&memory_app, &token, Via::Bearer).await;
+            let from_memory = call(&memory_app, &token, Via::Bearer).await;
+            let awaited = call(&awaited_app, &token, Via::Bearer).await;
+            (from_memory, awaited)
+        }
+    };
+    let (a, b) = both(token.clone()).await;
+    assert_eq!(
+        (a.status, &a.body),
+        (StatusCode::OK, &b.body),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(b.status, StatusCode::OK);
+
+    // The remote process refreshes; the old token is adopted by both, with the new one.
+    let refreshed = call(&awaited_app, &token, Via::Bearer).await;
+    let new = refreshed.new_token().expect("refreshed");
+    let (a, b) = both(token.clone()).await;
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.new_token().as_deref(), Some(new.as_str()), "{a:?}");
+    assert_eq!(b.new_token().as_deref(), Some(new.as_str()), "{b:?}");
+
+    awaited.delete(&key).await.unwrap();
+    let (a, b) = both(token).await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+}

@@ -23,7 +23,7 @@ impl Cognito {
         let verified = self.verifier.verify(token, now).await?;
         let key = self.session_key(manager, &verified.claims, now)?;
         let record = manager.inner.store.load(key, now).await?;
-        let step = self.step(manager, record.as_ref(), &verified, now)?;
+        let step = self.step(manager, record.as_ref(), &verified, now, Read::Store)?;
         let record = std::sync::Arc::new(record.ok_or_else(not_found)?);
         match step {
             Step::Touch => Ok(manager.touched(&record, now).await),
@@ -57,7 +57,7 @@ impl Cognito {
         };
         let record = manager.inner.store.load_now(key, now)?;
         // Memory may grant, only an awaited read denies (see `SessionManager::authenticate_now`).
-        match self.step(manager, record.as_deref(), &verified, now) {
+        match self.step(manager, record.as_deref(), &verified, now, Read::Memory) {
             Ok(Step::Touch | Step::Renew) | Err(_) => None,
             Ok(step) => record.map(|record| Ok(manager.answer(step, &record, now))),
         }
@@ -89,9 +89,10 @@ impl Cognito {
         record: Option<&SessionRecord>,
         verified: &Verified,
         now: u64,
+        read: Read,
     ) -> Result<Step, AuthError> {
         let record = record
-            .filter(|record| belongs(manager, record, &verified.claims, now))
+            .filter(|record| belongs(manager, record, &verified.claims, now, read))
             .ok_or_else(not_found)?;
         let refresh_from = verified
             .claims
@@ -114,8 +115,17 @@ impl Cognito {
         now: u64,
     ) -> Result<Option<SessionRecord>, AuthError> {
         let record = manager.inner.store.load(key, now).await?;
-        Ok(record.filter(|record| belongs(manager, record, claims, now)))
+        Ok(record.filter(|record| belongs(manager, record, claims, now, Read::Store)))
     }
+}
+
+/// Where the record a check looks at comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The store's memory (`load_now`).
+    Memory,
+    /// The store itself (`load`).
+    Store,
 }
 
 fn check_length(token: &str) -> Result<(), AuthError> {
@@ -131,11 +141,13 @@ fn belongs(
     record: &SessionRecord,
     claims: &AccessClaims,
     now: u64,
+    read: Read,
 ) -> bool {
     let belongs = record.cognito.is_some()
         && record.sub.as_deref() == Some(claims.sub.as_str())
         && record.username == claims.username;
-    if !belongs {
+    // A refusal from memory is confirmed by a read of the store, which warns then.
+    if !belongs && read == Read::Store {
         tracing::warn!(session = %record.key, "session does not belong to the token's user; refused");
     }
     belongs && manager.is_live(record, now)

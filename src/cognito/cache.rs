@@ -1,8 +1,9 @@
 //! Tokens verified recently, so that a token used for many requests costs one RS256
 //! verification, not one per request.
 //!
-//! Only the verification is cached: every request still reads its session, so a session that
-//! was ended is refused at once whatever the cache holds.
+//! Only the verification is cached: every request still reads its session (from the store,
+//! or from a [`CachedStore`](crate::store::cached::CachedStore) at most its ttl old), so a
+//! session that was ended is refused whatever this cache holds.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

@@ -1,9 +1,9 @@
 //! [`MemoryStore`]: sessions in this process's memory.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use foldhash::{HashMap, HashSet};
 
 use super::{SessionStore, StoreError};
 use crate::SessionRecord;
@@ -27,13 +27,15 @@ pub struct MemoryStore {
     next_sweep: Mutex<u64>,
 }
 
-// foldhash rather than SipHash: every request hashes a 64-character key. Keys are the
-// server's own (hashes of tokens it made, or Cognito's ids), so no client picks what is
-// stored, and flooding the table with collisions is not open to one.
 #[derive(Debug, Default)]
 struct Inner {
-    // Shared, so that a read hands out a reference count rather than a copy.
-    records: HashMap<String, Arc<SessionRecord>>,
+    // Shared, so that a read hands out a reference count rather than a copy. foldhash rather
+    // than SipHash: every request hashes a 64-character key here, and the keys are the
+    // server's own (hashes of tokens it made, Cognito's `origin_jti` or `sub`), so no client
+    // can pick colliding ones.
+    records: foldhash::HashMap<String, Arc<SessionRecord>>,
+    // Keyed by user names, which clients may choose (the example server's log-in takes any
+    // name): SipHash, and only log-ins and log-outs touch it.
     by_user: HashMap<String, HashSet<String>>,
 }
 

@@ -55,10 +55,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// whether or not the backend deleted it yet. Reads are strongly consistent.
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError>;
 
-    /// What [`load`](Self::load) would answer, if the store can tell without waiting (it
-    /// keeps the records, or a cache of them, in this process); `None` if it can't. Like
-    /// `load(key, now).now_or_never()`, without building the future, and with the record
-    /// shared rather than copied.
+    /// The record for `key`, if the store can tell without waiting (it keeps the records, or
+    /// a cache of them, in this process); `None` if it can't. The record is shared rather
+    /// than copied, and may lag behind what [`load`](Self::load) would answer by a bounded
+    /// time.
     ///
     /// [`SessionLayer`](crate::SessionLayer) asks this first on every request: a request
     /// answered from memory then costs no future, no allocation for one, and no poll. The

@@ -412,7 +412,8 @@ pub async fn call(app: &Router, token: &str, via: Via) -> Reply {
 }
 
 /// A memory store whose updates can be slowed down (to make two processes race for sure)
-/// or made to fail (a store outage right after Cognito answered).
+/// or made to fail (a store outage right after Cognito answered). Like a remote store, it
+/// answers no `load_now`, so checks through it take the awaited path.
 #[derive(Clone, Default)]
 pub struct Rigged {
     pub inner: Arc<MemoryStore>,

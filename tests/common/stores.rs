@@ -23,6 +23,9 @@ impl Counts {
 }
 
 /// A real store with a switch that makes every call fail as an outage would, and counters.
+///
+/// It doesn't forward `load_now`: it stands for a remote store (an outage of a store in this
+/// process's memory can't happen), so every check through it takes the awaited path.
 pub struct Faulty<S> {
     pub inner: S,
     pub down: Arc<AtomicBool>,
