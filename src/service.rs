@@ -243,3 +243,63 @@ fn sets_cookie<B>(response: &Response<B>, ours: &HeaderValue) -> bool {
         .iter()
         .any(|value| value.as_bytes().trim_ascii_start().starts_with(name))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+    use std::time::Duration;
+
+    use http::{Request, Response};
+    use tower_test::mock;
+
+    use crate::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+
+    /// The inner service is a mock that panics when called without a successful
+    /// `poll_ready` of that very clone: readiness is passed through, and the service called is
+    /// the one that was polled ready, whether the check is decided at once (steady state) or
+    /// awaited (here, a touch due on every request).
+    #[tokio::test]
+    async fn the_inner_service_called_is_the_one_polled_ready_on_both_paths() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let at_once = SessionManager::new(store.clone(), SessionConfig::default()).unwrap();
+        let touching = SessionConfig::default()
+            .with_idle_timeout(Some(Duration::from_secs(600)))
+            .with_touch_interval(Duration::ZERO);
+        let awaited = SessionManager::new(store, touching).unwrap();
+        let session = at_once.create("alice").await.unwrap();
+
+        for manager in [at_once, awaited] {
+            let layer = SessionLayer::new(manager);
+            let (mut service, mut handle) =
+                mock::spawn_layer::<Request<()>, Response<String>, _>(layer);
+            handle.allow(0);
+            assert!(
+                service.poll_ready().is_pending(),
+                "not ready while inner isn't"
+            );
+            for _ in 0..3 {
+                handle.allow(1);
+                assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
+                let request = Request::builder()
+                    .header(
+                        "authorization",
+                        format!("Bearer {}", session.token.expose()),
+                    )
+                    .body(())
+                    .unwrap();
+                let mut response = tokio::spawn(service.call(request));
+                // A call of a service that wasn't polled ready panics in the mock, ending the
+                // call's task before any request arrives.
+                let (request, reply) = tokio::select! {
+                    next = handle.next_request() => next.expect("the inner call"),
+                    ended = &mut response => panic!("the call ended first: {ended:?}"),
+                };
+                let user = request.extensions().get::<CurrentUser>().cloned();
+                assert_eq!(user.as_ref(), Some(&session.user));
+                reply.send_response(Response::new("ok".to_owned()));
+                let response = response.await.unwrap().unwrap();
+                assert_eq!(response.into_body(), "ok");
+            }
+        }
+    }
+}
