@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: sessions in this process's memory.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -33,10 +33,11 @@ struct Inner {
     // than SipHash: every request hashes a 64-character key here, and the keys are the
     // server's own (hashes of tokens it made, Cognito's `origin_jti` or `sub`), so no client
     // can pick colliding ones.
-    records: foldhash::HashMap<String, Arc<SessionRecord>>,
-    // Keyed by user names, which clients may choose (the example server's log-in takes any
-    // name): SipHash, and only log-ins and log-outs touch it.
-    by_user: HashMap<String, HashSet<String>>,
+    records: foldhash::HashMap<Arc<str>, Arc<SessionRecord>>,
+    // The keys of each user's records, sharing the strings of the map's keys. Keyed by user
+    // names, which clients may choose (the example server's log-in takes any name): SipHash,
+    // and only log-ins and log-outs touch it.
+    by_user: HashMap<String, Vec<Arc<str>>>,
 }
 
 /// Seconds between two sweeps of expired records.
@@ -61,11 +62,11 @@ impl MemoryStore {
     /// Drops every expired record now.
     pub fn purge_expired(&self, now: u64) {
         let mut inner = self.write();
-        let expired: Vec<String> = inner
+        let expired: Vec<Arc<str>> = inner
             .records
-            .values()
-            .filter(|r| r.expires_at <= now)
-            .map(|r| r.key.clone())
+            .iter()
+            .filter(|(_, r)| r.expires_at <= now)
+            .map(|(key, _)| key.clone())
             .collect();
         for key in expired {
             inner.remove(&key);
@@ -107,17 +108,24 @@ impl MemoryStore {
 
 impl Inner {
     fn insert(&mut self, record: SessionRecord) {
-        if let Some(old) = self.records.get(&record.key)
-            && old.username != record.username
-        {
-            let old_user = old.username.clone();
-            self.unindex(&old_user, &record.key);
-        }
+        let key = match self.records.get_key_value(record.key.as_str()) {
+            Some((key, old)) if old.username == record.username => {
+                let key = key.clone();
+                self.records.insert(key, Arc::new(record));
+                return;
+            }
+            Some((key, old)) => {
+                let (key, old_user) = (key.clone(), old.username.clone());
+                self.unindex(&old_user, &key);
+                key
+            }
+            None => Arc::from(record.key.as_str()),
+        };
         self.by_user
             .entry(record.username.clone())
             .or_default()
-            .insert(record.key.clone());
-        self.records.insert(record.key.clone(), Arc::new(record));
+            .push(key.clone());
+        self.records.insert(key, Arc::new(record));
     }
 
     fn remove(&mut self, key: &str) -> bool {
@@ -132,7 +140,7 @@ impl Inner {
 
     fn unindex(&mut self, username: &str, key: &str) {
         if let Some(keys) = self.by_user.get_mut(username) {
-            keys.remove(key);
+            keys.retain(|k| &**k != key);
             if keys.is_empty() {
                 self.by_user.remove(username);
             }
@@ -147,7 +155,7 @@ impl SessionStore for MemoryStore {
         let mut inner = self.write();
         if inner
             .records
-            .get(&record.key)
+            .get(record.key.as_str())
             .is_some_and(|r| r.expires_at > now)
         {
             return Err(StoreError::Conflict);
@@ -170,7 +178,7 @@ impl SessionStore for MemoryStore {
         expected_version: u64,
     ) -> Result<(), StoreError> {
         let mut inner = self.write();
-        match inner.records.get(&record.key) {
+        match inner.records.get(record.key.as_str()) {
             Some(current) if current.version == expected_version => {
                 inner.insert(record.clone());
                 Ok(())
@@ -203,11 +211,50 @@ impl SessionStore for MemoryStore {
 
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         let mut inner = self.write();
-        let keys: Vec<String> = inner
-            .by_user
-            .get(username)
-            .map(|keys| keys.iter().cloned().collect())
-            .unwrap_or_default();
+        let keys: Vec<Arc<str>> = inner.by_user.get(username).cloned().unwrap_or_default();
         Ok(keys.iter().filter(|key| inner.remove(key)).count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TokenHash;
+
+    fn record(key: &str, username: &str, version: u64) -> SessionRecord {
+        SessionRecord {
+            key: key.into(),
+            username: username.into(),
+            sub: None,
+            token_hash: TokenHash::of(key),
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: None,
+            created_at: 0,
+            last_seen_at: 0,
+            refreshed_at: 0,
+            expires_at: 100,
+            version,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_user_index_follows_a_record_to_its_new_user_and_out_of_the_store() {
+        let store = MemoryStore::new();
+        store.create(&record("a", "alice", 0), 0).await.unwrap();
+        store.create(&record("b", "alice", 0), 0).await.unwrap();
+        // A record that changes hands (a key by `sub`, say, and a renamed user).
+        store.update(&record("a", "bob", 1), 0).await.unwrap();
+        store.update(&record("a", "bob", 2), 1).await.unwrap();
+        assert_eq!(store.delete_user("alice").await.unwrap(), 1);
+        assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "bob");
+        assert_eq!(store.delete_user("bob").await.unwrap(), 1);
+        assert!(store.is_empty());
+        assert!(store.read().by_user.is_empty(), "no user left behind");
+        // Swept records leave the index too.
+        store.create(&record("c", "carol", 0), 0).await.unwrap();
+        store.purge_expired(100);
+        assert!(store.is_empty() && store.read().by_user.is_empty());
     }
 }
