@@ -961,3 +961,38 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
     );
 }
+
+/// A storm of requests due for refresh, on a remote store: one Cognito call, one write, and
+/// one read of the session per request, since the requests queued behind the refresh take
+/// the record it wrote instead of reading the session again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_storm_reads_the_session_once_per_request() {
+    let pool = Pool::new().await;
+    let (username, password) = pool.user().await;
+    let (store, _, counts) = common::stores::Faulty::new(MemoryStore::new());
+    let store = Arc::new(store);
+    let manager = pool.manager(store.clone(), pool.config());
+    let session = manager.login(&username, &password).await.unwrap();
+    let now = epoch(&std::time::SystemTime::now);
+    let due = age(&*store, session.user.session_key(), now + 60).await;
+    let (reads, writes) = (counts.loads(), counts.writes());
+
+    let app = app(&manager);
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, due) = (app.clone(), due.clone());
+            tokio::spawn(async move { call(&app, &due, Via::Bearer).await })
+        })
+        .collect();
+    for request in requests {
+        let reply = request.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        assert!(reply.new_token().is_some(), "{reply:?}");
+    }
+    assert_eq!(pool.calls.get("InitiateAuth"), 2, "log-in and one refresh");
+    assert_eq!(counts.writes() - writes, 1);
+    let reads = counts.loads() - reads;
+    // 50 first reads and the refresher's own; a request that read the session just before
+    // the write and queued just after it reads again, so allow a few.
+    assert!((51..=55).contains(&reads), "{reads} reads for 50 requests");
+}

@@ -1,20 +1,24 @@
 //! One refresh per session at a time in this process.
 //!
 //! Each session key being refreshed has an async mutex. The first request takes it and calls
-//! Cognito; the others queue on it, and once they hold it they re-read the session and find
-//! the new token (or learn that the leader's attempt just failed, and don't call Cognito
-//! again for it). The map only holds weak references, so a key's entry goes when its last
-//! request does.
+//! Cognito; the others queue on it, and once they hold it they take the record the leader
+//! wrote (or learn that the leader's attempt just failed, and don't call Cognito again for
+//! it), without reading the session again. The map only holds weak references, so a key's
+//! entry, and the record it keeps, go when its last request does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
+
+use crate::SessionRecord;
 
 /// What the last refresh attempt of a session left for the requests queued behind it.
 #[derive(Default)]
 pub(crate) struct Flight {
     /// When the last attempt failed without a verdict (Cognito or the store unavailable).
     pub(crate) failed_at: Option<Instant>,
+    /// When the last attempt succeeded, and the record that holds the session's tokens since.
+    pub(crate) refreshed: Option<(Instant, Arc<SessionRecord>)>,
 }
 
 /// The per-session locks.

@@ -35,10 +35,18 @@ impl Cognito {
         let queued_at = Instant::now();
         let flight = self.flights.get(&record.key);
         let mut flight = flight.lock().await;
-
-        // Re-read under the lock: the request before us in the queue, or another process,
-        // may have refreshed already.
         let now = manager.config().now();
+
+        // The request before us in the queue refreshed since we queued: its record holds the
+        // token that replaced ours, and a storm of requests costs one read each, not two.
+        if let Some((at, refreshed)) = &flight.refreshed
+            && *at >= queued_at
+            && refreshed.accepts(&hash, now) == TokenMatch::Previous
+            && manager.is_live(refreshed, now)
+        {
+            return Ok(manager.adopt(refreshed, now));
+        }
+        // Otherwise re-read under the lock: another process may have refreshed already.
         let record = self
             .load(manager, &record.key, claims, now)
             .await?
@@ -55,7 +63,10 @@ impl Cognito {
             return fallback(&record, claims, now, Box::new(error));
         }
         match self.refresh_now(manager, &record, now).await {
-            Ok(authenticated) => Ok(authenticated),
+            Ok(current) => {
+                flight.refreshed = Some((Instant::now(), current.clone()));
+                Ok(manager.adopt(&current, now))
+            }
             Err(Failure::Ended) => Err(not_found()),
             Err(Failure::Unavailable(error)) => {
                 flight.failed_at = Some(Instant::now());
@@ -64,12 +75,14 @@ impl Cognito {
         }
     }
 
+    /// Refreshes the session's tokens; the record that holds its current token afterwards
+    /// (ours, or the one of another process that refreshed first).
     async fn refresh_now(
         &self,
         manager: &SessionManager,
         record: &SessionRecord,
         now: u64,
-    ) -> Result<Authenticated, Failure> {
+    ) -> Result<Arc<SessionRecord>, Failure> {
         let Some(old) = &record.cognito else {
             return Err(Failure::Ended);
         };
@@ -87,7 +100,7 @@ impl Cognito {
                     .map_err(|e| Failure::Unavailable(Box::new(e)))?;
                 if let Some(current) = current.filter(|c| c.version != record.version) {
                     return match current.accepts(&record.token_hash, now) {
-                        TokenMatch::Previous => Ok(manager.adopt(&Arc::new(current), now)),
+                        TokenMatch::Previous => Ok(Arc::new(current)),
                         _ => Err(Failure::Ended),
                     };
                 }
@@ -141,11 +154,7 @@ impl Cognito {
         match store.update(&updated, record.version).await {
             Ok(()) => {
                 tracing::debug!(session = %record.key, "Cognito tokens refreshed");
-                let cookie = manager.set_cookie(tokens.access.expose(), updated.expires_at, now);
-                Ok(Authenticated {
-                    user: user_of(&updated),
-                    new_token: Some((tokens.access, cookie)),
-                })
+                Ok(Arc::new(updated))
             }
             Err(StoreError::Conflict) => {
                 // Another process refreshed (or ended) the session first: its token wins,
@@ -159,7 +168,7 @@ impl Cognito {
                 match current.accepts(&record.token_hash, now) {
                     TokenMatch::Previous => {
                         tracing::debug!(session = %record.key, "lost a refresh race; adopting the winner's token");
-                        Ok(manager.adopt(&Arc::new(current), now))
+                        Ok(Arc::new(current))
                     }
                     TokenMatch::None => Err(Failure::Ended),
                     TokenMatch::Current => Err(Failure::Unavailable(
@@ -173,7 +182,7 @@ impl Cognito {
                 if let Ok(Some(current)) = store.load(&record.key, now).await
                     && current.token_hash == new_hash
                 {
-                    return Ok(manager.adopt(&Arc::new(current), now));
+                    return Ok(Arc::new(current));
                 }
                 // Cognito did not rotate the refresh token, so the stored one still works and
                 // the next request refreshes again.
