@@ -177,6 +177,29 @@ impl SessionRecord {
     }
 }
 
+#[cfg(test)]
+impl SessionRecord {
+    /// A live opaque-style record for unit tests: keyed `key` (and holding the hash of
+    /// `key`), created at `now`, expiring an hour later, every optional field unset.
+    pub(crate) fn for_test(key: &str, username: &str, now: u64) -> Self {
+        Self {
+            key: key.into(),
+            username: username.into(),
+            sub: None,
+            token_hash: TokenHash::of(key),
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: None,
+            created_at: now,
+            last_seen_at: now,
+            refreshed_at: now,
+            expires_at: now + 3600,
+            version: 0,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TokenMatch {
     Current,

@@ -104,23 +104,14 @@ impl fmt::Debug for CurrentUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CognitoTokens, Secret, TokenHash};
+    use crate::{CognitoTokens, Secret};
 
     fn record(cognito: Option<CognitoTokens>) -> Arc<SessionRecord> {
         Arc::new(SessionRecord {
-            key: "k".into(),
-            username: "alice".into(),
             sub: Some("s".into()),
-            token_hash: TokenHash::of("t"),
-            previous_token_hash: None,
-            previous_valid_until: None,
             successor: Some("next".into()),
             cognito,
-            created_at: 0,
-            last_seen_at: 0,
-            refreshed_at: 0,
-            expires_at: 1,
-            version: 0,
+            ..SessionRecord::for_test("k", "alice", 0)
         })
     }
 

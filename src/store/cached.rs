@@ -275,26 +275,12 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::{MemoryStore, TokenHash};
+    use crate::MemoryStore;
 
     const NOW: u64 = 1_800_000_000;
 
     fn record(key: &str, username: &str) -> SessionRecord {
-        SessionRecord {
-            key: key.into(),
-            username: username.into(),
-            sub: None,
-            token_hash: TokenHash::of(key),
-            previous_token_hash: None,
-            previous_valid_until: None,
-            successor: None,
-            cognito: None,
-            created_at: NOW,
-            last_seen_at: NOW,
-            refreshed_at: NOW,
-            expires_at: NOW + 3600,
-            version: 0,
-        }
+        SessionRecord::for_test(key, username, NOW)
     }
 
     /// The table, and this process's cache of it (ttl 5 s).
@@ -304,7 +290,7 @@ mod tests {
         (table, cache)
     }
 
-    fn cached(cache: &CachedStore<Arc<MemoryStore>>, key: &str, now: u64) -> bool {
+    fn cached<S: SessionStore>(cache: &CachedStore<S>, key: &str, now: u64) -> bool {
         matches!(cache.load_now(key, now), Some(Some(_)))
     }
 
@@ -443,19 +429,21 @@ mod tests {
         }
     }
 
-    fn paused() -> Arc<CachedStore<Paused>> {
-        Arc::new(CachedStore::new(Paused::default(), Duration::from_secs(5)))
-    }
-
-    #[tokio::test]
-    async fn a_read_served_before_a_delete_landed_does_not_outlive_it() {
-        let cache = paused();
+    /// A cache of a `Paused` table that holds alice's session `a`.
+    async fn paused() -> Arc<CachedStore<Paused>> {
+        let cache = CachedStore::new(Paused::default(), Duration::from_secs(5));
         cache
             .inner()
             .table
             .create(&record("a", "alice"), NOW)
             .await
             .unwrap();
+        Arc::new(cache)
+    }
+
+    #[tokio::test]
+    async fn a_read_served_before_a_delete_landed_does_not_outlive_it() {
+        let cache = paused().await;
         cache.inner().hold_delete.store(true, Ordering::SeqCst);
         let delete = tokio::spawn({
             let cache = cache.clone();
@@ -474,13 +462,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_keys_do_not_keep_reads_in_flight_from_being_cached() {
-        let cache = paused();
-        cache
-            .inner()
-            .table
-            .create(&record("a", "alice"), NOW)
-            .await
-            .unwrap();
+        let cache = paused().await;
         cache.inner().hold_load.store(true, Ordering::SeqCst);
         let read = tokio::spawn({
             let cache = cache.clone();
@@ -491,24 +473,14 @@ mod tests {
         cache.inner().go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
         assert!(
-            cached_in(&cache, "a"),
+            cached(&cache, "a", NOW),
             "a miss elsewhere is no write of ours"
         );
     }
 
-    fn cached_in(cache: &CachedStore<Paused>, key: &str) -> bool {
-        matches!(cache.load_now(key, NOW), Some(Some(_)))
-    }
-
     #[tokio::test]
     async fn a_read_in_flight_does_not_bring_back_a_session_ended_meanwhile() {
-        let cache = paused();
-        cache
-            .inner()
-            .table
-            .create(&record("a", "alice"), NOW)
-            .await
-            .unwrap();
+        let cache = paused().await;
         cache.inner().hold_load.store(true, Ordering::SeqCst);
         let read = tokio::spawn({
             let cache = cache.clone();

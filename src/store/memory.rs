@@ -219,23 +219,11 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TokenHash;
 
     fn record(key: &str, username: &str, version: u64) -> SessionRecord {
         SessionRecord {
-            key: key.into(),
-            username: username.into(),
-            sub: None,
-            token_hash: TokenHash::of(key),
-            previous_token_hash: None,
-            previous_valid_until: None,
-            successor: None,
-            cognito: None,
-            created_at: 0,
-            last_seen_at: 0,
-            refreshed_at: 0,
-            expires_at: 100,
             version,
+            ..SessionRecord::for_test(key, username, 0)
         }
     }
 
@@ -254,7 +242,7 @@ mod tests {
         assert!(store.read().by_user.is_empty(), "no user left behind");
         // Swept records leave the index too.
         store.create(&record("c", "carol", 0), 0).await.unwrap();
-        store.purge_expired(100);
+        store.purge_expired(3600);
         assert!(store.is_empty() && store.read().by_user.is_empty());
     }
 }
