@@ -303,9 +303,22 @@ impl SessionManager {
             Err(e) => return Some(Err(e)),
         };
         let record = self.inner.store.load_now(hash.hex().as_str(), now)?;
-        match self.opaque_step(record.as_deref(), &hash, now, source) {
+        let step = self.opaque_step(record.as_deref(), &hash, now, source);
+        self.granted_from_memory(step, record, now).map(Ok)
+    }
+
+    /// The answer to a request checked against a record from the store's memory, if that
+    /// check lets it through with nothing to write. A refusal, or a touch, rotation or
+    /// refresh that is due, is `None`: left to an awaited read of the store.
+    pub(crate) fn granted_from_memory(
+        &self,
+        step: Result<Step, AuthError>,
+        record: Option<Arc<SessionRecord>>,
+        now: u64,
+    ) -> Option<Authenticated> {
+        match step {
             Ok(Step::Touch | Step::Renew) | Err(_) => None,
-            Ok(step) => record.map(|record| Ok(self.answer(step, &record, now))),
+            Ok(step) => record.map(|record| self.answer(step, &record, now)),
         }
     }
 

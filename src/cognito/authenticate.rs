@@ -56,11 +56,8 @@ impl Cognito {
             Err(e) => return Some(Err(e)),
         };
         let record = manager.inner.store.load_now(key, now)?;
-        // Memory may grant, only an awaited read denies (see `SessionManager::authenticate_now`).
-        match self.step(manager, record.as_deref(), &verified, now, Read::Memory) {
-            Ok(Step::Touch | Step::Renew) | Err(_) => None,
-            Ok(step) => record.map(|record| Ok(manager.answer(step, &record, now))),
-        }
+        let step = self.step(manager, record.as_deref(), &verified, now, Read::Memory);
+        manager.granted_from_memory(step, record, now).map(Ok)
     }
 
     /// The store key of the session a verified token names.
