@@ -154,13 +154,20 @@ impl<S> CachedStore<S> {
     /// from putting them back. Called before a write (from then on the entry may be stale)
     /// and again after it (a read served before the write landed may have come back since).
     fn forget(&self, which: impl Fn(&SessionRecord) -> bool) {
-        let mut entries = self.write_entries();
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        entries.retain(|_, entry| !which(&entry.record));
+        self.forgetting(|entries| entries.retain(|_, entry| !which(&entry.record)));
     }
 
+    /// [`forget`](Self::forget) for one key, without a pass over the whole cache.
     fn forget_key(&self, key: &str) {
-        self.forget(|record| record.key == key);
+        self.forgetting(|entries| {
+            entries.remove(key);
+        });
+    }
+
+    fn forgetting(&self, change: impl FnOnce(&mut HashMap<String, Entry>)) {
+        let mut entries = self.write_entries();
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        change(&mut entries);
     }
 
     fn writes(&self) -> u64 {
