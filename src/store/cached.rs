@@ -448,6 +448,19 @@ mod tests {
         Arc::new(cache)
     }
 
+    /// Starts reading session `a`, and returns once the read has the record and is held.
+    async fn held_read(
+        cache: &Arc<CachedStore<Paused>>,
+    ) -> tokio::task::JoinHandle<Result<Option<SessionRecord>, StoreError>> {
+        cache.inner().hold_load.store(true, Ordering::SeqCst);
+        let read = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.load("a", NOW).await }
+        });
+        cache.inner().waiting.notified().await;
+        read
+    }
+
     #[tokio::test]
     async fn a_read_served_before_a_delete_landed_does_not_outlive_it() {
         let cache = paused().await;
@@ -470,12 +483,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_keys_do_not_keep_reads_in_flight_from_being_cached() {
         let cache = paused().await;
-        cache.inner().hold_load.store(true, Ordering::SeqCst);
-        let read = tokio::spawn({
-            let cache = cache.clone();
-            async move { cache.load("a", NOW).await }
-        });
-        cache.inner().waiting.notified().await;
+        let read = held_read(&cache).await;
         assert_eq!(cache.load("unknown", NOW).await.unwrap(), None);
         cache.inner().go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
@@ -488,12 +496,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_in_flight_does_not_bring_back_a_session_ended_meanwhile() {
         let cache = paused().await;
-        cache.inner().hold_load.store(true, Ordering::SeqCst);
-        let read = tokio::spawn({
-            let cache = cache.clone();
-            async move { cache.load("a", NOW).await }
-        });
-        cache.inner().waiting.notified().await;
+        let read = held_read(&cache).await;
         // The read has the record; the session ends before the read comes back.
         cache.delete("a").await.unwrap();
         cache.inner().go.notify_one();
