@@ -1,8 +1,9 @@
 //! axum extractors for [`CurrentUser`].
 //!
-//! `CurrentUser` rejects with [`MissingUser`] (401) when no user is in the request, which
+//! `CurrentUser` rejects with [`MissingUser`] when no user is in the request, which
 //! happens behind a layer built with [`with_required(false)`](crate::SessionLayer::with_required)
-//! or on a route the layer doesn't cover. `Option<CurrentUser>` never rejects.
+//! (it then answers as that layer's rejection would) or on a route the layer doesn't cover
+//! (401 `{"error":"Session does not exist."}`). `Option<CurrentUser>` never rejects.
 //!
 //! ```
 //! use cognito_session::CurrentUser;
@@ -17,21 +18,54 @@
 //! ```
 
 use std::convert::Infallible;
+use std::fmt;
 
+use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
 use http::request::Parts;
 
 use crate::CurrentUser;
-use crate::rejection::{JsonRejection, OnRejection, Rejection};
+use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
 
-/// The rejection of the `CurrentUser` extractor: 401 `{"error":"Session does not exist."}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MissingUser;
+/// The rejection of the `CurrentUser` extractor, [`Rejection::Missing`] answered the way
+/// the [`SessionLayer`](crate::SessionLayer) in front of the route answers rejections
+/// ([`DefaultOnRejection`] where there is none: 401 `{"error":"Session does not exist."}`).
+#[derive(Clone, Default)]
+pub struct MissingUser {
+    layer: Option<RejectWith<Body>>,
+}
+
+impl MissingUser {
+    /// The status of the response.
+    pub fn status(&self) -> StatusCode {
+        match &self.layer {
+            Some(layer) => layer.respond(&Rejection::Missing).status(),
+            None => Rejection::Missing.status(),
+        }
+    }
+
+    /// What went wrong, as a client may read it: "Session does not exist.".
+    pub fn body_text(&self) -> String {
+        Rejection::Missing.message().to_owned()
+    }
+}
+
+impl fmt::Debug for MissingUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MissingUser")
+            .field("layer_rejection", &self.layer.is_some())
+            .finish()
+    }
+}
 
 impl IntoResponse for MissingUser {
     fn into_response(self) -> Response {
-        JsonRejection.on_rejection(&Rejection::Missing)
+        match self.layer {
+            Some(layer) => layer.respond(&Rejection::Missing),
+            None => DefaultOnRejection.on_rejection(&Rejection::Missing),
+        }
     }
 }
 
@@ -43,7 +77,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             .extensions
             .get::<CurrentUser>()
             .cloned()
-            .ok_or(MissingUser)
+            .ok_or_else(|| MissingUser {
+                layer: parts.extensions.get::<RejectWith<Body>>().cloned(),
+            })
     }
 }
 
@@ -52,5 +88,73 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::routing::get;
+    use http::{Request, Response, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::{MemoryStore, SessionConfig, SessionLayer, SessionManager};
+
+    async fn me(user: CurrentUser) -> String {
+        user.username().to_owned()
+    }
+
+    async fn status_of(app: Router, path: &str) -> (StatusCode, Option<String>) {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let location = response.headers().get("location");
+        let location = location.map(|l| l.to_str().unwrap().to_owned());
+        (response.status(), location)
+    }
+
+    #[tokio::test]
+    async fn a_missing_user_is_answered_the_way_the_layer_answers_rejections() {
+        let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+        let to_login = |_: &Rejection| {
+            Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header("location", "/login")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let app = Router::new()
+            .route("/me", get(me))
+            .layer(
+                SessionLayer::new(manager)
+                    .with_required(false)
+                    .with_rejection(to_login),
+            )
+            .route("/uncovered", get(me));
+        assert_eq!(
+            status_of(app.clone(), "/me").await,
+            (StatusCode::SEE_OTHER, Some("/login".into()))
+        );
+        // No layer in front: the default rejection.
+        assert_eq!(
+            status_of(app, "/uncovered").await,
+            (StatusCode::UNAUTHORIZED, None)
+        );
+    }
+
+    #[test]
+    fn status_and_body_text_say_what_the_response_will() {
+        let default = MissingUser::default();
+        assert_eq!(default.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(default.body_text(), "Session does not exist.");
+        let teapot = MissingUser {
+            layer: Some(RejectWith::new(|_: &Rejection| {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = StatusCode::IM_A_TEAPOT;
+                response
+            })),
+        };
+        assert_eq!(teapot.status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(teapot.into_response().status(), StatusCode::IM_A_TEAPOT);
     }
 }

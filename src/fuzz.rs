@@ -19,6 +19,7 @@ use jsonwebtoken::DecodingKey;
 use tower_layer::Layer as _;
 use tower_service::Service;
 
+use crate::check::Check;
 use crate::cognito::fixed_keys::{self, Verifier};
 use crate::token::{Found, TokenSource};
 use crate::{
@@ -68,7 +69,7 @@ pub fn is_valid_cookie_name(name: &str) -> bool {
 /// Whether `token` has the shape of an opaque session token (the check made before any store
 /// look-up).
 pub fn is_opaque_token(token: &str) -> bool {
-    crate::session::is_opaque_token(token)
+    crate::opaque::is_opaque_token(token)
 }
 
 fn settings() -> CognitoSettings {
@@ -121,27 +122,18 @@ async fn layer_manager() -> &'static SessionManager {
             for record in seeded_sessions() {
                 store.create(&record, NOW).await.expect("seeding the store");
             }
-            fixed_keys::manager(store, config, client, keys()).expect("the fuzz configuration")
+            let cognito = fixed_keys::cognito(config.cognito(), client, keys())
+                .expect("the fuzz configuration");
+            let check = Check::new(store, config).expect("the fuzz configuration");
+            SessionManager::from_parts(check, Some(cognito))
         })
         .await
 }
 
 fn seeded_sessions() -> [SessionRecord; 2] {
     let opaque = TokenHash::of(OPAQUE_TOKEN);
-    let record = |key: String, token_hash| SessionRecord {
-        key,
-        username: "fuzzer".into(),
-        sub: None,
-        token_hash,
-        previous_token_hash: None,
-        previous_valid_until: None,
-        successor: None,
-        cognito: None,
-        created_at: NOW - 10,
-        last_seen_at: NOW - 10,
-        refreshed_at: NOW - 10,
-        expires_at: NOW + 24 * 3600,
-        version: 0,
+    let record = |key: String, token_hash| {
+        SessionRecord::new(key, "fuzzer", token_hash, NOW - 10, NOW + 24 * 3600)
     };
     let cognito = SessionRecord {
         sub: Some("fuzz-sub".into()),

@@ -3,7 +3,7 @@
 use tower_layer::Layer;
 
 use crate::SessionManager;
-use crate::rejection::JsonRejection;
+use crate::rejection::DefaultOnRejection;
 use crate::service::SessionService;
 
 /// Authenticates every request of the service it wraps.
@@ -35,7 +35,7 @@ use crate::service::SessionService;
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct SessionLayer<R = JsonRejection> {
+pub struct SessionLayer<R = DefaultOnRejection> {
     manager: SessionManager,
     required: bool,
     rejection: R,
@@ -47,7 +47,7 @@ impl SessionLayer {
         Self {
             manager,
             required: true,
-            rejection: JsonRejection,
+            rejection: DefaultOnRejection,
         }
     }
 }
@@ -62,7 +62,7 @@ impl<R> SessionLayer<R> {
         self
     }
 
-    /// How rejections are answered. Default [`JsonRejection`]. See
+    /// How rejections are answered. Default [`DefaultOnRejection`]. See
     /// [`OnRejection`](crate::OnRejection).
     pub fn with_rejection<T>(self, rejection: T) -> SessionLayer<T> {
         SessionLayer {

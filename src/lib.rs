@@ -84,10 +84,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod check;
 mod config;
 mod cookie;
+mod error;
 mod layer;
 mod manager;
+mod opaque;
 mod rejection;
 mod secret;
 mod service;
@@ -106,15 +109,16 @@ pub mod store;
 #[doc(hidden)]
 pub mod fuzz;
 
+pub use check::{Authenticated, NewToken};
 pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
+pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
-pub use manager::{AuthError, Authenticated, NewSession, SessionError, SessionManager};
-pub use rejection::{InvalidReason, JsonRejection, OnRejection, Rejection};
+pub use manager::{NewSession, SessionManager};
+pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;
 pub use service::{ResponseFuture, SessionService};
 pub use session::{CognitoTokens, SessionRecord, TokenHash};
-pub use store::memory::MemoryStore;
-pub use store::{SessionStore, StoreError};
+pub use store::{CachedStore, LoadNow, MemoryStore, SessionStore, StoreError};
 pub use token::TokenSource;
 pub use user::CurrentUser;
 

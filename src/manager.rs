@@ -1,15 +1,18 @@
-//! [`SessionManager`]: creating, checking and ending sessions.
+//! [`SessionManager`]: creating, checking and ending sessions, for both kinds of token.
+//!
+//! The facade: every public operation is here, and each one hands over to
+//! [`opaque`](crate::opaque) or [`cognito`](crate::cognito) by the kind of token or log-in.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::session::{TokenMatch, is_opaque_token, new_opaque_token};
-use crate::store::{BoxError, SessionStore, StoreError};
+use crate::check::{Authenticated, Check};
+use crate::opaque;
+use crate::store::SessionStore;
 use crate::{
-    ConfigError, CurrentUser, InvalidReason, Secret, SessionConfig, SessionRecord, TokenHash,
+    AuthError, ConfigError, CurrentUser, Secret, SessionConfig, SessionError, SessionRecord,
     TokenSource,
 };
 
@@ -34,22 +37,19 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct SessionManager {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) config: SessionConfig,
-    /// The same for every response that removes the cookie, so it is built once.
-    removal_cookie: HeaderValue,
+struct Inner {
+    check: Check,
     #[cfg(feature = "cognito")]
-    pub(crate) cognito: Option<crate::cognito::Cognito>,
+    cognito: Option<crate::cognito::Cognito>,
 }
 
 impl fmt::Debug for SessionManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionManager")
-            .field("config", &self.inner.config)
+            .field("config", self.config())
             .finish_non_exhaustive()
     }
 }
@@ -68,189 +68,89 @@ pub struct NewSession {
     pub expires_at: u64,
 }
 
-/// A request's token, checked.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Authenticated {
-    /// Who the token belongs to.
-    pub user: CurrentUser,
-    /// A new token the client must use from now on (rotation, refresh, or a token another
-    /// request refreshed), and the `Set-Cookie` carrying it.
-    pub new_token: Option<(Secret, HeaderValue)>,
-}
-
-/// Why a token was not accepted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// The token is no good: the client must log in again.
-    #[error("invalid session token ({0:?})")]
-    Invalid(InvalidReason),
-    /// A backend can't be reached now; nothing was changed. The client may retry.
-    #[error("session backend unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-}
-
-impl Authenticated {
-    /// The session's user, with the token the request came with.
-    pub(crate) fn as_is(record: &Arc<SessionRecord>) -> Self {
-        Self {
-            user: CurrentUser::of(record.clone()),
-            new_token: None,
-        }
-    }
-}
-
-/// What the session read for a request says, before anything is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// The token is good as it is.
-    Good,
-    /// An opaque token replaced moments ago by a concurrent request: good until its grace
-    /// ends, as the session that replaced it.
-    Replaced,
-    /// A Cognito token its session just replaced: good, and the client gets the current one.
-    Adopt,
-    /// The token is good, and its session is due for a touch.
-    Touch,
-    /// The token is good, and due for a new one: rotation (opaque) or refresh (Cognito).
-    Renew,
-}
-
-/// The hash of a token that has the shape of an opaque token.
-fn opaque_hash(token: &str) -> Result<TokenHash, AuthError> {
-    if is_opaque_token(token) {
-        Ok(TokenHash::of(token))
-    } else {
-        Err(AuthError::Invalid(InvalidReason::Malformed))
-    }
-}
-
-impl From<StoreError> for AuthError {
-    fn from(e: StoreError) -> Self {
-        Self::Unavailable(Box::new(e))
-    }
-}
-
-/// Why a session operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// Log-in refused: unknown user or wrong password (one answer for both, so a caller
-    /// can't probe for user names).
-    #[error("invalid username or password")]
-    InvalidCredentials,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Something else we depend on failed (the identity provider, the OS random source).
-    #[error("unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-}
-
 impl SessionManager {
     /// A manager for `store`. Fails if `config` can't work (see
     /// [`SessionConfig`]'s cookie settings).
     pub fn new(store: impl SessionStore, config: SessionConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
-        Ok(Self {
+        Ok(Self::from_parts(
+            Check::new(store, config)?,
+            #[cfg(feature = "cognito")]
+            None,
+        ))
+    }
+
+    pub(crate) fn from_parts(
+        check: Check,
+        #[cfg(feature = "cognito")] cognito: Option<crate::cognito::Cognito>,
+    ) -> Self {
+        Self {
             inner: Arc::new(Inner {
-                store: Arc::new(store),
-                removal_cookie: config.cookie.removal(),
-                config,
+                check,
                 #[cfg(feature = "cognito")]
-                cognito: None,
+                cognito,
             }),
-        })
+        }
     }
 
     /// The configuration.
     pub fn config(&self) -> &SessionConfig {
-        &self.inner.config
+        self.inner.check.config()
     }
 
     /// The store.
     pub fn store(&self) -> &dyn SessionStore {
-        &*self.inner.store
+        self.inner.check.store()
     }
 
     /// Creates an opaque session for `username`. The caller has checked who the user is.
     pub async fn create(&self, username: &str) -> Result<NewSession, SessionError> {
-        let config = &self.inner.config;
-        let now = config.now();
-        let token = new_opaque_token().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
-        let hash = TokenHash::of(&token);
-        let record = SessionRecord {
-            key: hash.to_hex(),
-            username: username.to_owned(),
-            sub: None,
-            token_hash: hash,
-            previous_token_hash: None,
-            previous_valid_until: None,
-            successor: None,
-            cognito: None,
-            created_at: now,
-            last_seen_at: now,
-            refreshed_at: now,
-            expires_at: self.expiry(now, now),
-            version: 0,
-        };
-        self.inner.store.create(&record, now).await?;
-        tracing::debug!(username, session = %record.key, "session created");
-        Ok(self.new_session(Secret::new(token), &record, now))
+        let (token, record) = opaque::create(&self.inner.check, username).await?;
+        Ok(self.new_session(token, record))
     }
 
-    pub(crate) fn new_session(
-        &self,
-        token: Secret,
-        record: &SessionRecord,
-        now: u64,
-    ) -> NewSession {
+    /// What a log-in hands the application: the token, the user and the cookie.
+    fn new_session(&self, token: Secret, record: SessionRecord) -> NewSession {
+        let check = &self.inner.check;
+        let expires_at = record.expires_at;
         NewSession {
-            set_cookie: self.set_cookie(token.expose(), record.expires_at, now),
+            set_cookie: check.set_cookie(token.expose(), expires_at, check.now()),
             token,
-            user: user_of(record),
-            expires_at: record.expires_at,
+            user: CurrentUser::from_record(Arc::new(record)),
+            expires_at,
         }
     }
 
     /// The session stored under `key` ([`CurrentUser::session_key`]), if it is live.
     pub async fn load(&self, key: &str) -> Result<Option<SessionRecord>, SessionError> {
-        let now = self.inner.config.now();
-        Ok(self
-            .inner
-            .store
-            .load(key, now)
-            .await?
-            .filter(|r| self.is_live(r, now)))
+        let check = &self.inner.check;
+        Ok(check.load_live(key, check.now()).await?)
     }
 
     /// Ends one session; whether it existed. The tokens of a rotation around it end with it:
     /// the one it replaced (still in its grace period), and the one that replaced it (a
     /// concurrent request may have rotated the session a moment before the log-out).
     pub async fn delete(&self, key: &str) -> Result<bool, SessionError> {
-        let store = &self.inner.store;
-        let now = self.inner.config.now();
-        let record = store.load(key, now).await?;
-        let deleted = store.delete(key).await?;
-        if let Some(record) = record.as_ref().filter(|r| r.cognito.is_none()) {
-            if let Some(previous) = record.previous_token_hash {
-                store.delete(&previous.to_hex()).await?;
+        let check = &self.inner.check;
+        let record = check.store().load(key, check.now()).await?;
+        let deleted = check.store().delete(key).await?;
+        match &record {
+            Some(record) if record.cognito.is_none() => {
+                opaque::delete_neighbours(check, record).await?;
             }
-            if let Some(successor) = &record.successor {
-                store.delete(successor).await?;
+            #[cfg(feature = "cognito")]
+            Some(record) => {
+                if let Some(cognito) = &self.inner.cognito {
+                    cognito.revoke(record).await;
+                }
             }
-        }
-        #[cfg(feature = "cognito")]
-        if let (Some(cognito), Some(record)) = (&self.inner.cognito, &record) {
-            cognito.revoke(record).await;
+            _ => {}
         }
         Ok(deleted)
     }
 
     /// Ends every session of `username`; how many there were.
     pub async fn delete_user(&self, username: &str) -> Result<usize, SessionError> {
-        let deleted = self.inner.store.delete_user(username).await?;
+        let deleted = self.store().delete_user(username).await?;
         tracing::debug!(username, deleted, "sessions of user deleted");
         Ok(deleted)
     }
@@ -268,15 +168,14 @@ impl SessionManager {
         token: &str,
         source: TokenSource,
     ) -> Result<Authenticated, AuthError> {
+        let check = &self.inner.check;
         #[cfg(feature = "cognito")]
-        if let Some(cognito) = &self.inner.cognito
-            && crate::cognito::looks_like_jwt(token)
-        {
+        if let Some(cognito) = self.cognito_for(token) {
             // Boxed: inline, the Cognito path would size every request's future, opaque
             // ones included.
-            return Box::pin(cognito.authenticate(self, token)).await;
+            return Box::pin(cognito.authenticate(check, token)).await;
         }
-        self.authenticate_opaque(token, source).await
+        opaque::authenticate(check, token, source).await
     }
 
     /// What [`authenticate_from`](Self::authenticate_from) would answer, if it can be told
@@ -291,233 +190,119 @@ impl SessionManager {
         token: &str,
         source: TokenSource,
     ) -> Option<Result<Authenticated, AuthError>> {
+        let check = &self.inner.check;
         #[cfg(feature = "cognito")]
-        if let Some(cognito) = &self.inner.cognito
-            && crate::cognito::looks_like_jwt(token)
-        {
-            return cognito.authenticate_now(self, token);
+        if let Some(cognito) = self.cognito_for(token) {
+            return cognito.authenticate_now(check, token);
         }
-        let now = self.inner.config.now();
-        let hash = match opaque_hash(token) {
-            Ok(hash) => hash,
-            Err(e) => return Some(Err(e)),
-        };
-        let record = self.inner.store.load_now(hash.hex().as_str(), now)?;
-        let step = self.opaque_step(record.as_deref(), &hash, now, source);
-        self.granted_from_memory(step, record, now).map(Ok)
+        opaque::authenticate_now(check, token, source)
     }
 
-    /// The answer to a request checked against a record from the store's memory, if that
-    /// check lets it through with nothing to write. A refusal, or a touch, rotation or
-    /// refresh that is due, is `None`: left to an awaited read of the store.
-    pub(crate) fn granted_from_memory(
-        &self,
-        step: Result<Step, AuthError>,
-        record: Option<Arc<SessionRecord>>,
-        now: u64,
-    ) -> Option<Authenticated> {
-        match step {
-            Ok(Step::Touch | Step::Renew) | Err(_) => None,
-            Ok(step) => record.map(|record| self.answer(step, &record, now)),
-        }
-    }
-
-    async fn authenticate_opaque(
-        &self,
-        token: &str,
-        source: TokenSource,
-    ) -> Result<Authenticated, AuthError> {
-        let now = self.inner.config.now();
-        let hash = opaque_hash(token)?;
-        let record = self.inner.store.load(hash.hex().as_str(), now).await?;
-        let step = self.opaque_step(record.as_ref(), &hash, now, source)?;
-        let record = Arc::new(record.ok_or(AuthError::Invalid(InvalidReason::NotFound))?);
-        Ok(match step {
-            Step::Touch => self.touched(&record, now).await,
-            Step::Renew => match Box::pin(self.rotate(&record, now)).await {
-                Some(rotated) => rotated,
-                None => Authenticated::as_is(&record),
-            },
-            step => self.answer(step, &record, now),
-        })
-    }
-
-    /// What an opaque token's record says.
-    fn opaque_step(
-        &self,
-        record: Option<&SessionRecord>,
-        hash: &TokenHash,
-        now: u64,
-        source: TokenSource,
-    ) -> Result<Step, AuthError> {
-        let record = record
-            .filter(|r| self.is_live(r, now) && r.accepts(hash, now) == TokenMatch::Current)
-            .ok_or(AuthError::Invalid(InvalidReason::NotFound))?;
-        if record.successor.is_some() {
-            return Ok(Step::Replaced);
-        }
-        let config = &self.inner.config;
-        let rotation_due = source == TokenSource::Cookie
-            && config
-                .rotate_after
-                .is_some_and(|age| now.saturating_sub(record.refreshed_at) >= age.as_secs());
-        Ok(if rotation_due {
-            Step::Renew
-        } else {
-            self.touch_step(record, now)
-        })
-    }
-
-    /// The answer to a request whose check writes nothing: for [`Step::Touch`] and
-    /// [`Step::Renew`], the answer when the write is skipped.
-    pub(crate) fn answer(
-        &self,
-        step: Step,
-        record: &Arc<SessionRecord>,
-        now: u64,
-    ) -> Authenticated {
-        match step {
-            Step::Replaced => Authenticated {
-                user: CurrentUser::of_successor(record.clone()),
-                new_token: None,
-            },
-            Step::Adopt => self.adopt(record, now),
-            _ => Authenticated::as_is(record),
-        }
-    }
-
-    /// The answer to a request that came with the Cognito token its session just replaced:
-    /// it goes through, as the user, and gets the current token.
-    pub(crate) fn adopt(&self, record: &Arc<SessionRecord>, now: u64) -> Authenticated {
-        let new_token = record.cognito.as_ref().map(|tokens| {
-            let cookie = self.set_cookie(tokens.access_token.expose(), record.expires_at, now);
-            (tokens.access_token.clone(), cookie)
-        });
-        Authenticated {
-            user: CurrentUser::of(record.clone()),
-            new_token,
-        }
-    }
-
-    /// Gives an opaque session a new token. The new record is written first and the old one
-    /// shortened second, so a failure between the two leaves the old session as it was.
-    /// `None` when another request rotated first or the store failed: the request then goes
-    /// on with the token it has.
-    async fn rotate(&self, old: &SessionRecord, now: u64) -> Option<Authenticated> {
-        let config = &self.inner.config;
-        let store = &self.inner.store;
-        let token = new_opaque_token().ok()?;
-        let hash = TokenHash::of(&token);
-        let grace_end = now + config.grace_period.as_secs();
-        let new = SessionRecord {
-            key: hash.to_hex(),
-            token_hash: hash,
-            previous_token_hash: Some(old.token_hash),
-            previous_valid_until: Some(grace_end),
-            successor: None,
-            last_seen_at: now,
-            refreshed_at: now,
-            expires_at: self.expiry(old.created_at, now),
-            version: 0,
-            ..old.clone()
-        };
-        if let Err(e) = store.create(&new, now).await {
-            tracing::warn!(error = %e, "session rotation skipped: new record not written");
-            return None;
-        }
-        let retired = SessionRecord {
-            successor: Some(new.key.clone()),
-            expires_at: old.expires_at.min(grace_end),
-            version: old.version + 1,
-            ..old.clone()
-        };
-        match store.update(&retired, old.version).await {
-            Ok(()) => {
-                tracing::debug!(session = %new.key, "session token rotated");
-                let cookie = self.set_cookie(&token, new.expires_at, now);
-                Some(Authenticated {
-                    user: user_of(&new),
-                    new_token: Some((Secret::new(token), cookie)),
-                })
-            }
-            Err(e) => {
-                // A conflict or a timeout can hide our own write (an SDK retry of a write that
-                // landed): undoing the new record then would strand the client.
-                if let Ok(Some(current)) = store.load(&old.key, now).await
-                    && current.successor.as_deref() == Some(new.key.as_str())
-                {
-                    let cookie = self.set_cookie(&token, new.expires_at, now);
-                    return Some(Authenticated {
-                        user: user_of(&new),
-                        new_token: Some((Secret::new(token), cookie)),
-                    });
-                }
-                if !matches!(e, StoreError::Conflict) {
-                    tracing::warn!(error = %e, "session rotation skipped: old record not retired");
-                }
-                let _ = store.delete(&new.key).await;
-                None
-            }
-        }
-    }
-
-    /// [`Step::Good`], or [`Step::Touch`] when the session is due for one.
-    pub(crate) fn touch_step(&self, record: &SessionRecord, now: u64) -> Step {
-        let config = &self.inner.config;
-        let due = config.idle_timeout.is_some()
-            && now.saturating_sub(record.last_seen_at) >= config.touch_interval.as_secs();
-        if due { Step::Touch } else { Step::Good }
-    }
-
-    /// Slides the idle expiry of a session due for it ([`Step::Touch`]). Best effort: a failed
-    /// touch costs the session at most one interval of idle time, so the request goes on.
-    pub(crate) async fn touched(&self, record: &Arc<SessionRecord>, now: u64) -> Authenticated {
-        let expires_at = self.expiry(record.created_at, now);
-        if let Err(e) = self
-            .inner
-            .store
-            .touch(&record.key, record.version, now, expires_at)
-            .await
-        {
-            tracing::debug!(error = %e, session = %record.key, "touch skipped");
-        }
-        Authenticated::as_is(record)
-    }
-
-    /// When a session created at `created_at` and last seen at `seen` expires.
-    pub(crate) fn expiry(&self, created_at: u64, seen: u64) -> u64 {
-        let config = &self.inner.config;
-        let absolute = created_at.saturating_add(config.lifetime.as_secs());
-        match config.idle_timeout {
-            Some(idle) => absolute.min(seen.saturating_add(idle.as_secs())),
-            None => absolute,
-        }
-    }
-
-    /// Whether a record is live by this manager's lifetimes (the store only knows
-    /// `expires_at`, which may have been written under other settings).
-    pub(crate) fn is_live(&self, record: &SessionRecord, now: u64) -> bool {
-        now < record.expires_at && now < self.expiry(record.created_at, record.last_seen_at)
-    }
-
-    /// A `Set-Cookie` for `token`, living until `expires_at`.
-    pub(crate) fn set_cookie(&self, token: &str, expires_at: u64, now: u64) -> HeaderValue {
-        let max_age = Duration::from_secs(expires_at.saturating_sub(now));
-        self.inner.config.cookie.set(token, max_age)
+    /// The Cognito side, when this manager has one and `token` is for it.
+    #[cfg(feature = "cognito")]
+    fn cognito_for(&self, token: &str) -> Option<&crate::cognito::Cognito> {
+        self.inner
+            .cognito
+            .as_ref()
+            .filter(|_| crate::cognito::looks_like_jwt(token))
     }
 
     /// A `Set-Cookie` that removes the session cookie, for log-out handlers.
     pub fn removal_cookie(&self) -> HeaderValue {
-        self.inner.removal_cookie.clone()
+        self.inner.check.removal_cookie().clone()
     }
 }
 
-/// The user of a record that is not shared yet (without its secrets, see [`CurrentUser`]).
-pub(crate) fn user_of(record: &SessionRecord) -> CurrentUser {
-    CurrentUser::of(Arc::new(SessionRecord {
-        cognito: None,
-        ..record.clone()
-    }))
+/// Sessions that are Cognito log-ins.
+#[cfg(feature = "cognito")]
+mod cognito_api {
+    use super::*;
+    use crate::cognito::{Cognito, CognitoOptions};
+
+    impl SessionManager {
+        /// A manager whose sessions are Cognito log-ins, with default [`CognitoOptions`].
+        ///
+        /// `config` must carry the pool's [`CognitoSettings`](crate::CognitoSettings)
+        /// ([`SessionConfig::with_cognito`]); `client` is the AWS SDK client used to log in,
+        /// refresh and revoke (its region and credentials; log-in and refresh need no AWS
+        /// credentials, only the optional
+        /// [global sign-out](CognitoOptions::with_global_sign_out) does). Opaque session
+        /// tokens keep working alongside.
+        ///
+        /// ```no_run
+        /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+        /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+        ///
+        /// let config = SessionConfig::from_env()?; // USER_POOL_ID, CLIENT_ID, CLIENT_SECRET, ...
+        /// let aws = aws_config::load_from_env().await;
+        /// let client = aws_sdk_cognitoidentityprovider::Client::new(&aws);
+        /// let sessions = SessionManager::with_cognito(MemoryStore::new(), config, client)?;
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub fn with_cognito(
+            store: impl SessionStore,
+            config: SessionConfig,
+            client: aws_sdk_cognitoidentityprovider::Client,
+        ) -> Result<Self, ConfigError> {
+            Self::with_cognito_options(store, config, client, CognitoOptions::default())
+        }
+
+        /// Like [`with_cognito`](Self::with_cognito), with [`CognitoOptions`].
+        pub fn with_cognito_options(
+            store: impl SessionStore,
+            config: SessionConfig,
+            client: aws_sdk_cognitoidentityprovider::Client,
+            options: CognitoOptions,
+        ) -> Result<Self, ConfigError> {
+            let cognito = Cognito::new(config.cognito(), client, options)?;
+            Ok(Self::from_parts(Check::new(store, config)?, Some(cognito)))
+        }
+
+        /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, with
+        /// `SECRET_HASH` when the app client has a secret) and creates the session. Hand the
+        /// client [`NewSession::token`] or send [`NewSession::set_cookie`].
+        ///
+        /// Errors: [`SessionError::InvalidCredentials`] for a wrong password or an unknown
+        /// user (one answer for both); [`SessionError::Unavailable`] when Cognito can't be
+        /// reached or asks for a challenge (new password, MFA) that this log-in doesn't
+        /// handle, or the manager has no Cognito pool; [`SessionError::Store`] when the
+        /// session can't be stored.
+        pub async fn login(
+            &self,
+            username: &str,
+            password: &str,
+        ) -> Result<NewSession, SessionError> {
+            let (token, record) = self
+                .cognito()?
+                .login(&self.inner.check, username, password)
+                .await?;
+            Ok(self.new_session(token, record))
+        }
+
+        /// Ends every session of `username` in the store and, when
+        /// [enabled](CognitoOptions::with_global_sign_out), every refresh token Cognito
+        /// issued to the user (`AdminUserGlobalSignOut`). Returns how many sessions were
+        /// deleted.
+        ///
+        /// The sessions are deleted first, so they are over even when the global sign-out
+        /// then fails (which is reported as [`SessionError::Unavailable`]).
+        pub async fn sign_out_everywhere(&self, username: &str) -> Result<usize, SessionError> {
+            let cognito = self.cognito()?;
+            let deleted = self.delete_user(username).await?;
+            cognito.sign_out_everywhere(username).await?;
+            Ok(deleted)
+        }
+
+        fn cognito(&self) -> Result<&Cognito, SessionError> {
+            self.inner.cognito.as_ref().ok_or_else(|| {
+                SessionError::Unavailable(
+                    "this SessionManager has no Cognito user pool (see SessionManager::with_cognito)"
+                        .into(),
+                )
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -528,7 +313,8 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::MemoryStore;
+    use crate::store::LoadNow;
+    use crate::{InvalidReason, MemoryStore, StoreError};
 
     /// A `MemoryStore` (the table) seen through one of its two doors: `load_now` only (its
     /// `load` is an outage), or `load` only (it never answers at once, like a remote store).
@@ -550,11 +336,11 @@ mod tests {
             }
             self.store.load(key, now).await
         }
-        fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+        fn load_now(&self, key: &str, now: u64) -> LoadNow {
             match &self.memory {
                 Some(memory) => memory.load_now(key, now),
                 None if self.now_only => self.store.load_now(key, now),
-                None => None,
+                None => LoadNow::Unknown,
             }
         }
         async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
@@ -709,7 +495,7 @@ mod tests {
             .authenticate_from(bob.expose(), TokenSource::Cookie)
             .await
             .unwrap();
-        let (new_bob, _) = rotated.new_token.expect("rotated");
+        let new_bob = rotated.new_token.expect("rotated").token;
 
         let tokens = [
             alice.expose(),

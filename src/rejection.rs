@@ -1,5 +1,7 @@
 //! What the layer answers instead of calling the inner service, and how to change it.
 
+use std::sync::Arc;
+
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
@@ -64,7 +66,7 @@ impl Rejection {
     }
 }
 
-/// Turns a [`Rejection`] into a response. The default is [`JsonRejection`]; any
+/// Turns a [`Rejection`] into a response. The default is [`DefaultOnRejection`]; any
 /// `Fn(&Rejection) -> Response<B> + Clone` works too.
 ///
 /// Whatever it answers, the layer still appends the removal cookie for an invalid cookie
@@ -102,14 +104,38 @@ where
 }
 
 /// The default rejection: the status, `{"error":"<message>"}` as JSON, `WWW-Authenticate`
-/// on 400/401 and `Retry-After` on 503.
+/// on 400/401 and `Retry-After` on 503. (Named like tower-http's `DefaultOnFailure`; axum
+/// has a `JsonRejection` of its own.)
 #[derive(Clone, Copy, Debug, Default)]
-pub struct JsonRejection;
+pub struct DefaultOnRejection;
+
+/// The layer's way of answering rejections, left in a request it lets through without a
+/// user, so that an extractor that needs one answers as the layer would have.
+pub(crate) struct RejectWith<B>(Arc<Respond<B>>);
+
+type Respond<B> = dyn Fn(&Rejection) -> Response<B> + Send + Sync;
+
+impl<B> RejectWith<B> {
+    pub(crate) fn new<R: OnRejection<B> + Send + Sync + 'static>(rejection: R) -> Self {
+        Self(Arc::new(move |r: &Rejection| rejection.on_rejection(r)))
+    }
+
+    #[cfg(feature = "axum")]
+    pub(crate) fn respond(&self, rejection: &Rejection) -> Response<B> {
+        (self.0)(rejection)
+    }
+}
+
+impl<B> Clone for RejectWith<B> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 /// Seconds a client should wait after a 503 before trying again.
 const RETRY_AFTER_SECS: &str = "5";
 
-impl<B: From<String>> OnRejection<B> for JsonRejection {
+impl<B: From<String>> OnRejection<B> for DefaultOnRejection {
     fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
         let body = serde_json::json!({ "error": rejection.message() }).to_string();
         let mut response = Response::new(B::from(body));
@@ -159,7 +185,7 @@ mod tests {
             ),
         ];
         for (rejection, status, challenge, body) in cases {
-            let response: Response<String> = JsonRejection.on_rejection(&rejection);
+            let response: Response<String> = DefaultOnRejection.on_rejection(&rejection);
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
             assert_eq!(

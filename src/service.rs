@@ -9,27 +9,68 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::SessionManager;
-use crate::manager::{AuthError, Authenticated};
-use crate::rejection::{OnRejection, Rejection};
+use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
 use crate::token::{self, Found, TokenSource};
+use crate::{AuthError, Authenticated, CurrentUser, SessionManager};
 
 /// Authenticates each request before the inner service sees it. Made by
-/// [`SessionLayer`](crate::SessionLayer); see there.
+/// [`SessionLayer`](crate::SessionLayer), or by [`new`](Self::new); see there.
 #[derive(Clone, Debug)]
-pub struct SessionService<S, R> {
+pub struct SessionService<S, R = DefaultOnRejection> {
     pub(crate) inner: S,
     pub(crate) manager: SessionManager,
     pub(crate) required: bool,
     pub(crate) rejection: R,
 }
 
-type Check = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
+impl<S> SessionService<S> {
+    /// Wraps `inner`, with the defaults of [`SessionLayer::new`](crate::SessionLayer::new):
+    /// a session is required, rejections are [`DefaultOnRejection`].
+    ///
+    /// ```
+    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager, SessionService};
+    /// use http::{Request, Response};
+    ///
+    /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+    /// let handler = tower::service_fn(|_: Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+    /// });
+    /// let service = SessionService::new(handler, manager);
+    /// ```
+    pub fn new(inner: S, manager: SessionManager) -> Self {
+        Self {
+            inner,
+            manager,
+            required: true,
+            rejection: DefaultOnRejection,
+        }
+    }
+}
+
+impl<S, R> SessionService<S, R> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -74,7 +115,7 @@ where
                 }
             },
             Found::Nothing if !self.required => {
-                request.extensions_mut().remove::<crate::CurrentUser>();
+                without_user(&mut request, &self.rejection);
                 State::Inner {
                     future: self.inner.call(request),
                     set_cookie: None,
@@ -91,6 +132,18 @@ where
     }
 }
 
+/// Readies a request to go on without a user: none that a client or an outer layer put in,
+/// and the layer's rejection for extractors that need one.
+fn without_user<B, ResBody, R>(request: &mut Request<B>, rejection: &R)
+where
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
+{
+    let extensions = request.extensions_mut();
+    extensions.remove::<CurrentUser>();
+    extensions.insert(RejectWith::new(rejection.clone()));
+}
+
 /// Where a request goes once its token was checked: on to the inner service, with the user
 /// (or without one, where that is allowed), or back with the rejection.
 #[inline]
@@ -105,7 +158,8 @@ fn decide<S, ReqBody, ResBody, R>(
 ) -> State<S, ReqBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     // A cookie that no longer names a session is removed, so the browser stops sending it;
     // a 503 keeps it, the session may well be fine.
@@ -115,12 +169,12 @@ where
             request.extensions_mut().insert(auth.user);
             State::Inner {
                 future: inner.call(request),
-                set_cookie: auth.new_token.map(|(_, cookie)| cookie),
+                set_cookie: auth.new_token.map(|new| new.set_cookie),
             }
         }
         Err(AuthError::Invalid(reason)) if !required => {
             tracing::debug!(?reason, "invalid session token, going on without a user");
-            request.extensions_mut().remove::<crate::CurrentUser>();
+            without_user(&mut request, rejection);
             State::Inner {
                 future: inner.call(request),
                 set_cookie: removal(),
@@ -163,7 +217,7 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         Checking {
-            check: Check,
+            check: CheckFuture,
             source: TokenSource,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
@@ -185,7 +239,8 @@ pin_project! {
 impl<S, ReqBody, ResBody, R> Future for ResponseFuture<S, ReqBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -301,5 +356,44 @@ mod tests {
                 assert_eq!(response.into_body(), "ok");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn new_wraps_like_the_layer_and_hands_the_inner_service_back() {
+        use tower::ServiceExt as _;
+
+        let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+        let session = manager.create("alice").await.unwrap();
+        let mut service = super::SessionService::new(tower::service_fn(echo_user), manager);
+        let request = |token: &str| {
+            Request::builder()
+                .header("authorization", format!("Bearer {token}"))
+                .body(())
+                .unwrap()
+        };
+        let ok = service
+            .clone()
+            .oneshot(request(session.token.expose()))
+            .await;
+        assert_eq!(ok.unwrap().into_body(), "alice");
+        let refused = service.clone().oneshot(request("nope")).await.unwrap();
+        assert_eq!(refused.status(), http::StatusCode::UNAUTHORIZED);
+
+        let _: &mut _ = service.get_mut();
+        let inner = service.get_ref().clone();
+        let bare = inner.oneshot(request("nope")).await.unwrap();
+        assert_eq!(
+            bare.status(),
+            http::StatusCode::OK,
+            "the inner service unwrapped"
+        );
+        let _ = service.into_inner();
+    }
+
+    async fn echo_user(request: Request<()>) -> Result<Response<String>, std::convert::Infallible> {
+        let user = request.extensions().get::<CurrentUser>();
+        Ok(Response::new(
+            user.map(|u| u.username().to_owned()).unwrap_or_default(),
+        ))
     }
 }

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::Secret;
@@ -89,32 +87,6 @@ impl Hex {
     }
 }
 
-/// Length in characters of an opaque token: 32 random bytes in URL-safe base64 without padding.
-pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
-
-/// A new opaque token: 256 bits from the operating system's RNG, URL-safe base64.
-pub(crate) fn new_opaque_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Whether a string has the shape of an opaque token, checked before any store look-up.
-pub(crate) fn is_opaque_token(token: &str) -> bool {
-    // Runs on every request: one table look-up a byte.
-    const BASE64URL: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
-            b += 1;
-        }
-        table
-    };
-    token.len() == OPAQUE_TOKEN_LEN && token.bytes().all(|b| BASE64URL[usize::from(b)])
-}
-
 /// The Cognito tokens a session holds server-side.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CognitoTokens {
@@ -165,6 +137,44 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// A new session's record: keyed `key`, holding the token whose hash is `token_hash`,
+    /// created and last seen at `now`, expiring at `expires_at`, at version 0. The
+    /// optional fields are unset; set `sub` and `cognito` with struct update syntax.
+    ///
+    /// ```
+    /// use cognito_session::{SessionRecord, TokenHash};
+    ///
+    /// let hash = TokenHash::of("a token");
+    /// let record = SessionRecord {
+    ///     sub: Some("the-sub".into()),
+    ///     ..SessionRecord::new(hash.to_hex(), "alice", hash, 1_800_000_000, 1_800_003_600)
+    /// };
+    /// assert_eq!(record.version, 0);
+    /// ```
+    pub fn new(
+        key: impl Into<String>,
+        username: impl Into<String>,
+        token_hash: TokenHash,
+        now: u64,
+        expires_at: u64,
+    ) -> Self {
+        Self {
+            key: key.into(),
+            username: username.into(),
+            sub: None,
+            token_hash,
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: None,
+            created_at: now,
+            last_seen_at: now,
+            refreshed_at: now,
+            expires_at,
+            version: 0,
+        }
+    }
+
     /// Whether `hash` is the current token, or the previous one within its grace period.
     pub(crate) fn accepts(&self, hash: &TokenHash, now: u64) -> TokenMatch {
         if self.token_hash.ct_eq(hash) {
@@ -182,21 +192,7 @@ impl SessionRecord {
     /// A live opaque-style record for unit tests: keyed `key` (and holding the hash of
     /// `key`), created at `now`, expiring an hour later, every optional field unset.
     pub(crate) fn for_test(key: &str, username: &str, now: u64) -> Self {
-        Self {
-            key: key.into(),
-            username: username.into(),
-            sub: None,
-            token_hash: TokenHash::of(key),
-            previous_token_hash: None,
-            previous_valid_until: None,
-            successor: None,
-            cognito: None,
-            created_at: now,
-            last_seen_at: now,
-            refreshed_at: now,
-            expires_at: now + 3600,
-            version: 0,
-        }
+        Self::new(key, username, TokenHash::of(key), now, now + 3600)
     }
 }
 
@@ -210,24 +206,6 @@ pub(crate) enum TokenMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn opaque_tokens_are_256_bit_url_safe_and_distinct() {
-        let a = new_opaque_token().unwrap();
-        let b = new_opaque_token().unwrap();
-        assert_ne!(a, b);
-        assert!(is_opaque_token(&a), "{}", a.len());
-        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
-    }
-
-    #[test]
-    fn opaque_shape_is_checked() {
-        assert!(!is_opaque_token(""));
-        assert!(!is_opaque_token(&"a".repeat(42)));
-        assert!(!is_opaque_token(&"a".repeat(44)));
-        assert!(!is_opaque_token(&format!("{}+", "a".repeat(42))));
-        assert!(!is_opaque_token(&format!("{}é", "a".repeat(41))));
-    }
 
     #[test]
     fn hash_hex_round_trips() {

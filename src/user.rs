@@ -35,7 +35,7 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     /// The user of `session`.
-    pub(crate) fn of(session: Arc<SessionRecord>) -> Self {
+    pub(crate) fn from_record(session: Arc<SessionRecord>) -> Self {
         Self {
             session: without_secrets(session),
             successor: false,
@@ -71,14 +71,15 @@ impl CurrentUser {
     }
 }
 
-/// `session` itself if it holds no secret, else a copy without the Cognito tokens.
+/// `session` itself if it holds no secret, else one without the Cognito tokens (a copy,
+/// unless nothing else shares it).
 fn without_secrets(session: Arc<SessionRecord>) -> Arc<SessionRecord> {
     if session.cognito.is_none() {
         return session;
     }
     Arc::new(SessionRecord {
         cognito: None,
-        ..SessionRecord::clone(&session)
+        ..Arc::unwrap_or_clone(session)
     })
 }
 
@@ -119,7 +120,7 @@ mod tests {
     fn an_opaque_session_is_shared_and_a_cognito_one_copied_without_its_tokens() {
         let opaque = record(None);
         assert!(Arc::ptr_eq(
-            &CurrentUser::of(opaque.clone()).session,
+            &CurrentUser::from_record(opaque.clone()).session,
             &opaque
         ));
         let tokens = CognitoTokens {
@@ -129,7 +130,7 @@ mod tests {
         };
         let cognito = record(Some(tokens));
         for user in [
-            CurrentUser::of(cognito.clone()),
+            CurrentUser::from_record(cognito.clone()),
             CurrentUser::of_successor(cognito.clone()),
         ] {
             assert!(user.session.cognito.is_none());
@@ -138,7 +139,7 @@ mod tests {
             assert!(!shown.contains("the-"), "{shown}");
             assert_eq!((user.username(), user.sub()), ("alice", Some("s")));
         }
-        assert_eq!(CurrentUser::of(cognito.clone()).session_key(), "k");
+        assert_eq!(CurrentUser::from_record(cognito.clone()).session_key(), "k");
         assert_eq!(CurrentUser::of_successor(cognito).session_key(), "next");
     }
 }

@@ -558,7 +558,7 @@ async fn deleting_either_key_of_a_rotation_ends_both_tokens() {
             .authenticate_from(&old, TokenSource::Cookie)
             .await
             .unwrap();
-        let (new, _) = rotated.new_token.unwrap();
+        let new = rotated.new_token.unwrap().token;
         let key = if by_old_key {
             session.user.session_key()
         } else {

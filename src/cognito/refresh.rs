@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Cognito;
-use super::authenticate::not_found;
 use super::idp::{CallError, IdpError};
 use super::verify::AccessClaims;
 use super::verify::Verified;
-use crate::manager::{AuthError, Authenticated, user_of};
+use crate::check::{Authenticated, Check};
 use crate::session::TokenMatch;
 use crate::store::{BoxError, StoreError};
-use crate::{CognitoTokens, SessionManager, SessionRecord, TokenHash};
+use crate::{AuthError, CognitoTokens, SessionRecord, TokenHash};
 
 /// Why a refresh gave no new token.
 enum Failure {
@@ -27,7 +26,7 @@ impl Cognito {
     /// token another request got meanwhile.
     pub(super) async fn refresh(
         &self,
-        manager: &SessionManager,
+        check: &Check,
         record: SessionRecord,
         claims: &AccessClaims,
         hash: TokenHash,
@@ -35,25 +34,25 @@ impl Cognito {
         let queued_at = Instant::now();
         let flight = self.flights.get(&record.key);
         let mut flight = flight.lock().await;
-        let now = manager.config().now();
+        let now = check.now();
 
         // The request before us in the queue refreshed since we queued: its record holds the
         // token that replaced ours, and a storm of requests costs one read each, not two.
         if let Some((at, refreshed)) = &flight.refreshed
             && *at >= queued_at
             && refreshed.accepts(&hash, now) == TokenMatch::Previous
-            && manager.is_live(refreshed, now)
+            && check.is_live(refreshed, now)
         {
-            return Ok(manager.adopt(refreshed, now));
+            return Ok(check.adopt(refreshed, now));
         }
         // Otherwise re-read under the lock: another process may have refreshed already.
         let record = self
-            .load(manager, &record.key, claims, now)
+            .load(check, &record.key, claims, now)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(AuthError::not_found)?;
         match record.accepts(&hash, now) {
-            TokenMatch::None => return Err(not_found()),
-            TokenMatch::Previous => return Ok(manager.adopt(&Arc::new(record), now)),
+            TokenMatch::None => return Err(AuthError::not_found()),
+            TokenMatch::Previous => return Ok(check.adopt(&Arc::new(record), now)),
             TokenMatch::Current => {}
         }
         if flight.failed_at.is_some_and(|failed| failed >= queued_at) {
@@ -62,12 +61,12 @@ impl Cognito {
             let error = IdpError::new("refresh", "failed for a concurrent request of the session");
             return fallback(&record, claims, now, Box::new(error));
         }
-        match self.refresh_now(manager, &record, now).await {
+        match self.refresh_now(check, &record, now).await {
             Ok(current) => {
                 flight.refreshed = Some((Instant::now(), current.clone()));
-                Ok(manager.adopt(&current, now))
+                Ok(check.adopt(&current, now))
             }
-            Err(Failure::Ended) => Err(not_found()),
+            Err(Failure::Ended) => Err(AuthError::not_found()),
             Err(Failure::Unavailable(error)) => {
                 flight.failed_at = Some(Instant::now());
                 fallback(&record, claims, now, error)
@@ -79,14 +78,14 @@ impl Cognito {
     /// (ours, or the one of another process that refreshed first).
     async fn refresh_now(
         &self,
-        manager: &SessionManager,
+        check: &Check,
         record: &SessionRecord,
         now: u64,
     ) -> Result<Arc<SessionRecord>, Failure> {
         let Some(old) = &record.cognito else {
             return Err(Failure::Ended);
         };
-        let store = &manager.inner.store;
+        let store = check.store();
         let tokens = match self.idp.refresh(&old.refresh_token, &record.username).await {
             Ok(tokens) => tokens,
             Err(CallError::Refused) => {
@@ -134,7 +133,7 @@ impl Cognito {
             return Err(unusable("returned an access token of another session"));
         }
 
-        let config = manager.config();
+        let config = check.config();
         let updated = SessionRecord {
             token_hash: new_hash,
             previous_token_hash: Some(record.token_hash),
@@ -147,7 +146,7 @@ impl Cognito {
             refreshed_at: now,
             last_seen_at: now,
             // Unchanged unless an idle timeout slides it.
-            expires_at: manager.expiry(record.created_at, now),
+            expires_at: check.expiry(record.created_at, now),
             version: record.version + 1,
             ..record.clone()
         };
@@ -163,7 +162,7 @@ impl Cognito {
                     .load(&record.key, now)
                     .await
                     .map_err(|e| Failure::Unavailable(Box::new(e)))?
-                    .filter(|r| manager.is_live(r, now))
+                    .filter(|r| check.is_live(r, now))
                     .ok_or(Failure::Ended)?;
                 match current.accepts(&record.token_hash, now) {
                     TokenMatch::Previous => {
@@ -204,10 +203,7 @@ fn fallback(
 ) -> Result<Authenticated, AuthError> {
     if now < claims.exp {
         tracing::warn!(session = %record.key, %error, "token refresh failed; the current token serves meanwhile");
-        Ok(Authenticated {
-            user: user_of(record),
-            new_token: None,
-        })
+        Ok(Authenticated::as_is(&Arc::new(record.clone())))
     } else {
         Err(AuthError::Unavailable(error))
     }

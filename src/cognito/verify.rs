@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use super::cache::TokenCache;
 use super::jwks::{Jwks, KeyError};
-use crate::manager::AuthError;
+use crate::AuthError;
 use crate::{CognitoSettings, InvalidReason, TokenHash};
 
 /// Longest token we look at. Cognito access tokens are about 1 KiB, more with many groups;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use foldhash::HashMap;
 
-use super::{SessionStore, StoreError};
+use super::{LoadNow, SessionStore, StoreError};
 use crate::SessionRecord;
 
 /// Keeps the records another store read for a while, so that a session used for many
@@ -216,10 +216,13 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
         Ok(record)
     }
 
-    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+    fn load_now(&self, key: &str, now: u64) -> LoadNow {
         let entries = self.read_entries();
-        let entry = entries.get(key).filter(|entry| self.fresh(entry, now))?;
-        Some(Some(entry.record.clone()))
+        match entries.get(key).filter(|entry| self.fresh(entry, now)) {
+            Some(entry) => LoadNow::Found(entry.record.clone()),
+            // Only the table can say a session is gone.
+            None => LoadNow::Unknown,
+        }
     }
 
     async fn update(
@@ -298,22 +301,26 @@ mod tests {
     }
 
     fn cached<S: SessionStore>(cache: &CachedStore<S>, key: &str, now: u64) -> bool {
-        matches!(cache.load_now(key, now), Some(Some(_)))
+        matches!(cache.load_now(key, now), LoadNow::Found(_))
     }
 
     #[tokio::test]
     async fn a_read_is_answered_from_memory_until_it_is_ttl_old() {
         let (table, cache) = table();
         table.create(&record("a", "alice"), NOW).await.unwrap();
-        assert!(cache.load_now("a", NOW).is_none(), "nothing read yet");
+        assert_eq!(
+            cache.load_now("a", NOW),
+            LoadNow::Unknown,
+            "nothing read yet"
+        );
         cache.load("a", NOW).await.unwrap().unwrap();
         assert!(cached(&cache, "a", NOW + 4));
-        assert!(cache.load_now("a", NOW + 5).is_none(), "5 s old");
+        assert_eq!(cache.load_now("a", NOW + 5), LoadNow::Unknown, "5 s old");
         // Nor past the record's own expiry, whatever the ttl.
         let long = CachedStore::new(table.clone(), Duration::from_secs(7200));
         long.load("a", NOW).await.unwrap();
         assert!(cached(&long, "a", NOW + 3599));
-        assert!(long.load_now("a", NOW + 3600).is_none());
+        assert_eq!(long.load_now("a", NOW + 3600), LoadNow::Unknown);
     }
 
     #[tokio::test]
@@ -325,13 +332,16 @@ mod tests {
         // Another process deletes `d`: the cache lags, by less than its ttl.
         table.delete("d").await.unwrap();
         assert!(cached(&cache, "d", NOW + 4));
-        assert!(cache.load_now("d", NOW + 5).is_none());
+        assert_eq!(cache.load_now("d", NOW + 5), LoadNow::Unknown);
         assert_eq!(cache.load("d", NOW + 5).await.unwrap(), None);
         // This process ends sessions: forgotten at once.
         cache.delete("c").await.unwrap();
-        assert!(cache.load_now("c", NOW).is_none());
+        assert_eq!(cache.load_now("c", NOW), LoadNow::Unknown);
         cache.delete_user("alice").await.unwrap();
-        assert!(cache.load_now("a", NOW).is_none() && cache.load_now("b", NOW).is_none());
+        assert!(
+            cache.load_now("a", NOW) == LoadNow::Unknown
+                && cache.load_now("b", NOW) == LoadNow::Unknown
+        );
         assert!(cache.is_empty());
     }
 
@@ -341,7 +351,9 @@ mod tests {
         let mut r = record("a", "alice");
         cache.create(&r, NOW).await.unwrap();
         cache.touch("a", 0, NOW + 1, NOW + 7200).await.unwrap();
-        let seen = cache.load_now("a", NOW + 1).unwrap().unwrap();
+        let LoadNow::Found(seen) = cache.load_now("a", NOW + 1) else {
+            panic!("not cached")
+        };
         assert_eq!((seen.last_seen_at, seen.expires_at), (NOW + 1, NOW + 7200));
         assert_eq!(
             table.load("a", NOW).await.unwrap().unwrap().last_seen_at,
@@ -352,26 +364,26 @@ mod tests {
         r.username = "renamed".into();
         cache.update(&r, 0).await.unwrap();
         assert!(
-            cache.load_now("a", NOW).is_none(),
+            cache.load_now("a", NOW) == LoadNow::Unknown,
             "an updated record is read again"
         );
         assert_eq!(
             cache.load("a", NOW).await.unwrap().unwrap().username,
             "renamed"
         );
-        assert_eq!(cache.load_now("a", NOW).unwrap().unwrap().version, 1);
+        assert!(matches!(cache.load_now("a", NOW), LoadNow::Found(r) if r.version == 1));
 
         // A write that loses its condition leaves nothing stale behind.
         assert!(matches!(
             cache.touch("a", 0, NOW + 2, NOW + 7200).await,
             Err(StoreError::Conflict)
         ));
-        assert!(cache.load_now("a", NOW).is_none());
+        assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);
         assert!(matches!(
             cache.update(&r, 0).await,
             Err(StoreError::Conflict)
         ));
-        assert!(cache.load_now("a", NOW).is_none());
+        assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);
     }
 
     #[tokio::test]
@@ -475,7 +487,7 @@ mod tests {
         cache.inner().go.notify_one();
         assert!(delete.await.unwrap().unwrap());
         assert!(
-            cache.load_now("a", NOW).is_none(),
+            cache.load_now("a", NOW) == LoadNow::Unknown,
             "ended through this store"
         );
     }
@@ -501,6 +513,6 @@ mod tests {
         cache.delete("a").await.unwrap();
         cache.inner().go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
-        assert!(cache.load_now("a", NOW).is_none());
+        assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);
     }
 }

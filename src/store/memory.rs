@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 
-use super::{SessionStore, StoreError};
+use super::{LoadNow, SessionStore, StoreError};
 use crate::SessionRecord;
 
 /// Sessions in a `HashMap` behind a lock: the embedded default, and the store for tests.
@@ -168,8 +168,11 @@ impl SessionStore for MemoryStore {
         Ok(self.get(key, now).map(Arc::unwrap_or_clone))
     }
 
-    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
-        Some(self.get(key, now))
+    fn load_now(&self, key: &str, now: u64) -> LoadNow {
+        match self.get(key, now) {
+            Some(record) => LoadNow::Found(record),
+            None => LoadNow::Absent,
+        }
     }
 
     async fn update(

@@ -2,7 +2,7 @@
 //!
 //! Every store behaves like a DynamoDB table with conditional writes: two processes sharing
 //! a table can race, and the store's answer ([`StoreError::Conflict`]) decides who won.
-//! Both stores here pass one conformance suite (`tests/store_conformance.rs`).
+//! Every store here passes one conformance suite (`tests/store_conformance.rs`).
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -15,6 +15,11 @@ pub mod cached;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod memory;
+
+pub use self::cached::CachedStore;
+#[cfg(feature = "dynamodb")]
+pub use self::dynamodb::DynamoDbStore;
+pub use self::memory::MemoryStore;
 
 /// A boxed error from a store's backend.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -37,6 +42,19 @@ pub enum StoreError {
     Backend(#[source] BoxError),
 }
 
+/// What [`SessionStore::load_now`] can tell without waiting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadNow {
+    /// The store can't tell without waiting: the caller must await
+    /// [`load`](SessionStore::load). Always a correct answer.
+    Unknown,
+    /// The store knows there is no live record under the key.
+    Absent,
+    /// The record, shared rather than copied.
+    Found(Arc<SessionRecord>),
+}
+
 /// Storage for [`SessionRecord`]s.
 ///
 /// The trait is object-safe (through `async_trait`) so that [`SessionManager`](crate::SessionManager)
@@ -56,19 +74,19 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError>;
 
     /// The record for `key`, if the store can tell without waiting (it keeps the records, or
-    /// a cache of them, in this process); `None` if it can't. The record is shared rather
-    /// than copied, and may lag behind what [`load`](Self::load) would answer by a bounded
-    /// time.
+    /// a cache of them, in this process); [`LoadNow::Unknown`] if it can't. The answer may
+    /// lag behind what [`load`](Self::load) would answer by a bounded time.
     ///
     /// [`SessionLayer`](crate::SessionLayer) asks this first on every request: a request
     /// answered from memory then costs no future, no allocation for one, and no poll. The
     /// answer may lag behind the backend by a bounded time (a read cache such as
     /// [`CachedStore`](cached::CachedStore) does): the layer lets a request through on it,
-    /// but turns a request away only on what `load` answers. The default answers `None`,
+    /// but turns a request away only on what `load` answers, so today only
+    /// [`LoadNow::Found`] changes what it does. The default answers [`LoadNow::Unknown`],
     /// which is always correct.
-    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+    fn load_now(&self, key: &str, now: u64) -> LoadNow {
         let _ = (key, now);
-        None
+        LoadNow::Unknown
     }
 
     /// Replaces the record with `record.key` if its version is still `expected_version`;
@@ -103,7 +121,7 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
         (**self).load(key, now).await
     }
-    fn load_now(&self, key: &str, now: u64) -> Option<Option<Arc<SessionRecord>>> {
+    fn load_now(&self, key: &str, now: u64) -> LoadNow {
         (**self).load_now(key, now)
     }
     async fn update(

@@ -1,0 +1,191 @@
+//! [`CognitoOptions`]: how the Cognito side of a manager talks to Cognito and its keys.
+
+use std::time::Duration;
+
+/// Tuning of the Cognito side of a [`SessionManager`](crate::SessionManager), for
+/// [`SessionManager::with_cognito_options`](crate::SessionManager::with_cognito_options). Every setting has a default that suits a
+/// service talking to Cognito over the internet.
+///
+/// ```
+/// use std::time::Duration;
+/// use cognito_session::cognito::CognitoOptions;
+///
+/// let options = CognitoOptions::default()
+///     .with_leeway(Duration::from_secs(30))
+///     .with_call_timeout(Duration::from_secs(3))
+///     .with_global_sign_out(true);
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CognitoOptions {
+    pub(super) leeway: Duration,
+    pub(super) call_timeout: Duration,
+    pub(super) jwks_timeout: Duration,
+    pub(super) jwks_cooldown: Duration,
+    pub(super) jwks_failure_cooldown: Duration,
+    pub(super) jwks_max_age: Duration,
+    pub(super) http: Option<reqwest::Client>,
+    pub(super) token_cache_capacity: usize,
+    pub(super) global_sign_out: bool,
+    pub(super) refresh_token_rotation: bool,
+}
+
+impl Default for CognitoOptions {
+    fn default() -> Self {
+        Self {
+            leeway: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(5),
+            jwks_timeout: Duration::from_secs(5),
+            jwks_cooldown: Duration::from_secs(30),
+            jwks_failure_cooldown: Duration::from_secs(5),
+            jwks_max_age: Duration::from_secs(3600),
+            http: None,
+            token_cache_capacity: 10_000,
+            global_sign_out: false,
+            refresh_token_rotation: false,
+        }
+    }
+}
+
+impl CognitoOptions {
+    /// How far in the future a token's `iat` and `nbf` may be, for clock skew between
+    /// Cognito and this server. Default 60 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_leeway(Duration::from_secs(5));
+    /// ```
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// How long a call to Cognito's API (log-in, refresh, revocation) may take before it is
+    /// given up as unavailable. Default 5 s: a refresh runs while a request waits, and the
+    /// AWS SDK by itself waits for an answer indefinitely.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_call_timeout(Duration::from_secs(2));
+    /// ```
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// How long fetching the pool's keys may take. Default 5 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_jwks_timeout(Duration::from_secs(2));
+    /// ```
+    pub fn with_jwks_timeout(mut self, timeout: Duration) -> Self {
+        self.jwks_timeout = timeout;
+        self
+    }
+
+    /// The least time between two fetches of the pool's keys caused by tokens naming a key
+    /// we don't know. Default 30 s: Cognito rotates keys rarely and announces new ones before
+    /// using them, while tokens with made-up key ids cost nothing to send; during the
+    /// cooldown they are refused without a fetch.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_jwks_cooldown(Duration::from_secs(60));
+    /// ```
+    pub fn with_jwks_cooldown(mut self, cooldown: Duration) -> Self {
+        self.jwks_cooldown = cooldown;
+        self
+    }
+
+    /// After a failed fetch of the keys, how long requests that need them are answered 503
+    /// at once rather than trying again. Default 5 s, so a key endpoint that is down is not
+    /// hammered by every request.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_jwks_failure_cooldown(Duration::from_secs(1));
+    /// ```
+    pub fn with_jwks_failure_cooldown(mut self, cooldown: Duration) -> Self {
+        self.jwks_failure_cooldown = cooldown;
+        self
+    }
+
+    /// How old the cached keys may get before they are fetched again, so that a key the
+    /// pool withdrew stops being trusted. Default 1 hour. Old keys keep working while the
+    /// fetch runs, and if it fails.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_jwks_max_age(Duration::from_secs(600));
+    /// ```
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
+        self
+    }
+
+    /// The HTTP client that fetches the keys. Default: a new `reqwest` client (rustls, the
+    /// system's roots). The [JWKS timeout](Self::with_jwks_timeout) applies whatever the
+    /// client's own settings.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let http = reqwest::Client::builder().user_agent("my-service").build().unwrap();
+    /// let options = CognitoOptions::default().with_http_client(http);
+    /// ```
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// How many verified tokens are remembered, so that a token is not verified again on
+    /// each request until it expires. Default 10 000 (a few MiB at most); 0 turns the cache
+    /// off.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_token_cache_capacity(100_000);
+    /// ```
+    pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.token_cache_capacity = capacity;
+        self
+    }
+
+    /// Whether [`SessionManager::sign_out_everywhere`](crate::SessionManager::sign_out_everywhere) also calls Cognito's
+    /// `AdminUserGlobalSignOut`, which ends every refresh token of the user, including
+    /// sessions of other applications. Default `false`: it needs AWS credentials allowed to
+    /// call that admin operation.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_global_sign_out(true);
+    /// ```
+    pub fn with_global_sign_out(mut self, enabled: bool) -> Self {
+        self.global_sign_out = enabled;
+        self
+    }
+
+    /// Refresh with `GetTokensFromRefreshToken` instead of `InitiateAuth`
+    /// (`REFRESH_TOKEN_AUTH`), and store the new refresh token it returns. Default `false`.
+    /// Turn it on for app clients with refresh-token rotation enabled, where `InitiateAuth`
+    /// is refused.
+    ///
+    /// With rotation, a refresh whose new tokens can't be written to the store loses the
+    /// rotated refresh token, and the session ends once its old one's grace period is over;
+    /// without rotation the stored refresh token always stays good.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_refresh_token_rotation(true);
+    /// ```
+    pub fn with_refresh_token_rotation(mut self, enabled: bool) -> Self {
+        self.refresh_token_rotation = enabled;
+        self
+    }
+}
