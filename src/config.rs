@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use cookie::SameSite;
 
 use crate::Secret;
-use crate::cookie::{CookieSettings, is_cookie_safe};
+use crate::cookie::CookieSettings;
 use crate::token::TokenSource;
 
 /// A configuration that can't work, found when the config is used
@@ -337,45 +337,7 @@ impl SessionConfig {
 
     /// Checks settings that only make sense together.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        let cookie = &self.cookie;
-        if !is_cookie_safe(&cookie.name) {
-            return Err(ConfigError::Invalid(format!(
-                "cookie name {:?} is not a valid cookie name",
-                cookie.name
-            )));
-        }
-        if cookie.name.starts_with("__Host-")
-            && (!cookie.secure || cookie.path != "/" || cookie.domain.is_some())
-        {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a __Host- cookie unless it is Secure, has Path=/ and no Domain",
-                cookie.name
-            )));
-        }
-        if cookie.same_site == SameSite::None && !cookie.secure {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a SameSite=None cookie unless it is Secure",
-                cookie.name
-            )));
-        }
-        if cookie.name.starts_with("__Secure-") && !cookie.secure {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a __Secure- cookie unless it is Secure",
-                cookie.name
-            )));
-        }
-        for (what, value) in [
-            ("path", Some(&cookie.path)),
-            ("domain", cookie.domain.as_ref()),
-        ] {
-            if let Some(value) = value
-                && !is_cookie_safe(value)
-            {
-                return Err(ConfigError::Invalid(format!(
-                    "cookie {what} {value:?} is not valid"
-                )));
-            }
-        }
+        self.cookie.validate().map_err(ConfigError::Invalid)?;
         if self.sources.is_empty() {
             return Err(ConfigError::Invalid("no token source".into()));
         }
@@ -668,23 +630,5 @@ mod tests {
             ])),
             "SESSION_COOKIE"
         );
-    }
-
-    #[test]
-    fn host_prefix_is_enforced() {
-        let host = SessionConfig::default().with_cookie_name("__Host-t");
-        assert!(host.validate().is_ok());
-        assert!(host.clone().with_cookie_secure(false).validate().is_err());
-        assert!(host.clone().with_cookie_path("/app").validate().is_err());
-        assert!(
-            host.with_cookie_domain(Some("example.com".into()))
-                .validate()
-                .is_err()
-        );
-        let secure = SessionConfig::default().with_cookie_name("__Secure-t");
-        assert!(secure.with_cookie_secure(false).validate().is_err());
-        let cross_site = SessionConfig::default().with_cookie_same_site(SameSite::None);
-        assert!(cross_site.clone().validate().is_ok());
-        assert!(cross_site.with_cookie_secure(false).validate().is_err());
     }
 }
