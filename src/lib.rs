@@ -86,6 +86,7 @@
 
 mod config;
 mod cookie;
+mod env;
 mod layer;
 mod manager;
 mod rejection;
