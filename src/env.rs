@@ -150,13 +150,14 @@ impl SessionConfig {
         if let Some(window) = secs("REFRESH_BEFORE_SECS")? {
             config.refresh_before = window;
         }
-        config.validate().map_err(|e| match e {
-            ConfigError::Invalid(message) if message.starts_with("cookie") => ConfigError::Env {
+        config
+            .cookie
+            .validate()
+            .map_err(|message| ConfigError::Env {
                 variable: "SESSION_COOKIE",
                 message,
-            },
-            other => other,
-        })?;
+            })?;
+        config.validate()?;
         Ok(config)
     }
 }
