@@ -198,6 +198,16 @@ impl SessionConfig {
     /// The name of the session cookie. Default `token`, the name `@sswahn/session`'s
     /// examples use. A name starting with `__Host-` makes browsers insist on Secure, `Path=/`
     /// and no Domain; [`SessionManager::new`](crate::SessionManager::new) checks that.
+    ///
+    /// ```
+    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let config = SessionConfig::default().with_cookie_name("__Host-session");
+    /// assert!(SessionManager::new(MemoryStore::new(), config.clone()).is_ok());
+    /// // Browsers would drop the cookie, so every log-in would seem to fail.
+    /// let over_http = config.with_cookie_secure(false);
+    /// assert!(SessionManager::new(MemoryStore::new(), over_http).is_err());
+    /// ```
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie.name = name.into();
         self
@@ -240,6 +250,14 @@ impl SessionConfig {
     }
 
     /// Where tokens are read, in order. Default: `Authorization: Bearer`, then the cookie.
+    ///
+    /// A site only browsers use can ignore `Authorization` headers:
+    ///
+    /// ```
+    /// use cognito_session::{SessionConfig, TokenSource};
+    ///
+    /// let config = SessionConfig::default().with_token_sources([TokenSource::Cookie]);
+    /// ```
     pub fn with_token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.sources = sources.into_iter().collect();
         self
@@ -295,6 +313,15 @@ impl SessionConfig {
     }
 
     /// The DynamoDB session table. Default none (sessions in memory).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cognito_session::{SessionConfig, TableSettings};
+    ///
+    /// let mut table = TableSettings::new("sessions");
+    /// table.cache = Some(Duration::from_secs(5));
+    /// let config = SessionConfig::default().with_table(Some(table));
+    /// ```
     pub fn with_table(mut self, table: Option<TableSettings>) -> Self {
         self.table = table;
         self
@@ -302,12 +329,34 @@ impl SessionConfig {
 
     /// The Cognito user pool whose access tokens are accepted. Default none: only opaque
     /// session tokens.
+    ///
+    /// ```
+    /// use cognito_session::{CognitoSettings, KeyClaim, Secret, SessionConfig};
+    ///
+    /// let mut cognito = CognitoSettings::new("eu-west-1_AbCdEf", "app-client-id");
+    /// cognito.client_secret = Some(Secret::new("app-client-secret"));
+    /// cognito.key_claim = KeyClaim::Sub;
+    /// let config = SessionConfig::default().with_cognito(Some(cognito));
+    /// ```
     pub fn with_cognito(mut self, cognito: Option<CognitoSettings>) -> Self {
         self.cognito = cognito;
         self
     }
 
     /// The clock. Default `SystemTime::now`. Tests use it to travel in time.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use cognito_session::SessionConfig;
+    ///
+    /// let now = Arc::new(AtomicU64::new(1_700_000_000));
+    /// let clock = Arc::clone(&now);
+    /// let config = SessionConfig::default()
+    ///     .with_clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::Relaxed)));
+    /// now.fetch_add(8 * 24 * 3600, Ordering::Relaxed); // past the default lifetime
+    /// ```
     pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
