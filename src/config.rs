@@ -1,4 +1,4 @@
-//! [`SessionConfig`]: how sessions behave, and where the settings come from.
+//! [`SessionConfig`]: how sessions behave, and the settings it holds.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use cookie::SameSite;
 
 use crate::Secret;
-use crate::cookie::{CookieSettings, is_cookie_safe};
+use crate::cookie::CookieSettings;
 use crate::token::TokenSource;
 
 /// A configuration that can't work, found when the config is used
@@ -198,6 +198,16 @@ impl SessionConfig {
     /// The name of the session cookie. Default `token`, the name `@sswahn/session`'s
     /// examples use. A name starting with `__Host-` makes browsers insist on Secure, `Path=/`
     /// and no Domain; [`SessionManager::new`](crate::SessionManager::new) checks that.
+    ///
+    /// ```
+    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let config = SessionConfig::default().with_cookie_name("__Host-session");
+    /// assert!(SessionManager::new(MemoryStore::new(), config.clone()).is_ok());
+    /// // Browsers would drop the cookie, so every log-in would seem to fail.
+    /// let over_http = config.with_cookie_secure(false);
+    /// assert!(SessionManager::new(MemoryStore::new(), over_http).is_err());
+    /// ```
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie.name = name.into();
         self
@@ -240,6 +250,14 @@ impl SessionConfig {
     }
 
     /// Where tokens are read, in order. Default: `Authorization: Bearer`, then the cookie.
+    ///
+    /// A site only browsers use can ignore `Authorization` headers:
+    ///
+    /// ```
+    /// use cognito_session::{SessionConfig, TokenSource};
+    ///
+    /// let config = SessionConfig::default().with_token_sources([TokenSource::Cookie]);
+    /// ```
     pub fn with_token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.sources = sources.into_iter().collect();
         self
@@ -295,6 +313,15 @@ impl SessionConfig {
     }
 
     /// The DynamoDB session table. Default none (sessions in memory).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cognito_session::{SessionConfig, TableSettings};
+    ///
+    /// let mut table = TableSettings::new("sessions");
+    /// table.cache = Some(Duration::from_secs(5));
+    /// let config = SessionConfig::default().with_table(Some(table));
+    /// ```
     pub fn with_table(mut self, table: Option<TableSettings>) -> Self {
         self.table = table;
         self
@@ -302,12 +329,34 @@ impl SessionConfig {
 
     /// The Cognito user pool whose access tokens are accepted. Default none: only opaque
     /// session tokens.
+    ///
+    /// ```
+    /// use cognito_session::{CognitoSettings, KeyClaim, Secret, SessionConfig};
+    ///
+    /// let mut cognito = CognitoSettings::new("eu-west-1_AbCdEf", "app-client-id");
+    /// cognito.client_secret = Some(Secret::new("app-client-secret"));
+    /// cognito.key_claim = KeyClaim::Sub;
+    /// let config = SessionConfig::default().with_cognito(Some(cognito));
+    /// ```
     pub fn with_cognito(mut self, cognito: Option<CognitoSettings>) -> Self {
         self.cognito = cognito;
         self
     }
 
     /// The clock. Default `SystemTime::now`. Tests use it to travel in time.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use cognito_session::SessionConfig;
+    ///
+    /// let now = Arc::new(AtomicU64::new(1_700_000_000));
+    /// let clock = Arc::clone(&now);
+    /// let config = SessionConfig::default()
+    ///     .with_clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::Relaxed)));
+    /// now.fetch_add(8 * 24 * 3600, Ordering::Relaxed); // past the default lifetime
+    /// ```
     pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -337,45 +386,7 @@ impl SessionConfig {
 
     /// Checks settings that only make sense together.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        let cookie = &self.cookie;
-        if !is_cookie_safe(&cookie.name) {
-            return Err(ConfigError::Invalid(format!(
-                "cookie name {:?} is not a valid cookie name",
-                cookie.name
-            )));
-        }
-        if cookie.name.starts_with("__Host-")
-            && (!cookie.secure || cookie.path != "/" || cookie.domain.is_some())
-        {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a __Host- cookie unless it is Secure, has Path=/ and no Domain",
-                cookie.name
-            )));
-        }
-        if cookie.same_site == SameSite::None && !cookie.secure {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a SameSite=None cookie unless it is Secure",
-                cookie.name
-            )));
-        }
-        if cookie.name.starts_with("__Secure-") && !cookie.secure {
-            return Err(ConfigError::Invalid(format!(
-                "cookie {:?}: browsers drop a __Secure- cookie unless it is Secure",
-                cookie.name
-            )));
-        }
-        for (what, value) in [
-            ("path", Some(&cookie.path)),
-            ("domain", cookie.domain.as_ref()),
-        ] {
-            if let Some(value) = value
-                && !is_cookie_safe(value)
-            {
-                return Err(ConfigError::Invalid(format!(
-                    "cookie {what} {value:?} is not valid"
-                )));
-            }
-        }
+        self.cookie.validate().map_err(ConfigError::Invalid)?;
         if self.sources.is_empty() {
             return Err(ConfigError::Invalid("no token source".into()));
         }
@@ -383,308 +394,5 @@ impl SessionConfig {
             return Err(ConfigError::Invalid("the session lifetime is zero".into()));
         }
         Ok(())
-    }
-
-    /// Reads the configuration from the process environment; see
-    /// [`from_env_with`](Self::from_env_with) for the variables.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the configuration through `var`, which returns a variable's value. Unset and
-    /// empty variables keep the default.
-    ///
-    /// | variable | setting |
-    /// |---|---|
-    /// | `SESSION_TABLE` | [`TableSettings::name`]; unset: sessions in memory |
-    /// | `PARTITION_KEY` | [`TableSettings::partition_key`] |
-    /// | `SESSION_USERNAME_INDEX` | [`TableSettings::username_index`] |
-    /// | `SESSION_CACHE_SECS` | [`TableSettings::cache`] |
-    /// | `USER_POOL_ID` | [`CognitoSettings::user_pool_id`]; needs `CLIENT_ID` |
-    /// | `CLIENT_ID` | [`CognitoSettings::client_id`]; needs `USER_POOL_ID` |
-    /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
-    /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`]; default `{endpoint}/{pool}/.well-known/jwks.json` when `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or `AWS_ENDPOINT_URL` is set, else the issuer's |
-    /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
-    /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
-    /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
-    /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
-    /// | `SESSION_LIFETIME_SECS` | [`with_lifetime`](Self::with_lifetime) |
-    /// | `SESSION_IDLE_TIMEOUT_SECS` | [`with_idle_timeout`](Self::with_idle_timeout) |
-    /// | `SESSION_ROTATE_AFTER_SECS` | [`with_rotation`](Self::with_rotation) |
-    /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
-    ///
-    /// ```
-    /// use cognito_session::{ConfigError, SessionConfig};
-    ///
-    /// let env = |name: &str| match name {
-    ///     "SESSION_TABLE" => Some("sessions".to_owned()),
-    ///     "SESSION_LIFETIME_SECS" => Some("soon".to_owned()),
-    ///     _ => None,
-    /// };
-    /// let err = SessionConfig::from_env_with(env).unwrap_err();
-    /// assert!(err.to_string().starts_with("SESSION_LIFETIME_SECS:"));
-    /// ```
-    pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let secs = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
-            get(name)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .map(Duration::from_secs)
-                        .map_err(|_| ConfigError::Env {
-                            variable: name,
-                            message: format!("expected a whole number of seconds, got {v:?}"),
-                        })
-                })
-                .transpose()
-        };
-        let mut config = Self::default();
-
-        if let Some(name) = get("SESSION_TABLE") {
-            let mut table = TableSettings::new(name);
-            if let Some(pk) = get("PARTITION_KEY") {
-                table.partition_key = pk;
-            }
-            if let Some(index) = get("SESSION_USERNAME_INDEX") {
-                table.username_index = index;
-            }
-            table.cache = secs("SESSION_CACHE_SECS")?;
-            config.table = Some(table);
-        }
-
-        match (get("USER_POOL_ID"), get("CLIENT_ID")) {
-            (Some(pool), Some(client)) => {
-                if !pool.contains('_') {
-                    return Err(ConfigError::Env {
-                        variable: "USER_POOL_ID",
-                        message: format!("expected {{region}}_{{id}}, got {pool:?}"),
-                    });
-                }
-                let mut cognito = CognitoSettings::new(pool, client);
-                cognito.client_secret = get("CLIENT_SECRET").map(Secret::new);
-                // Behind an endpoint override (an emulator, a VPC endpoint) the keys are
-                // served there, while `iss` still names the real Cognito host.
-                cognito.jwks_url = get("COGNITO_JWKS_URL").or_else(|| {
-                    get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
-                        .or_else(|| get("AWS_ENDPOINT_URL"))
-                        .map(|endpoint| {
-                            format!(
-                                "{}/{}/.well-known/jwks.json",
-                                endpoint.trim_end_matches('/'),
-                                cognito.user_pool_id
-                            )
-                        })
-                });
-                cognito.key_claim = match get("SESSION_KEY_CLAIM").as_deref() {
-                    None | Some("origin_jti") => KeyClaim::OriginJti,
-                    Some("sub") => KeyClaim::Sub,
-                    Some(other) => {
-                        return Err(ConfigError::Env {
-                            variable: "SESSION_KEY_CLAIM",
-                            message: format!("expected origin_jti or sub, got {other:?}"),
-                        });
-                    }
-                };
-                config.cognito = Some(cognito);
-            }
-            (Some(_), None) => {
-                return Err(ConfigError::Env {
-                    variable: "CLIENT_ID",
-                    message: "USER_POOL_ID is set, so CLIENT_ID is needed too".into(),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::Env {
-                    variable: "USER_POOL_ID",
-                    message: "CLIENT_ID is set, so USER_POOL_ID is needed too".into(),
-                });
-            }
-            (None, None) => {}
-        }
-
-        if let Some(name) = get("SESSION_COOKIE") {
-            config.cookie.name = name;
-        }
-        if let Some(secure) = get("COOKIE_SECURE") {
-            config.cookie.secure = match secure.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(ConfigError::Env {
-                        variable: "COOKIE_SECURE",
-                        message: format!("expected true or false, got {secure:?}"),
-                    });
-                }
-            };
-        }
-        config.cookie.domain = get("COOKIE_DOMAIN");
-        if let Some(lifetime) = secs("SESSION_LIFETIME_SECS")? {
-            config.lifetime = lifetime;
-        }
-        config.idle_timeout = secs("SESSION_IDLE_TIMEOUT_SECS")?;
-        config.rotate_after = secs("SESSION_ROTATE_AFTER_SECS")?;
-        if let Some(window) = secs("REFRESH_BEFORE_SECS")? {
-            config.refresh_before = window;
-        }
-        config.validate().map_err(|e| match e {
-            ConfigError::Invalid(message) if message.starts_with("cookie") => ConfigError::Env {
-                variable: "SESSION_COOKIE",
-                message,
-            },
-            other => other,
-        })?;
-        Ok(config)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Result<SessionConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        SessionConfig::from_env_with(|name| map.get(name).cloned())
-    }
-
-    fn variable(result: Result<SessionConfig, ConfigError>) -> &'static str {
-        match result {
-            Err(ConfigError::Env { variable, .. }) => variable,
-            other => panic!("expected an Env error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn empty_environment_is_the_embedded_default() {
-        let config = env(&[]).unwrap();
-        assert!(config.table.is_none());
-        assert!(config.cognito.is_none());
-        assert_eq!(config.cookie.name, "token");
-        assert_eq!(config.lifetime, Duration::from_secs(604_800));
-    }
-
-    #[test]
-    fn reads_the_sswahn_variables() {
-        let config = env(&[
-            ("SESSION_TABLE", "sessions"),
-            ("PARTITION_KEY", "sub"),
-            ("USER_POOL_ID", "eu-west-1_abc"),
-            ("CLIENT_ID", "client"),
-            ("CLIENT_SECRET", "shh"),
-            ("SESSION_KEY_CLAIM", "sub"),
-            ("COOKIE_SECURE", "false"),
-            ("REFRESH_BEFORE_SECS", "3595"),
-        ])
-        .unwrap();
-        let table = config.table.unwrap();
-        assert_eq!(
-            (table.name.as_str(), table.partition_key.as_str()),
-            ("sessions", "sub")
-        );
-        assert_eq!(table.cache, None);
-        let cached = env(&[("SESSION_TABLE", "s"), ("SESSION_CACHE_SECS", "5")]).unwrap();
-        assert_eq!(cached.table.unwrap().cache, Some(Duration::from_secs(5)));
-        let cognito = config.cognito.unwrap();
-        assert_eq!(cognito.client_id, "client");
-        assert_eq!(cognito.key_claim, KeyClaim::Sub);
-        assert_eq!(
-            cognito.issuer(),
-            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
-        );
-        assert_eq!(
-            cognito.jwks_url(),
-            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
-        );
-        assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
-        assert!(!config.cookie.secure);
-        assert_eq!(config.refresh_before, Duration::from_secs(3595));
-    }
-
-    #[test]
-    fn jwks_url_follows_the_endpoint_override_but_the_issuer_does_not() {
-        let pool = ("USER_POOL_ID", "us-east-1_p");
-        let client = ("CLIENT_ID", "c");
-        let via = |endpoint: (&str, &str)| env(&[pool, client, endpoint]).unwrap().cognito.unwrap();
-        let moto = via(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
-        assert_eq!(
-            moto.jwks_url(),
-            "http://127.0.0.1:5000/us-east-1_p/.well-known/jwks.json"
-        );
-        assert_eq!(
-            moto.issuer(),
-            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_p"
-        );
-        let specific = via((
-            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-            "http://127.0.0.1:1",
-        ));
-        assert_eq!(
-            specific.jwks_url(),
-            "http://127.0.0.1:1/us-east-1_p/.well-known/jwks.json"
-        );
-        let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
-        assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
-    }
-
-    #[test]
-    fn errors_name_the_variable() {
-        assert_eq!(
-            variable(env(&[("USER_POOL_ID", "us-east-1_x")])),
-            "CLIENT_ID"
-        );
-        assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
-        assert_eq!(
-            variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])),
-            "USER_POOL_ID"
-        );
-        assert_eq!(
-            variable(env(&[("COOKIE_SECURE", "maybe")])),
-            "COOKIE_SECURE"
-        );
-        assert_eq!(
-            variable(env(&[("REFRESH_BEFORE_SECS", "-1")])),
-            "REFRESH_BEFORE_SECS"
-        );
-        assert_eq!(
-            variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])),
-            "SESSION_IDLE_TIMEOUT_SECS"
-        );
-        assert_eq!(
-            variable(env(&[("SESSION_COOKIE", "a;b")])),
-            "SESSION_COOKIE"
-        );
-        assert_eq!(
-            variable(env(&[
-                ("SESSION_COOKIE", "__Host-t"),
-                ("COOKIE_SECURE", "false")
-            ])),
-            "SESSION_COOKIE"
-        );
-    }
-
-    #[test]
-    fn host_prefix_is_enforced() {
-        let host = SessionConfig::default().with_cookie_name("__Host-t");
-        assert!(host.validate().is_ok());
-        assert!(host.clone().with_cookie_secure(false).validate().is_err());
-        assert!(host.clone().with_cookie_path("/app").validate().is_err());
-        assert!(
-            host.with_cookie_domain(Some("example.com".into()))
-                .validate()
-                .is_err()
-        );
-        let secure = SessionConfig::default().with_cookie_name("__Secure-t");
-        assert!(secure.with_cookie_secure(false).validate().is_err());
-        let cross_site = SessionConfig::default().with_cookie_same_site(SameSite::None);
-        assert!(cross_site.clone().validate().is_ok());
-        assert!(cross_site.with_cookie_secure(false).validate().is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! The `Set-Cookie` headers the layer and the manager write.
+//! The session cookie: the rules browsers hold it to, and the `Set-Cookie` headers the layer
+//! and the manager write.
 
 use std::time::Duration;
 
@@ -31,6 +32,45 @@ impl Default for CookieSettings {
 }
 
 impl CookieSettings {
+    /// Checks the settings against what browsers accept, so a cookie they would silently drop
+    /// is a configuration error instead of a log-in that never sticks. The error is the reason.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !is_cookie_safe(&self.name) {
+            return Err(format!(
+                "cookie name {:?} is not a valid cookie name",
+                self.name
+            ));
+        }
+        if self.name.starts_with("__Host-")
+            && (!self.secure || self.path != "/" || self.domain.is_some())
+        {
+            return Err(format!(
+                "cookie {:?}: browsers drop a __Host- cookie unless it is Secure, has Path=/ and no Domain",
+                self.name
+            ));
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(format!(
+                "cookie {:?}: browsers drop a SameSite=None cookie unless it is Secure",
+                self.name
+            ));
+        }
+        if self.name.starts_with("__Secure-") && !self.secure {
+            return Err(format!(
+                "cookie {:?}: browsers drop a __Secure- cookie unless it is Secure",
+                self.name
+            ));
+        }
+        for (what, value) in [("path", Some(&self.path)), ("domain", self.domain.as_ref())] {
+            if let Some(value) = value
+                && !is_cookie_safe(value)
+            {
+                return Err(format!("cookie {what} {value:?} is not valid"));
+            }
+        }
+        Ok(())
+    }
+
     /// `Set-Cookie` for `token`, living `max_age`.
     pub(crate) fn set(&self, token: &str, max_age: Duration) -> HeaderValue {
         let max_age =
@@ -125,6 +165,32 @@ mod tests {
         let v = CookieSettings::default().set("secret-token", Duration::from_secs(1));
         assert!(v.is_sensitive());
         assert!(!format!("{v:?}").contains("secret-token"));
+    }
+
+    fn validate(name: &str, edit: impl FnOnce(&mut CookieSettings)) -> Result<(), String> {
+        let mut settings = CookieSettings {
+            name: name.into(),
+            ..CookieSettings::default()
+        };
+        edit(&mut settings);
+        settings.validate()
+    }
+
+    #[test]
+    fn host_prefix_is_enforced() {
+        assert!(validate("__Host-t", |_| {}).is_ok());
+        assert!(validate("__Host-t", |c| c.secure = false).is_err());
+        assert!(validate("__Host-t", |c| c.path = "/app".into()).is_err());
+        assert!(validate("__Host-t", |c| c.domain = Some("example.com".into())).is_err());
+        assert!(validate("__Secure-t", |c| c.secure = false).is_err());
+        assert!(validate("token", |c| c.same_site = SameSite::None).is_ok());
+        assert!(
+            validate("token", |c| {
+                c.same_site = SameSite::None;
+                c.secure = false;
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -87,6 +87,7 @@
 mod check;
 mod config;
 mod cookie;
+mod env;
 mod error;
 mod layer;
 mod manager;
