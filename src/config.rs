@@ -55,7 +55,7 @@ pub struct TableSettings {
     /// `UsernameIndex`.
     pub username_index: String,
     /// How long this process may answer from a read cache in front of the table
-    /// (`SESSION_CACHE_SECS`, see [`CachedStore`](crate::store::cached::CachedStore));
+    /// (`SESSION_CACHE_SECS`, see [`CachedStore`](crate::CachedStore));
     /// default `None`, every request reads the table.
     pub cache: Option<Duration>,
 }

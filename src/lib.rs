@@ -62,7 +62,7 @@
 //! many instances sharing one table. Both behave like a table with conditional writes:
 //! when two instances race, the store decides who won. Implement [`SessionStore`] for others.
 //!
-//! [`CachedStore`](store::cached::CachedStore) puts an in-process read cache in front of any
+//! [`CachedStore`] puts an in-process read cache in front of any
 //! store: one read of the table per session per cache interval, at the price of accepting a
 //! session ended by another instance for up to that interval. Requests a store can answer
 //! from memory ([`SessionStore::load_now`]) are decided without a future.

@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(refused.status(), http::StatusCode::UNAUTHORIZED);
 
         let _: &mut _ = service.get_mut();
-        let inner = service.get_ref().clone();
+        let inner = *service.get_ref();
         let bare = inner.oneshot(request("nope")).await.unwrap();
         assert_eq!(
             bare.status(),

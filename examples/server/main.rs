@@ -35,7 +35,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::cognito::CognitoOptions;
-use cognito_session::store::cached::CachedStore;
+use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
     CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,

@@ -1,7 +1,7 @@
 //! Cognito access tokens as session tokens: log-in, verification, refresh, log-out.
 //!
-//! With a [`CognitoSettings`] in the [`SessionConfig`] and a manager made by
-//! [`SessionManager::with_cognito`], the client holds a Cognito access token (as bearer token
+//! With a [`CognitoSettings`] in the [`SessionConfig`](crate::SessionConfig) and a manager made by
+//! [`SessionManager::with_cognito`](crate::SessionManager::with_cognito), the client holds a Cognito access token (as bearer token
 //! or cookie) and the server keeps, per log-in, a [`SessionRecord`] with the refresh token.
 //! On every request:
 //!
@@ -11,7 +11,7 @@
 //!    must hold this token, or the one it replaced within the grace period (that request is
 //!    answered with the current token in `Set-Cookie`);
 //! 3. if the token expired, or expires within
-//!    [`refresh_before`](SessionConfig::with_refresh_before), it is refreshed through Cognito
+//!    [`refresh_before`](crate::SessionConfig::with_refresh_before), it is refreshed through Cognito
 //!    with the refresh token that never leaves the server; the new token is written to the
 //!    session with a conditional update and sent in `Set-Cookie`, and the request goes on as
 //!    the user.
@@ -55,7 +55,7 @@
 //! 16 KiB are refused unread. An *expired* but otherwise valid token is not refused: it is
 //! how a session whose client was away a while comes back, and it is refreshed if its
 //! session is live (a token that expired longer ago than the session
-//! [lifetime](SessionConfig::with_lifetime) is refused without reading the store).
+//! [lifetime](crate::SessionConfig::with_lifetime) is refused without reading the store).
 //!
 //! The pool's keys are fetched on first use and cached; an unknown `kid` fetches them again,
 //! at most once per [cooldown](CognitoOptions::with_jwks_cooldown), and concurrent misses
@@ -350,11 +350,7 @@ mod tests {
 
     #[test]
     fn a_manager_needs_cognito_settings_and_hides_secrets() {
-        let missing = crate::SessionManager::with_cognito(
-            MemoryStore::new(),
-            SessionConfig::default(),
-            client(),
-        );
+        let missing = Cognito::new(None, client(), CognitoOptions::default());
         assert!(matches!(missing, Err(ConfigError::Invalid(_))));
 
         let cognito = Cognito::new(Some(&settings()), client(), CognitoOptions::default());

@@ -16,7 +16,7 @@ use crate::SessionRecord;
 ///
 /// ```
 /// use std::time::Duration;
-/// use cognito_session::store::cached::CachedStore;
+/// use cognito_session::store::CachedStore;
 /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
 ///
 /// # // Any store: in production, a `DynamoDbStore`.

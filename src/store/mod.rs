@@ -80,7 +80,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// [`SessionLayer`](crate::SessionLayer) asks this first on every request: a request
     /// answered from memory then costs no future, no allocation for one, and no poll. The
     /// answer may lag behind the backend by a bounded time (a read cache such as
-    /// [`CachedStore`](cached::CachedStore) does): the layer lets a request through on it,
+    /// [`CachedStore`] does): the layer lets a request through on it,
     /// but turns a request away only on what `load` answers, so today only
     /// [`LoadNow::Found`] changes what it does. The default answers [`LoadNow::Unknown`],
     /// which is always correct.
