@@ -37,7 +37,7 @@ impl DynamoDbStore {
             let requests = chunk
                 .iter()
                 .map(|key| {
-                    let (pk, value) = self.key_of(key)?;
+                    let (pk, value) = self.key_of(key);
                     let delete = DeleteRequest::builder()
                         .key(pk, value)
                         .build()

@@ -19,7 +19,7 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 
 impl DynamoDbStore {
     pub(super) fn encode(&self, record: &SessionRecord) -> Result<Item, StoreError> {
-        let pk = self.partition_key()?;
+        let pk = &self.table.partition_key;
         let mut item = Item::with_capacity(16);
         let mut put = |name: &str, value: AttributeValue| {
             item.insert(name.to_owned(), value);
@@ -55,7 +55,7 @@ impl DynamoDbStore {
     }
 
     pub(super) fn decode(&self, item: &Item) -> Result<SessionRecord, StoreError> {
-        let pk = self.partition_key()?;
+        let pk = &self.table.partition_key;
         let fields = Fields(item);
         let key = fields.required(pk, Fields::string)?.to_owned();
         let access_token = self.open(&fields, &key, attr::ACCESS_TOKEN)?;
@@ -159,8 +159,8 @@ impl DynamoDbStore {
             .map_err(|_| undecryptable())
     }
 
-    pub(super) fn key_of(&self, key: &str) -> Result<(String, AttributeValue), StoreError> {
-        Ok((self.partition_key()?.to_owned(), s(key)))
+    pub(super) fn key_of(&self, key: &str) -> (String, AttributeValue) {
+        (self.table.partition_key.clone(), s(key))
     }
 }
 

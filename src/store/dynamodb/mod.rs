@@ -21,7 +21,7 @@
 //!     .load()
 //!     .await;
 //! let client = aws_sdk_dynamodb::Client::new(&aws);
-//! let store = DynamoDbStore::new(client, TableSettings::new("sessions"))
+//! let store = DynamoDbStore::new(client, TableSettings::new("sessions"))?
 //!     .with_encryption_key(key_from_your_secret_manager());
 //! // Once, at deploy time or start-up: does nothing when the table exists.
 //! store.create_table().await?;
@@ -111,10 +111,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use self::error::{backend_msg, sdk_error};
+use self::error::sdk_error;
 use self::item::{Fields, Item, n, s};
 use super::{SessionStore, StoreError};
-use crate::{SessionRecord, TableSettings};
+use crate::{ConfigError, SessionRecord, TableSettings};
 
 /// Attribute names of a session item, other than the configurable partition key.
 mod attr {
@@ -184,15 +184,26 @@ impl fmt::Debug for DynamoDbStore {
 impl DynamoDbStore {
     /// A store on `table`, reached through `client`.
     ///
-    /// Give the client a timeout (see [Timeouts](self#timeouts)). Nothing is checked here;
-    /// [`create_table`](Self::create_table) makes or checks the table.
-    pub fn new(client: Client, table: TableSettings) -> Self {
-        Self {
+    /// Give the client a timeout (see [Timeouts](self#timeouts)). DynamoDB is not called
+    /// here; [`create_table`](Self::create_table) makes or checks the table.
+    ///
+    /// Fails with [`ConfigError::Invalid`] when the partition key has the name of a session
+    /// attribute (`username`, `expires_at`, ...): every item would hold one in place of the
+    /// other.
+    pub fn new(client: Client, table: TableSettings) -> Result<Self, ConfigError> {
+        let pk = table.partition_key.as_str();
+        if attr::ALL.contains(&pk) {
+            return Err(ConfigError::Invalid(format!(
+                "partition key {pk:?} is also the name of a session attribute; \
+                 choose another PARTITION_KEY"
+            )));
+        }
+        Ok(Self {
             client,
             table,
             page_size: None,
             cipher: None,
-        }
+        })
     }
 
     /// How many index entries each `Query` page of [`delete_user`](SessionStore::delete_user)
@@ -202,8 +213,9 @@ impl DynamoDbStore {
     /// ```no_run
     /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
-    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
     ///     .with_page_size(Some(100));
+    /// # Ok::<(), cognito_session::ConfigError>(())
     /// ```
     pub fn with_page_size(mut self, page_size: Option<i32>) -> Self {
         self.page_size = page_size.map(|n| n.max(1));
@@ -226,8 +238,9 @@ impl DynamoDbStore {
     /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
     /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
-    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
     ///     .with_encryption_key(key_from_your_secret_manager());
+    /// # Ok::<(), cognito_session::ConfigError>(())
     /// ```
     pub fn with_encryption_key(mut self, key: [u8; 32]) -> Self {
         self.cipher = Some(Aes256Gcm::new(&key.into()));
@@ -237,19 +250,6 @@ impl DynamoDbStore {
     /// The table this store uses.
     pub fn table(&self) -> &TableSettings {
         &self.table
-    }
-
-    /// The partition key's name, unless it is also the name of a record attribute: then
-    /// writing an item would silently overwrite one with the other.
-    fn partition_key(&self) -> Result<&str, StoreError> {
-        let pk = self.table.partition_key.as_str();
-        if attr::ALL.contains(&pk) {
-            return Err(backend_msg(format!(
-                "partition key {pk:?} is also the name of a session attribute; \
-                 choose another PARTITION_KEY"
-            )));
-        }
-        Ok(pk)
     }
 
     /// One page of the username index's entries for `username`.
@@ -265,7 +265,7 @@ impl DynamoDbStore {
             .key_condition_expression("#user = :user")
             .projection_expression("#pk")
             .expression_attribute_names("#user", attr::USERNAME)
-            .expression_attribute_names("#pk", self.partition_key()?)
+            .expression_attribute_names("#pk", &self.table.partition_key)
             .expression_attribute_values(":user", s(username))
             .set_limit(self.page_size)
             .set_exclusive_start_key(start)
@@ -285,7 +285,7 @@ impl SessionStore for DynamoDbStore {
             .set_item(Some(item))
             // An expired item may still be there, waiting for TTL: it doesn't block the key.
             .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-            .expression_attribute_names("#pk", self.partition_key()?)
+            .expression_attribute_names("#pk", &self.table.partition_key)
             .expression_attribute_names("#exp", attr::EXPIRES_AT)
             .expression_attribute_values(":now", n(now))
             .send()
@@ -295,7 +295,7 @@ impl SessionStore for DynamoDbStore {
     }
 
     async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        let (pk, value) = self.key_of(key)?;
+        let (pk, value) = self.key_of(key);
         let output = self
             .client
             .get_item()
@@ -341,7 +341,7 @@ impl SessionStore for DynamoDbStore {
         last_seen_at: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        let (pk, value) = self.key_of(key)?;
+        let (pk, value) = self.key_of(key);
         self.client
             .update_item()
             .table_name(&self.table.name)
@@ -362,7 +362,7 @@ impl SessionStore for DynamoDbStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let (pk, value) = self.key_of(key)?;
+        let (pk, value) = self.key_of(key);
         let output = self
             .client
             .delete_item()
@@ -379,7 +379,7 @@ impl SessionStore for DynamoDbStore {
     /// how many the index listed. See [Consistency](self#consistency) for what the index
     /// can miss.
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        let pk = self.partition_key()?;
+        let pk = &self.table.partition_key;
         let mut deleted = 0;
         let mut start = None;
         loop {
@@ -411,7 +411,7 @@ mod tests {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .build();
-        DynamoDbStore::new(Client::from_conf(config), TableSettings::new("sessions"))
+        DynamoDbStore::new(Client::from_conf(config), TableSettings::new("sessions")).unwrap()
     }
 
     pub(super) fn record(cognito: bool) -> SessionRecord {
@@ -448,17 +448,22 @@ mod tests {
 
     #[test]
     fn a_partition_key_named_like_an_attribute_is_refused() {
-        let mut table = TableSettings::new("sessions");
-        table.partition_key = "username".into();
-        let store = DynamoDbStore::new(store().client, table);
-        assert!(matches!(
-            store.encode(&record(false)),
-            Err(StoreError::Backend(_))
-        ));
+        let client = store().client;
+        for name in attr::ALL {
+            let mut table = TableSettings::new("sessions");
+            table.partition_key = name.into();
+            assert!(
+                matches!(
+                    DynamoDbStore::new(client.clone(), table),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{name}"
+            );
+        }
         // `sub` is fine: `@sswahn/session`'s tables use it, and the record's sub is `user_sub`.
         let mut table = TableSettings::new("sessions");
         table.partition_key = "sub".into();
-        let store = DynamoDbStore::new(store.client, table);
+        let store = DynamoDbStore::new(client, table).unwrap();
         let item = store.encode(&full_record()).unwrap();
         assert_eq!(store.decode(&item).unwrap(), full_record());
     }

@@ -29,7 +29,7 @@ impl DynamoDbStore {
     /// start-up. Time to live already on another attribute is a `Backend` error: items would
     /// then never be deleted.
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let pk = self.partition_key()?;
+        let pk = &self.table.partition_key;
         let created = self
             .client
             .create_table()
