@@ -433,7 +433,8 @@ fn main() {
                 .unwrap()
                 .as_millis()
         );
-        let store = DynamoDbStore::new(client.clone(), TableSettings::new(&table));
+        let store = DynamoDbStore::new(client.clone(), TableSettings::new(&table))
+            .expect("the default partition key is valid");
         store.create_table().await.expect("create the table");
         calls.take();
 

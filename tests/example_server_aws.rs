@@ -301,7 +301,8 @@ async fn session_cache_secs_answers_from_memory_for_that_long() {
             Duration::from_secs(3),
         ),
         TableSettings::new(table.1.clone()),
-    );
+    )
+    .expect("the default partition key is valid");
     assert_eq!(other_instance.delete_user("cacheduser").await.unwrap(), 1);
     assert_eq!(me().await, 200, "answered from the cache");
 

@@ -90,8 +90,9 @@ impl Dynamo {
     async fn on(url: &str, access_key: &str) -> Self {
         let client = common::dynamo::client(url, access_key, Duration::from_secs(3));
         let table = TableSettings::new(common::unique("sessions"));
-        let store =
-            DynamoDbStore::new(client.clone(), table.clone()).with_page_size(Some(PAGE_SIZE));
+        let store = DynamoDbStore::new(client.clone(), table.clone())
+            .expect("the default partition key is valid")
+            .with_page_size(Some(PAGE_SIZE));
         store
             .create_table()
             .await
@@ -105,7 +106,9 @@ impl Dynamo {
 
     /// Another store on the same table.
     fn store_with_key(&self, key: [u8; 32]) -> DynamoDbStore {
-        DynamoDbStore::new(self.client.clone(), self.table.clone()).with_encryption_key(key)
+        DynamoDbStore::new(self.client.clone(), self.table.clone())
+            .expect("the default partition key is valid")
+            .with_encryption_key(key)
     }
 
     async fn raw_get(&self, key: &str) -> Option<Item> {
@@ -577,7 +580,8 @@ async fn create_table_is_idempotent(d: Dynamo) {
     // A table whose keys don't fit is refused, not used.
     let mut other = d.table.clone();
     other.partition_key = "id".into();
-    let misfit = DynamoDbStore::new(d.client.clone(), other);
+    let misfit =
+        DynamoDbStore::new(d.client.clone(), other).expect("`id` is a valid partition key");
     assert!(is_backend(misfit.create_table().await));
 }
 
@@ -690,7 +694,8 @@ async fn a_missing_table_is_a_backend_error(d: Dynamo) {
     let store = DynamoDbStore::new(
         d.client.clone(),
         TableSettings::new(common::unique("absent")),
-    );
+    )
+    .expect("the default partition key is valid");
     let t = now();
     assert!(is_backend(store.load("key", t).await));
     assert!(is_backend(store.create(&record("uma", t), t).await));
@@ -715,7 +720,8 @@ mod outage {
         let store = DynamoDbStore::new(
             common::dynamo::client(url, "test", Duration::from_secs(1)),
             TableSettings::new("t"),
-        );
+        )
+        .expect("the default partition key is valid");
         let t = now();
         let started = Instant::now();
         assert!(is_unavailable(store.load("key", t).await));

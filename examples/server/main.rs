@@ -221,7 +221,7 @@ async fn dynamodb_store(
             ));
         }
     };
-    let store = DynamoDbStore::new(client, table.clone());
+    let store = DynamoDbStore::new(client, table.clone()).map_err(|e| e.to_string())?;
     if missing {
         store.create_table().await.map_err(|e| {
             format!(

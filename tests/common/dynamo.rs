@@ -33,8 +33,10 @@ pub async fn fresh_store(url: &str, operation_timeout: Duration) -> DynamoDbStor
     let table = TableSettings::new(super::unique("sessions"));
     // A freshly started DynamoDB Local may take seconds over its first requests.
     DynamoDbStore::new(client(url, "test", Duration::from_secs(30)), table.clone())
+        .expect("the default partition key is valid")
         .create_table()
         .await
         .expect("create the session table");
     DynamoDbStore::new(client(url, "test", operation_timeout), table)
+        .expect("the default partition key is valid")
 }

@@ -1,0 +1,479 @@
+//! [`DynamoDbStore`]: sessions in a DynamoDB table that every instance of a service shares.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use aws_config::BehaviorVersion;
+//! use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+//! use cognito_session::store::dynamodb::DynamoDbStore;
+//! use cognito_session::{SessionConfig, SessionManager, TableSettings};
+//!
+//! # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let aws = aws_config::defaults(BehaviorVersion::latest())
+//!     // Without a deadline an outage makes every request hang; with one it is a quick 503.
+//!     .timeout_config(
+//!         TimeoutConfig::builder()
+//!             .connect_timeout(Duration::from_secs(1))
+//!             .operation_timeout(Duration::from_secs(3))
+//!             .build(),
+//!     )
+//!     .load()
+//!     .await;
+//! let client = aws_sdk_dynamodb::Client::new(&aws);
+//! let store = DynamoDbStore::new(client, TableSettings::new("sessions"))?
+//!     .with_encryption_key(key_from_your_secret_manager());
+//! // Once, at deploy time or start-up: does nothing when the table exists.
+//! store.create_table().await?;
+//! let sessions = SessionManager::new(store, SessionConfig::default())?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The table
+//!
+//! One item per session. [`DynamoDbStore::create_table`] makes a table that fits, or
+//! make it yourself (CloudFormation, Terraform) with:
+//!
+//! - partition key [`TableSettings::partition_key`] (default `SessionToken`), a string
+//!   holding [`SessionRecord::key`]; no sort key;
+//! - a global secondary index [`TableSettings::username_index`] (default `UsernameIndex`)
+//!   with partition key `username` (string); `KEYS_ONLY` is enough;
+//! - time to live on `expires_at`.
+//!
+//! The other attributes are typed, and an absent value is an absent attribute, never a
+//! `NULL`:
+//!
+//! | attribute | type | holds |
+//! |---|---|---|
+//! | `username` | S | [`SessionRecord::username`] |
+//! | `user_sub` | S | [`SessionRecord::sub`] |
+//! | `token_hash`, `previous_token_hash` | S | SHA-256 in lowercase hex |
+//! | `previous_valid_until`, `created_at`, `last_seen_at`, `refreshed_at` | N | epoch seconds |
+//! | `expires_at` | N | epoch seconds; the TTL attribute |
+//! | `successor` | S | key of the record that replaced a rotated one |
+//! | `access_token`, `refresh_token` | B, or S without a key | the Cognito tokens, see below |
+//! | `access_expires_at` | N | epoch seconds |
+//! | `version` | N | compared by every conditional write |
+//!
+//! `sub` is stored as `user_sub` so that a table laid out for `@sswahn/session`, whose
+//! partition key is `sub`, can be used as it is.
+//!
+//! # Timeouts
+//!
+//! The SDK sets no deadline on an operation by default, and it retries throttled and failed
+//! calls. Configure `timeout_config` on the client (an operation timeout of 2-3 s, as above)
+//! so that an unreachable or throttled table turns into [`StoreError::Unavailable`], and a
+//! 503 from the layer, while the client is still waiting, not half a minute later.
+//!
+//! # Consistency
+//!
+//! Every read of a session is a strongly consistent `GetItem` on the table, and every write
+//! is conditional, so two instances racing on one session get the same answer the
+//! [`MemoryStore`](crate::MemoryStore) would give. Expiry is checked on each read: DynamoDB's
+//! TTL deletes expired items up to a couple of days late, and until it does they are treated
+//! as absent.
+//!
+//! [`delete_user`](SessionStore::delete_user) is the exception: it finds a user's sessions
+//! through the `username` index, and a global secondary index is eventually consistent, so a
+//! session created in the same instant may be missed (call it again to be sure). A session it
+//! did delete is gone at once for every reader, because they read the table, not the index.
+//!
+//! # Encryption
+//!
+//! The Cognito refresh token is the one secret in the table (opaque tokens are only kept as
+//! hashes). [`DynamoDbStore::with_encryption_key`] encrypts it and the access token with
+//! AES-256-GCM; without a key they are stored **in plaintext** and anyone who can read the
+//! table can act as the user until the refresh token expires.
+//!
+//! # Errors
+//!
+//! | DynamoDB says | [`StoreError`] |
+//! |---|---|
+//! | `ConditionalCheckFailedException` | `Conflict` |
+//! | timeout, connection failure, throttling, `InternalServerError`, HTTP 5xx | `Unavailable` |
+//! | `ResourceNotFoundException`, other 4xx, a malformed item, a value that won't decrypt | `Backend` |
+//!
+//! The layer answers 503 for `Unavailable` and `Backend` alike; the distinction is for your
+//! logs and alarms.
+
+mod batch;
+mod error;
+mod item;
+mod table;
+
+use std::fmt;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use self::error::sdk_error;
+use self::item::{Fields, Item, n, s};
+use super::{SessionStore, StoreError};
+use crate::{ConfigError, SessionRecord, TableSettings};
+
+/// Attribute names of a session item, other than the configurable partition key.
+mod attr {
+    pub(super) const USERNAME: &str = "username";
+    pub(super) const SUB: &str = "user_sub";
+    pub(super) const TOKEN_HASH: &str = "token_hash";
+    pub(super) const PREVIOUS_TOKEN_HASH: &str = "previous_token_hash";
+    pub(super) const PREVIOUS_VALID_UNTIL: &str = "previous_valid_until";
+    pub(super) const SUCCESSOR: &str = "successor";
+    pub(super) const ACCESS_TOKEN: &str = "access_token";
+    pub(super) const REFRESH_TOKEN: &str = "refresh_token";
+    pub(super) const ACCESS_EXPIRES_AT: &str = "access_expires_at";
+    pub(super) const CREATED_AT: &str = "created_at";
+    pub(super) const LAST_SEEN_AT: &str = "last_seen_at";
+    pub(super) const REFRESHED_AT: &str = "refreshed_at";
+    pub(super) const EXPIRES_AT: &str = "expires_at";
+    pub(super) const VERSION: &str = "version";
+
+    pub(super) const ALL: [&str; 14] = [
+        USERNAME,
+        SUB,
+        TOKEN_HASH,
+        PREVIOUS_TOKEN_HASH,
+        PREVIOUS_VALID_UNTIL,
+        SUCCESSOR,
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        ACCESS_EXPIRES_AT,
+        CREATED_AT,
+        LAST_SEEN_AT,
+        REFRESHED_AT,
+        EXPIRES_AT,
+        VERSION,
+    ];
+}
+
+/// Sessions in a DynamoDB table: see the [module docs](self) for the table's layout,
+/// timeouts, consistency and encryption.
+///
+/// Cloning is cheap and clones share the SDK client's connection pool.
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+#[derive(Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: TableSettings,
+    page_size: Option<i32>,
+    cipher: Option<Aes256Gcm>,
+}
+
+impl fmt::Debug for DynamoDbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoDbStore")
+            .field("table", &self.table)
+            .field("page_size", &self.page_size)
+            .field(
+                "encryption",
+                &if self.cipher.is_some() {
+                    "AES-256-GCM"
+                } else {
+                    "none"
+                },
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoDbStore {
+    /// A store on `table`, reached through `client`.
+    ///
+    /// Give the client a timeout (see [Timeouts](self#timeouts)). DynamoDB is not called
+    /// here; [`create_table`](Self::create_table) makes or checks the table.
+    ///
+    /// Fails with [`ConfigError::Invalid`] when the partition key has the name of a session
+    /// attribute (`username`, `expires_at`, ...): every item would hold one in place of the
+    /// other.
+    pub fn new(client: Client, table: TableSettings) -> Result<Self, ConfigError> {
+        let pk = table.partition_key.as_str();
+        if attr::ALL.contains(&pk) {
+            return Err(ConfigError::Invalid(format!(
+                "partition key {pk:?} is also the name of a session attribute; \
+                 choose another PARTITION_KEY"
+            )));
+        }
+        Ok(Self {
+            client,
+            table,
+            page_size: None,
+            cipher: None,
+        })
+    }
+
+    /// How many index entries each `Query` page of [`delete_user`](SessionStore::delete_user)
+    /// asks for; values below 1 count as 1. Default `None`: DynamoDB's own limit of 1 MB a
+    /// page, thousands of sessions. Small pages are mostly useful to test pagination.
+    ///
+    /// ```no_run
+    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
+    ///     .with_page_size(Some(100));
+    /// # Ok::<(), cognito_session::ConfigError>(())
+    /// ```
+    pub fn with_page_size(mut self, page_size: Option<i32>) -> Self {
+        self.page_size = page_size.map(|n| n.max(1));
+        self
+    }
+
+    /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under `key`. Default:
+    /// no key, and the tokens are stored as plaintext strings.
+    ///
+    /// Each value gets a fresh random 96-bit nonce and is stored as binary, nonce then
+    /// ciphertext. The session key and attribute name are authenticated with it, so a value
+    /// copied into another item, or another attribute, fails to decrypt
+    /// ([`StoreError::Backend`]) instead of handing one session's refresh token to another.
+    ///
+    /// Plaintext tokens already in the table are still read, so turning encryption on doesn't
+    /// end existing sessions; they are encrypted at their next refresh. Keep the key in a
+    /// secret manager: losing it ends every Cognito session in the table.
+    ///
+    /// ```no_run
+    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
+    /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
+    ///     .with_encryption_key(key_from_your_secret_manager());
+    /// # Ok::<(), cognito_session::ConfigError>(())
+    /// ```
+    pub fn with_encryption_key(mut self, key: [u8; 32]) -> Self {
+        self.cipher = Some(Aes256Gcm::new(&key.into()));
+        self
+    }
+
+    /// The table this store uses.
+    pub fn table(&self) -> &TableSettings {
+        &self.table
+    }
+
+    /// One page of the username index's entries for `username`.
+    async fn page_of_user(
+        &self,
+        username: &str,
+        start: Option<Item>,
+    ) -> Result<QueryOutput, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(&self.table.username_index)
+            .key_condition_expression("#user = :user")
+            .projection_expression("#pk")
+            .expression_attribute_names("#user", attr::USERNAME)
+            .expression_attribute_names("#pk", &self.table.partition_key)
+            .expression_attribute_values(":user", s(username))
+            .set_limit(self.page_size)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoDbStore {
+    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        let item = self.encode(record)?;
+        self.client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(item))
+            // An expired item may still be there, waiting for TTL: it doesn't block the key.
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .expression_attribute_names("#pk", &self.table.partition_key)
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
+        let (pk, value) = self.key_of(key);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(pk, value)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        match output.item() {
+            Some(item) if !item.is_empty() => {
+                let record = self.decode(item)?;
+                Ok((record.expires_at > now).then_some(record))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn update(
+        &self,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let item = self.encode(record)?;
+        self.client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(item))
+            // Fails on a missing item too: it has no version to compare.
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":expected", n(expected_version))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn touch(
+        &self,
+        key: &str,
+        version: u64,
+        last_seen_at: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let (pk, value) = self.key_of(key);
+        self.client
+            .update_item()
+            .table_name(&self.table.name)
+            .key(pk, value)
+            .update_expression("SET #seen = :seen, #exp = :exp")
+            // Also keeps UpdateItem from creating a stub item for a deleted session.
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#seen", attr::LAST_SEEN_AT)
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":seen", n(last_seen_at))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let (pk, value) = self.key_of(key);
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table.name)
+            .key(pk, value)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(output.attributes().is_some_and(|old| !old.is_empty()))
+    }
+
+    /// Finds the user's sessions through the username index and deletes them 25 at a time;
+    /// how many the index listed. See [Consistency](self#consistency) for what the index
+    /// can miss.
+    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
+        let pk = &self.table.partition_key;
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let page = self.page_of_user(username, start).await?;
+            let keys = page
+                .items()
+                .iter()
+                .map(|item| Fields(item).required(pk, Fields::string))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.delete_all(&keys).await?;
+            deleted += keys.len();
+            start = page.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(deleted);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+
+    use super::*;
+    use crate::{CognitoTokens, Secret, TokenHash};
+
+    pub(super) fn store() -> DynamoDbStore {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        DynamoDbStore::new(Client::from_conf(config), TableSettings::new("sessions")).unwrap()
+    }
+
+    pub(super) fn record(cognito: bool) -> SessionRecord {
+        SessionRecord {
+            key: TokenHash::of("token").to_hex(),
+            username: "alice".into(),
+            sub: None,
+            token_hash: TokenHash::of("token"),
+            previous_token_hash: None,
+            previous_valid_until: None,
+            successor: None,
+            cognito: cognito.then(|| CognitoTokens {
+                access_token: Secret::new("access.jwt.value"),
+                refresh_token: Secret::new("refresh-token-value"),
+                access_expires_at: 1_700_003_600,
+            }),
+            created_at: 1_700_000_000,
+            last_seen_at: 1_700_000_100,
+            refreshed_at: 1_700_000_000,
+            expires_at: 1_700_604_800,
+            version: 3,
+        }
+    }
+
+    pub(super) fn full_record() -> SessionRecord {
+        SessionRecord {
+            sub: Some("sub-1".into()),
+            previous_token_hash: Some(TokenHash::of("old")),
+            previous_valid_until: Some(1_700_000_030),
+            successor: Some("next".into()),
+            ..record(true)
+        }
+    }
+
+    #[test]
+    fn a_partition_key_named_like_an_attribute_is_refused() {
+        let client = store().client;
+        for name in attr::ALL {
+            let mut table = TableSettings::new("sessions");
+            table.partition_key = name.into();
+            assert!(
+                matches!(
+                    DynamoDbStore::new(client.clone(), table),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{name}"
+            );
+        }
+        // `sub` is fine: `@sswahn/session`'s tables use it, and the record's sub is `user_sub`.
+        let mut table = TableSettings::new("sessions");
+        table.partition_key = "sub".into();
+        let store = DynamoDbStore::new(client, table).unwrap();
+        let item = store.encode(&full_record()).unwrap();
+        assert_eq!(store.decode(&item).unwrap(), full_record());
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let store = store().with_encryption_key([0xAB; 32]);
+        let debug = format!("{store:?}");
+        assert!(debug.contains("AES-256-GCM"), "{debug}");
+        assert!(!debug.to_lowercase().contains("ab, "), "{debug}");
+        assert!(!debug.contains("171"), "{debug}");
+    }
+}
