@@ -11,7 +11,7 @@ use crate::cookie::CookieSettings;
 use crate::token::TokenSource;
 
 /// A configuration that can't work, found when the config is used
-/// ([`SessionManager::new`](crate::SessionManager::new)) or read
+/// ([`SessionManager::new`](crate::SessionManager::new), `DynamoDbStore::new`) or read
 /// ([`SessionConfig::from_env`]), not at the first request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
