@@ -1,8 +1,8 @@
 //! The rules both token kinds share: whether a session is live, when it expires, when it
 //! is due for a touch, and what a request is answered once its session was read.
 //!
-//! [`opaque`](crate::opaque) and [`cognito`](crate::cognito) each find the session their
-//! token names and say what it means ([`Step`]); from there on the answer is the same.
+//! `opaque` and `cognito` each find the session their token names and say what it means
+//! ([`Step`]); from there on the answer is the same. Nothing here knows either kind.
 
 use std::sync::Arc;
 use std::time::Duration;
