@@ -14,8 +14,8 @@ pub enum Rejection {
     /// A token that is not a valid session: unknown, expired, ended, malformed, or a JWT that
     /// failed verification. 401 with `error="invalid_token"`.
     Invalid(InvalidReason),
-    /// A request we refuse to interpret (several `Authorization` headers). 400 with
-    /// `error="invalid_request"`.
+    /// A request we refuse to interpret (several `Authorization` headers, or several
+    /// session cookies). 400 with `error="invalid_request"`.
     BadRequest,
     /// The session store, Cognito or the key endpoint can't be reached now. 503 with
     /// `Retry-After`; the session is untouched and the cookie kept.
@@ -50,7 +50,7 @@ impl Rejection {
         match self {
             Self::Missing | Self::Invalid(InvalidReason::NotFound) => "Session does not exist.",
             Self::Invalid(InvalidReason::Malformed) => "Invalid session token.",
-            Self::BadRequest => "Malformed Authorization header.",
+            Self::BadRequest => "More than one session token in the request.",
             Self::Unavailable => "Session service unavailable, try again shortly.",
         }
     }
@@ -175,7 +175,7 @@ mod tests {
                 Rejection::BadRequest,
                 400,
                 Some(r#"Bearer error="invalid_request""#),
-                r#"{"error":"Malformed Authorization header."}"#,
+                r#"{"error":"More than one session token in the request."}"#,
             ),
             (
                 Rejection::Unavailable,
