@@ -8,6 +8,9 @@
 //!   (the pool rotated its keys) or the keys are older than the maximum age;
 //! - at most one fetch runs at a time: concurrent misses wait for that fetch and then look
 //!   again (single flight), and no lock is held while the request is in flight;
+//! - a fetch runs as a task of its own, so it ends and records its outcome even when every
+//!   request waiting for it is abandoned (a client that hangs up can't restart the fetch, and
+//!   so can't get around the cooldown);
 //! - after a fetch a cooldown starts (a shorter one after a failure) during which unknown key
 //!   ids are answered at once: as unknown after a success, as unavailable after a failure;
 //! - keys past their maximum age keep working while a fresh copy is fetched, and if that
@@ -48,6 +51,11 @@ pub(crate) struct JwksTiming {
 
 /// The key cache of one user pool.
 pub(crate) struct Jwks {
+    shared: Arc<Shared>,
+}
+
+/// What the cache and its fetch tasks share.
+struct Shared {
     url: String,
     http: reqwest::Client,
     timing: JwksTiming,
@@ -67,14 +75,14 @@ struct State {
 
 enum Next {
     Wait(watch::Receiver<u64>),
-    Fetch,
+    Fetch(watch::Receiver<u64>),
 }
 
 impl std::fmt::Debug for Jwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Jwks")
-            .field("url", &self.url)
-            .field("timing", &self.timing)
+            .field("url", &self.shared.url)
+            .field("timing", &self.shared.timing)
             .finish_non_exhaustive()
     }
 }
@@ -82,17 +90,18 @@ impl std::fmt::Debug for Jwks {
 impl Jwks {
     pub(crate) fn new(url: String, http: reqwest::Client, timing: JwksTiming) -> Self {
         Self {
-            url,
-            http,
-            timing,
-            state: Mutex::new(State::default()),
-            fetched: watch::Sender::new(0),
+            shared: Arc::new(Shared {
+                url,
+                http,
+                timing,
+                state: Mutex::new(State::default()),
+                fetched: watch::Sender::new(0),
+            }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent whatever panicked while holding the lock.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.state()
     }
 
     /// The key with id `kid`, fetching the pool's keys if need be.
@@ -103,35 +112,70 @@ impl Jwks {
             let next = {
                 let mut state = self.state();
                 let known = state.keys.get(kid).cloned();
+                let shared = &self.shared;
                 let stale = state
                     .fetched_at
-                    .is_none_or(|at| at.elapsed() >= self.timing.max_age);
+                    .is_none_or(|at| at.elapsed() >= shared.timing.max_age);
                 match known {
                     Some(key) if !stale => return Ok(key),
                     // Someone is fetching fresh keys: the stale ones do meanwhile.
                     Some(key) if state.fetching => return Ok(key),
-                    None if state.fetching => Next::Wait(self.fetched.subscribe()),
-                    known if !fetched && self.may_fetch(&state) => {
+                    None if state.fetching => Next::Wait(shared.fetched.subscribe()),
+                    known if !fetched && shared.may_fetch(&state) => {
                         state.fetching = true;
                         drop(known);
-                        Next::Fetch
+                        Next::Fetch(shared.fetched.subscribe())
                     }
                     Some(key) => return Ok(key),
-                    None => return Err(self.miss(&state)),
+                    None => return Err(shared.miss(&state)),
                 }
             };
-            match next {
-                Next::Wait(mut fetched) => {
-                    // The sender lives as long as `self`; an error can't happen, and would
-                    // only mean looking again.
-                    let _ = fetched.changed().await;
-                }
-                Next::Fetch => {
-                    self.refetch().await;
+            let mut done = match next {
+                Next::Wait(done) => done,
+                Next::Fetch(done) => {
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move { shared.refetch().await });
                     fetched = true;
+                    done
                 }
-            }
+            };
+            // The sender lives as long as the cache; an error can't happen, and would only
+            // mean looking again.
+            let _ = done.changed().await;
         }
+    }
+
+    /// A cache that already holds `keys` and never fetches (for tests of what uses keys, and
+    /// the `__fuzz` entry points).
+    #[cfg(any(test, feature = "__fuzz"))]
+    pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
+        let jwks = Self::new(
+            "http://127.0.0.1:9/unused".into(),
+            reqwest::Client::new(),
+            JwksTiming {
+                timeout: Duration::from_secs(1),
+                cooldown: Duration::MAX,
+                failure_cooldown: Duration::MAX,
+                max_age: Duration::MAX,
+            },
+        );
+        {
+            let mut state = jwks.state();
+            state.keys = Arc::new(
+                keys.into_iter()
+                    .map(|(kid, key)| (kid, Arc::new(key)))
+                    .collect(),
+            );
+            state.fetched_at = Some(Instant::now());
+        }
+        jwks
+    }
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent whatever panicked while holding the lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether a fetch may start now, given the cooldowns.
@@ -160,9 +204,9 @@ impl Jwks {
 
     /// Fetches the keys and records the outcome. The caller set `fetching`.
     async fn refetch(&self) {
-        // Resets `fetching` and wakes the waiters even if this future is dropped mid-fetch
-        // (the client went away): one of them then fetches instead.
-        struct Done<'a>(&'a Jwks);
+        // Resets `fetching` and wakes the waiters whatever happens to this task (a panic, the
+        // runtime shutting down): one of them then fetches instead.
+        struct Done<'a>(&'a Shared);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
                 self.0.state().fetching = false;
@@ -209,32 +253,6 @@ impl Jwks {
             body.extend_from_slice(&chunk);
         }
         parse(&body)
-    }
-
-    /// A cache that already holds `keys` and never fetches (for tests of what uses keys, and
-    /// the `__fuzz` entry points).
-    #[cfg(any(test, feature = "__fuzz"))]
-    pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
-        let jwks = Self::new(
-            "http://127.0.0.1:9/unused".into(),
-            reqwest::Client::new(),
-            JwksTiming {
-                timeout: Duration::from_secs(1),
-                cooldown: Duration::MAX,
-                failure_cooldown: Duration::MAX,
-                max_age: Duration::MAX,
-            },
-        );
-        {
-            let mut state = jwks.state();
-            state.keys = Arc::new(
-                keys.into_iter()
-                    .map(|(kid, key)| (kid, Arc::new(key)))
-                    .collect(),
-            );
-            state.fetched_at = Some(Instant::now());
-        }
-        jwks
     }
 }
 
@@ -484,7 +502,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_abandoned_fetch_hands_over() {
+    async fn an_abandoned_fetch_goes_on_for_the_next_caller() {
         let (server, url) =
             Server::start(document(&[jwk("a", None)]), Duration::from_millis(300)).await;
         let jwks = jwks(url, timing(Duration::ZERO));
@@ -492,7 +510,31 @@ mod tests {
         let first = tokio::time::timeout(Duration::from_millis(100), jwks.key("a")).await;
         assert!(first.is_err());
         assert!(jwks.key("a").await.is_ok());
-        assert_eq!(server.hits(), 2);
+        assert_eq!(server.hits(), 1, "the next caller waits for the same fetch");
+    }
+
+    #[tokio::test]
+    async fn callers_that_hang_up_cannot_get_around_the_cooldown() {
+        // Tokens with made-up key ids, each request abandoned a moment after it started
+        // (an HTTP/1 client closing, an HTTP/2 reset): the fetch they start must still end,
+        // and its cooldown hold.
+        let (server, url) =
+            Server::start(document(&[jwk("a", None)]), Duration::from_millis(200)).await;
+        let jwks = jwks(url, timing(Duration::from_secs(60)));
+        for i in 0..50 {
+            let kid = format!("forged-{i}");
+            let outcome = tokio::time::timeout(Duration::from_millis(20), jwks.key(&kid)).await;
+            // Abandoned while the fetch runs; refused at once once it landed.
+            assert!(
+                matches!(outcome, Err(_) | Ok(Err(KeyError::Unknown))),
+                "look-up {i}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(server.hits(), 1, "one fetch for 50 abandoned look-ups");
+        assert!(matches!(jwks.key("forged").await, Err(KeyError::Unknown)));
+        assert!(jwks.key("a").await.is_ok(), "the fetch landed");
+        assert_eq!(server.hits(), 1);
     }
 
     #[test]
