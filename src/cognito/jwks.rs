@@ -47,6 +47,28 @@ pub(crate) struct JwksTiming {
     pub(crate) cooldown: Duration,
     pub(crate) failure_cooldown: Duration,
     pub(crate) max_age: Duration,
+    pub(crate) max_stale: Duration,
+}
+
+/// Whether keys may be fetched from `url`: over `https`, or plain `http` to this machine
+/// only (an emulator in tests). Keys fetched in the clear could be swapped on the way, and
+/// with them every token's signature.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("JWKS URL {url:?}: {e}"))?;
+    let loopback = parsed.host_str().is_some_and(|host| {
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "JWKS URL {url:?}: the keys must be fetched over https (plain http only from a loopback address)"
+        )),
+    }
 }
 
 /// The key cache of one user pool.
@@ -113,9 +135,10 @@ impl Jwks {
                 let mut state = self.state();
                 let known = state.keys.get(kid).cloned();
                 let shared = &self.shared;
-                let stale = state
-                    .fetched_at
-                    .is_none_or(|at| at.elapsed() >= shared.timing.max_age);
+                let age = state.fetched_at.map(|at| at.elapsed());
+                let stale = age.is_none_or(|age| age >= shared.timing.max_age);
+                // Past the stale limit a key is no longer trusted, fetch or no fetch.
+                let known = known.filter(|_| age.is_some_and(|age| age < shared.timing.max_stale));
                 match known {
                     Some(key) if !stale => return Ok(key),
                     // Someone is fetching fresh keys: the stale ones do meanwhile.
@@ -157,6 +180,7 @@ impl Jwks {
                 cooldown: Duration::MAX,
                 failure_cooldown: Duration::MAX,
                 max_age: Duration::MAX,
+                max_stale: Duration::MAX,
             },
         );
         {
@@ -235,6 +259,11 @@ impl Shared {
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, BoxError> {
         let mut response = self.http.get(&self.url).send().await?;
+        if response.url().as_str() != self.url {
+            // A client that follows redirects (one given through the options) was sent
+            // elsewhere: the keys must come from where they were configured to.
+            return Err(format!("redirected to {}", response.url()).into());
+        }
         let status = response.status();
         if !status.is_success() {
             return Err(format!("HTTP {status}").into());
@@ -372,6 +401,7 @@ mod tests {
             cooldown,
             failure_cooldown: cooldown,
             max_age: Duration::from_secs(3600),
+            max_stale: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -535,6 +565,81 @@ mod tests {
         assert!(matches!(jwks.key("forged").await, Err(KeyError::Unknown)));
         assert!(jwks.key("a").await.is_ok(), "the fetch landed");
         assert_eq!(server.hits(), 1);
+    }
+
+    #[test]
+    fn keys_come_over_https_or_from_this_machine() {
+        for good in [
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x/.well-known/jwks.json",
+            "http://127.0.0.1:5000/pool/.well-known/jwks.json",
+            "http://127.8.9.10/jwks.json",
+            "http://localhost:9/jwks.json",
+            "http://[::1]:9/jwks.json",
+        ] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://keys.example/jwks.json",
+            "http://10.0.0.1/jwks.json",
+            "http://localhost.example/jwks.json",
+            "ftp://127.0.0.1/jwks.json",
+            "file:///etc/jwks.json",
+            "not a url",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let app = Router::new().route(
+            "/moved",
+            get(move || {
+                let url = url.clone();
+                async move { (StatusCode::FOUND, [("location", url)]) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let moved = format!("http://{}/moved", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        // Whether the client follows redirects (reqwest's default does) or not.
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for http in [reqwest::Client::new(), no_redirects] {
+            let jwks = Jwks::new(moved.clone(), http, timing(Duration::ZERO));
+            assert!(matches!(jwks.key("a").await, Err(KeyError::Unavailable(_))));
+        }
+        assert!(
+            server.hits() <= 1,
+            "the keys were not taken from where it pointed"
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_keys_serve_only_up_to_the_stale_limit() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let jwks = jwks(
+            url,
+            JwksTiming {
+                max_age: Duration::from_millis(50),
+                max_stale: Duration::from_millis(300),
+                ..timing(Duration::ZERO)
+            },
+        );
+        assert!(jwks.key("a").await.is_ok());
+        server.answer(StatusCode::SERVICE_UNAVAILABLE, String::new());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(jwks.key("a").await.is_ok(), "stale, within the limit");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            matches!(jwks.key("a").await, Err(KeyError::Unavailable(_))),
+            "past the limit"
+        );
+        server.answer(StatusCode::OK, document(&[jwk("a", None)]));
+        assert!(jwks.key("a").await.is_ok(), "fresh again once fetched");
     }
 
     #[test]
