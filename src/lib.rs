@@ -116,7 +116,9 @@ pub mod fuzz;
 pub use cognito::srp::test_door as __srp;
 
 pub use check::{Authenticated, NewToken};
-pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
+pub use config::{
+    AuthFlow, CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings,
+};
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
 pub use manager::{NewSession, SessionManager};
