@@ -84,6 +84,7 @@ mod idp;
 mod jwks;
 mod options;
 mod refresh;
+pub(crate) mod srp;
 mod verify;
 
 pub use self::options::CognitoOptions;
