@@ -196,6 +196,7 @@ pub struct SessionConfig {
     pub(crate) rotate_after: Option<Duration>,
     pub(crate) grace_period: Duration,
     pub(crate) refresh_before: Duration,
+    pub(crate) refresh_after_expiry: Duration,
     pub(crate) table: Option<TableSettings>,
     pub(crate) cognito: Option<CognitoSettings>,
     clock: Clock,
@@ -212,6 +213,7 @@ impl Default for SessionConfig {
             rotate_after: None,
             grace_period: Duration::from_secs(30),
             refresh_before: Duration::from_secs(120),
+            refresh_after_expiry: Duration::from_secs(24 * 3600),
             table: None,
             cognito: None,
             clock: Arc::new(SystemTime::now),
@@ -230,6 +232,7 @@ impl fmt::Debug for SessionConfig {
             .field("rotate_after", &self.rotate_after)
             .field("grace_period", &self.grace_period)
             .field("refresh_before", &self.refresh_before)
+            .field("refresh_after_expiry", &self.refresh_after_expiry)
             .field("table", &self.table)
             .field("cognito", &self.cognito)
             .finish_non_exhaustive()
@@ -351,6 +354,22 @@ impl SessionConfig {
     /// the least): a window as long as the lifetime makes every request refresh.
     pub fn with_refresh_before(mut self, window: Duration) -> Self {
         self.refresh_before = window;
+        self
+    }
+
+    /// How long after it expired a Cognito access token can still be refreshed by the
+    /// session that holds it. Default 24 hours: a client away overnight comes back signed
+    /// in, while a token that leaked, and that everyone takes for dead an hour after it was
+    /// issued, can't mint fresh ones for the whole session [lifetime](Self::with_lifetime).
+    /// Past it the token is refused (401) and the user logs in again.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::SessionConfig;
+    /// let config = SessionConfig::default().with_refresh_after_expiry(Duration::from_secs(3600));
+    /// ```
+    pub fn with_refresh_after_expiry(mut self, window: Duration) -> Self {
+        self.refresh_after_expiry = window;
         self
     }
 

@@ -35,6 +35,7 @@ impl SessionConfig {
     /// | `SESSION_IDLE_TIMEOUT_SECS` | [`with_idle_timeout`](Self::with_idle_timeout) |
     /// | `SESSION_ROTATE_AFTER_SECS` | [`with_rotation`](Self::with_rotation) |
     /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
+    /// | `REFRESH_AFTER_EXPIRY_SECS` | [`with_refresh_after_expiry`](Self::with_refresh_after_expiry) |
     ///
     /// ```
     /// use cognito_session::{ConfigError, SessionConfig};
@@ -167,6 +168,9 @@ impl SessionConfig {
         if let Some(window) = secs("REFRESH_BEFORE_SECS")? {
             config.refresh_before = window;
         }
+        if let Some(window) = secs("REFRESH_AFTER_EXPIRY_SECS")? {
+            config.refresh_after_expiry = window;
+        }
         config
             .cookie
             .validate()
@@ -220,6 +224,7 @@ mod tests {
             ("SESSION_KEY_CLAIM", "sub"),
             ("COOKIE_SECURE", "false"),
             ("REFRESH_BEFORE_SECS", "3595"),
+            ("REFRESH_AFTER_EXPIRY_SECS", "7200"),
         ])
         .unwrap();
         let table = config.table.unwrap();
@@ -244,6 +249,7 @@ mod tests {
         assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
         assert!(!config.cookie.secure);
         assert_eq!(config.refresh_before, Duration::from_secs(3595));
+        assert_eq!(config.refresh_after_expiry, Duration::from_secs(7200));
     }
 
     #[test]

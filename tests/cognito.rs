@@ -258,6 +258,32 @@ async fn an_expired_token_of_a_live_session_is_refreshed_but_not_one_older_than_
 }
 
 #[tokio::test]
+async fn a_token_expired_longer_ago_than_the_refresh_window_is_not_refreshed() {
+    let s = Setup::with_pool(Pool::new().await, |c| {
+        c.with_refresh_after_expiry(Duration::from_secs(3600))
+    })
+    .await;
+    let app = app(&s.manager);
+
+    let recent = age(&*s.store, &s.key, s.now() - 3500).await;
+    let reply = call(&app, &recent, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+
+    // The session lives for days yet, but this token expired over an hour ago: a leaked
+    // token everyone takes for dead must not mint fresh ones.
+    let stale = age(&*s.store, &s.key, s.now() - 3601).await;
+    let calls = s.pool.calls.get("InitiateAuth");
+    call(&app, &stale, Via::Bearer)
+        .await
+        .assert_invalid("expired beyond the refresh window");
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        calls,
+        "no refresh attempted"
+    );
+}
+
+#[tokio::test]
 async fn a_revoked_refresh_token_ends_the_session() {
     let s = Setup::new().await;
     let app = app(&s.manager);
