@@ -14,6 +14,9 @@ use crate::SessionRecord;
 pub mod cached;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod intercept;
 pub mod memory;
 
 /// A boxed error from a store's backend.

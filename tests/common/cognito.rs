@@ -21,9 +21,10 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 use cognito_session::{
     CognitoSettings, CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager,
-    SessionRecord, SessionStore, StoreError, TokenHash,
+    SessionStore, StoreError, TokenHash,
 };
 use http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
@@ -414,41 +415,24 @@ pub async fn call(app: &Router, token: &str, via: Via) -> Reply {
 /// A memory store whose updates can be slowed down (to make two processes race for sure)
 /// or made to fail (a store outage right after Cognito answered). Like a remote store, it
 /// answers no `load_now`, so checks through it take the awaited path.
+pub type Rigged = Intercepted<Arc<MemoryStore>, RiggedUpdates>;
+
+/// What [`Rigged`] does to updates.
 #[derive(Clone, Default)]
-pub struct Rigged {
-    pub inner: Arc<MemoryStore>,
-    pub update_delay: Duration,
-    pub fail_updates: Arc<AtomicBool>,
+pub struct RiggedUpdates {
+    pub delay: Duration,
+    pub fail: Arc<AtomicBool>,
 }
 
 #[async_trait]
-impl SessionStore for Rigged {
-    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-        self.inner.create(record, now).await
-    }
-    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        self.inner.load(key, now).await
-    }
-    async fn update(&self, record: &SessionRecord, expected: u64) -> Result<(), StoreError> {
-        tokio::time::sleep(self.update_delay).await;
-        if self.fail_updates.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("updates are down (test)".into()));
+impl Interceptor for RiggedUpdates {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        if let Call::Update { .. } = call {
+            tokio::time::sleep(self.delay).await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("updates are down (test)".into()));
+            }
         }
-        self.inner.update(record, expected).await
-    }
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        seen: u64,
-        expires: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.touch(key, version, seen, expires).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        self.inner.delete_user(username).await
+        Ok(())
     }
 }
