@@ -28,13 +28,18 @@ pub fn client(url: &str, access_key: &str, operation_timeout: Duration) -> Clien
     Client::from_conf(config)
 }
 
+/// A store on `table` through `client`: the tests make every `DynamoDbStore` here.
+pub fn store(client: Client, table: TableSettings) -> DynamoDbStore {
+    DynamoDbStore::new(client, table)
+}
+
 /// A store on a new table at `url`, its client giving up after `operation_timeout`.
 pub async fn fresh_store(url: &str, operation_timeout: Duration) -> DynamoDbStore {
     let table = TableSettings::new(super::unique("sessions"));
     // A freshly started DynamoDB Local may take seconds over its first requests.
-    DynamoDbStore::new(client(url, "test", Duration::from_secs(30)), table.clone())
+    store(client(url, "test", Duration::from_secs(30)), table.clone())
         .create_table()
         .await
         .expect("create the session table");
-    DynamoDbStore::new(client(url, "test", operation_timeout), table)
+    store(client(url, "test", operation_timeout), table)
 }
