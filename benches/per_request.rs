@@ -27,7 +27,8 @@
 //! case a few times and checks its answer.
 
 mod support;
-use support::{keys, median, sdk};
+use support::args::Args;
+use support::{free_port, keys, median, sdk};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -107,45 +108,20 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        bench: false,
-        case: None,
-        cases: None,
-        iterations: 1000,
-        rounds: 21,
-        batch: Duration::from_millis(20),
-        sessions: 10_000,
-        instructions: false,
-        instruction_iterations: 1000,
-    };
-    let mut args = std::env::args().skip(1);
-    let number = |name: &str, value: Option<String>| -> u64 {
-        value
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} needs a number"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => o.bench = true,
-            "--case" => o.case = Some(args.next().expect("--case needs a name")),
-            "--cases" => {
-                let list = args.next().expect("--cases needs a comma-separated list");
-                o.cases = Some(list.split(',').map(str::to_owned).collect());
-            }
-            "--iterations" => o.iterations = number("--iterations", args.next()),
-            "--rounds" => o.rounds = number("--rounds", args.next()) as usize,
-            "--batch-ms" => o.batch = Duration::from_millis(number("--batch-ms", args.next())),
-            "--sessions" => o.sessions = number("--sessions", args.next()) as usize,
-            "--instructions" => o.instructions = true,
-            "--instruction-iterations" => {
-                o.instruction_iterations = number("--instruction-iterations", args.next());
-            }
-            // Flags cargo's test harness would take; ignored.
-            other if other.starts_with('-') => {}
-            _ => {}
-        }
+    let args = Args::from_env();
+    Options {
+        bench: args.flag("--bench"),
+        case: args.value("--case"),
+        cases: args
+            .value("--cases")
+            .map(|list| list.split(',').map(str::to_owned).collect()),
+        iterations: args.number("--iterations", 1000),
+        rounds: args.number("--rounds", 21),
+        batch: Duration::from_millis(args.number("--batch-ms", 20)),
+        sessions: args.number("--sessions", 10_000),
+        instructions: args.flag("--instructions"),
+        instruction_iterations: args.number("--instruction-iterations", 1000),
     }
-    o
 }
 
 // ---------------------------------------------------------------------------------------
@@ -458,12 +434,7 @@ fn serve_jwks() -> String {
 /// A Cognito SDK client aimed at a local port nothing listens on: in steady state no
 /// request needs Cognito itself.
 fn unused_cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{}", free_port());
     aws_sdk_cognitoidentityprovider::Client::from_conf(sdk::cognito(&url).build())
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 mod support;
+use support::args::Args;
 use support::median;
 use support::sdk::{self, Calls};
 
@@ -326,28 +327,10 @@ fn storms_report(storms: &[Storm], n: usize) -> String {
 }
 
 fn main() {
-    let mut requests = 600u64;
-    let mut storms = 5usize;
-    let mut args = std::env::args().skip(1);
-    let mut bench = false;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => bench = true,
-            "--storms" => {
-                storms = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--storms needs a number");
-            }
-            "--requests" => {
-                requests = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--requests needs a number");
-            }
-            _ => {}
-        }
-    }
+    let args = Args::from_env();
+    let bench = args.flag("--bench");
+    let mut requests: u64 = args.number("--requests", 600);
+    let mut storms: usize = args.number("--storms", 5);
     let Ok(url) = std::env::var(sdk::DYNAMODB_LOCAL_URL) else {
         println!(
             "round_trips: skipped, COGNITO_SESSION_DYNAMODB_LOCAL_URL is not set \

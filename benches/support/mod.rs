@@ -2,6 +2,10 @@
 //! benchmark of its own.) Each benchmark uses a part of it.
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub mod args;
 #[path = "../../tests/common/keys.rs"]
 pub mod keys;
 #[path = "../../tests/common/sdk.rs"]
@@ -17,4 +21,34 @@ pub fn median(values: &mut [f64]) -> f64 {
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
+}
+
+/// A loopback port nothing listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Starts the example server binary at `path` in embedded mode (no table, no user pool: a
+/// `MemoryStore`), listening on 127.0.0.1:`port`, quiet.
+pub fn spawn_example_server(path: &Path, port: u16) -> Result<Child, String> {
+    if !path.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release --example server`",
+            path.display()
+        ));
+    }
+    Command::new(path)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .env_remove("SESSION_TABLE")
+        .env_remove("USER_POOL_ID")
+        .env_remove("CLIENT_ID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
