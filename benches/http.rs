@@ -18,7 +18,7 @@
 
 mod support;
 use support::args::Args;
-use support::{free_port, median, spawn_example_server};
+use support::{free_port, median, runtime, spawn_example_server};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,12 +75,7 @@ async fn create_session(State(sessions): State<SessionManager>) -> Json<serde_js
 /// `--serve`: serves the two routes on a 2-worker runtime (what `#[tokio::main]` gives on
 /// this 2-core machine), and prints its address and a token of a live session as one line.
 fn serve() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
         let token = sessions.create("alice").await.unwrap().token;
         let app = Router::new()

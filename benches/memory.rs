@@ -15,7 +15,7 @@
 
 mod support;
 use support::args::Args;
-use support::{free_port, spawn_example_server};
+use support::{free_port, runtime, spawn_example_server};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -265,12 +265,7 @@ fn mib(kib: u64) -> String {
 
 fn main() {
     let o = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         if !o.bench {
             // Built as a test: a quick check that the in-process measurements work.
             let (a, b) = (ours(100).await, tower_sessions(100).await);

@@ -26,8 +26,8 @@
 
 mod support;
 use support::args::Args;
-use support::median;
 use support::sdk::{self, Calls};
+use support::{median, runtime};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -342,12 +342,7 @@ fn main() {
         requests = 5;
         storms = 1;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         let calls = Calls::default();
         let client = dynamodb_client(&url, &calls);
         let table = format!(

@@ -23,6 +23,16 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// A multi-thread tokio runtime with two workers: what `#[tokio::main]` gives on the
+/// 2-core machine the benchmarks' reports come from.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// A loopback port nothing listens on (at the moment of asking).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
