@@ -60,7 +60,9 @@
 //!
 //! [`MemoryStore`] for one process and for tests; `DynamoDbStore` (feature `dynamodb`) for
 //! many instances sharing one table. Both behave like a table with conditional writes:
-//! when two instances race, the store decides who won. Implement [`SessionStore`] for others.
+//! when two instances race, the store decides who won. Implement [`SessionStore`] for others,
+//! and hold them to the same contract with the conformance suite both pass
+//! (`store::conformance`, feature `test-util`).
 //!
 //! [`CachedStore`] puts an in-process read cache in front of any
 //! store: one read of the table per session per cache interval, at the price of accepting a
@@ -74,6 +76,7 @@
 //! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors |
 //! | `dynamodb` | yes | `DynamoDbStore` |
 //! | `cognito` | yes | Cognito access tokens |
+//! | `test-util` | no | for tests: `store::conformance`, the suite a `SessionStore` of your own can run, and `store::intercept`, hooks around a store's calls |
 //!
 //! # Secrets
 //!

@@ -19,7 +19,8 @@ use cognito_session::store::cached::CachedStore;
 use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
-    Pool, Rigged, Via, age, app, call, claims_of, epoch, forge, sign_with, stranger_key, with,
+    Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, sign_with,
+    stranger_key, with,
 };
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -500,16 +501,19 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
     let (username, password) = pool.user().await;
     // Writes take 300 ms, so both "processes" read the session before either writes: the
     // race happens for sure, and the store's conditional write must settle it.
-    let store = Rigged {
-        update_delay: Duration::from_millis(300),
-        ..Rigged::default()
-    };
+    let store = Rigged::new(
+        Arc::default(),
+        RiggedUpdates {
+            delay: Duration::from_millis(300),
+            ..RiggedUpdates::default()
+        },
+    );
     let one = pool.manager(store.clone(), pool.config());
     let two = pool.manager(store.clone(), pool.config());
     let session = one.login(&username, &password).await.unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
-    let due = age(&*store.inner, &key, now + 60).await;
+    let due = age(store.inner(), &key, now + 60).await;
 
     let requests: Vec<_> = [&one, &two]
         .into_iter()
@@ -530,7 +534,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
         (1..=2).contains(&refreshes),
         "one refresh per process at most, got {refreshes}"
     );
-    let stored = store.inner.load(&key, now).await.unwrap().unwrap();
+    let stored = store.inner().load(&key, now).await.unwrap().unwrap();
     assert_eq!(stored.version, 2, "one write won");
     for token in &tokens {
         assert_eq!(
@@ -611,8 +615,8 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
 
-    store.fail_updates.store(true, Ordering::SeqCst);
-    let due = age(&*store.inner, &key, now() + 120).await;
+    store.interceptor().fail.store(true, Ordering::SeqCst);
+    let due = age(store.inner(), &key, now() + 120).await;
     let reply = call(&app, &due, Via::Cookie).await;
     assert_eq!(
         reply.status,
@@ -623,20 +627,20 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
         reply.set_cookies().is_empty(),
         "a token that was not stored is not handed out"
     );
-    let expired = age(&*store.inner, &key, now() - 60).await;
+    let expired = age(store.inner(), &key, now() - 60).await;
     call(&app, &expired, Via::Cookie)
         .await
         .assert_unavailable("store down after refresh");
     assert_eq!(pool.calls.get("InitiateAuth"), 3, "log-in, two refreshes");
     let record = store
-        .inner
+        .inner()
         .load(&key, now())
         .await
         .unwrap()
         .expect("the session is kept");
     assert_eq!(record.token_hash, TokenHash::of(&expired), "and unchanged");
 
-    store.fail_updates.store(false, Ordering::SeqCst);
+    store.interceptor().fail.store(false, Ordering::SeqCst);
     let reply = call(&app, &expired, Via::Cookie).await;
     assert_eq!(
         reply.status,
@@ -943,7 +947,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
     let remote = Rigged::default();
     // From memory, with the default refresh window; the remote one refreshes far earlier,
     // so that it alone finds the token due.
-    let memory = pool.manager(remote.inner.clone(), pool.config());
+    let memory = pool.manager(remote.inner().clone(), pool.config());
     let awaited = pool.manager(
         remote.clone(),
         pool.config().with_refresh_before(Duration::from_secs(3595)),
@@ -952,7 +956,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
     let session = memory.login(&username, &password).await.unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
-    let token = age(&*remote.inner, &key, now + 1800).await;
+    let token = age(remote.inner(), &key, now + 1800).await;
 
     let both = |token: String| {
         let (memory_app, awaited_app) = (memory_app.clone(), awaited_app.clone());
@@ -995,7 +999,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
 async fn a_refresh_storm_reads_the_session_once_per_request() {
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
-    let (store, _, counts) = common::stores::Faulty::new(MemoryStore::new());
+    let (store, _, counts) = common::stores::faulty(MemoryStore::new());
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
     let session = manager.login(&username, &password).await.unwrap();
