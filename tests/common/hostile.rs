@@ -179,10 +179,25 @@ pub fn generic_cases(valid_token: &str) -> Vec<Case> {
             401,
         ),
         Case::cookie("cookie name in other case", &format!("TOKEN={t}"), 401),
+        // Cookie tossing: a sibling subdomain adds a second session cookie, which the
+        // browser may send first. Neither is taken.
         Case::cookie(
             "duplicated cookie, bad first",
             &format!("token=bad; token={t}"),
-            401,
+            400,
+        ),
+        Case::cookie(
+            "duplicated cookie, good first",
+            &format!("token={t}; token=bad"),
+            400,
+        ),
+        Case::new(
+            "duplicated cookie across headers",
+            vec![
+                format!("Cookie: token={t}").into_bytes(),
+                format!("Cookie: a=1; token={t}").into_bytes(),
+            ],
+            400,
         ),
         Case::cookie("empty cookie", "token=", 401),
         Case::cookie("cookie without value separator", "token", 401),
