@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use cognito_session::store::cached::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
-    CognitoTokens, MemoryStore, Secret, SessionRecord, SessionStore, StoreError, TableSettings,
-    TokenHash,
+    Claims, CognitoTokens, MemoryStore, Secret, SessionRecord, SessionStore, StoreError,
+    TableSettings, TokenHash,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -260,6 +260,7 @@ fn record(username: &str, now: u64) -> SessionRecord {
         previous_valid_until: None,
         successor: None,
         cognito: None,
+        claims: Claims::default(),
         created_at: now,
         last_seen_at: now,
         refreshed_at: now,
@@ -276,6 +277,14 @@ fn full_record(username: &str, now: u64) -> SessionRecord {
         previous_valid_until: Some(now + 30),
         successor: Some("next-key".into()),
         cognito: Some(cognito_tokens()),
+        claims: Claims::new()
+            .with_groups(["admins", "staff"])
+            .with_scopes(["orders/read", "orders/write"])
+            .with_claim("custom:tenant", serde_json::json!("acme"))
+            .with_claim(
+                "custom:limits",
+                serde_json::json!({ "max": 5, "list": [1, "a", null] }),
+            ),
         ..record(username, now)
     }
 }
