@@ -103,6 +103,7 @@ mod user;
 pub mod cognito;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod guard;
 pub mod store;
 
 // Entry points for the fuzz targets in fuzz/; internal, not part of the API.

@@ -243,7 +243,7 @@ impl<'a> Fields<'a> {
             None => Ok(Vec::new()),
             Some(AttributeValue::L(values)) => values
                 .iter()
-                .map(|v| v.as_s().map(String::clone).map_err(|_| not_strings()))
+                .map(|v| v.as_s().cloned().map_err(|_| not_strings()))
                 .collect(),
             Some(_) => Err(not_strings()),
         }
