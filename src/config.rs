@@ -81,7 +81,8 @@ pub struct CognitoSettings {
     pub user_pool_id: String,
     /// The app client used to log in and refresh (`CLIENT_ID`).
     pub client_id: String,
-    /// Further app clients whose access tokens are accepted.
+    /// Further app clients whose access tokens are accepted (another app of the same pool,
+    /// say a mobile one). Log-in and refresh always go through `client_id`. Default: none.
     pub extra_client_ids: Vec<String>,
     /// The app client's secret, when it has one (`CLIENT_SECRET`).
     pub client_secret: Option<Secret>,

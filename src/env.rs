@@ -276,6 +276,9 @@ mod tests {
         let some = env(&[pool, client, regions]).unwrap().cognito.unwrap();
         assert_eq!(some.extra_regions, ["eu-west-1", "us-west-2"]);
         assert_eq!(some.issuers().len(), 6);
+        let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
+        let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
+        assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
     }
 
     #[test]

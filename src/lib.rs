@@ -56,6 +56,15 @@
 //!   keyed by a verified claim, holds the refresh token server-side, and the layer refreshes
 //!   the access token when it is about to expire.
 //!
+//! # Groups, scopes and claims
+//!
+//! A session keeps its user's [`Claims`]: for a Cognito session, the `cognito:groups`,
+//! `scope` and custom claims of its verified access token, renewed at every refresh (so a
+//! group change in the pool takes effect within one token lifetime); for an opaque one,
+//! what [`SessionManager::create_with`] was given. [`CurrentUser::groups`],
+//! [`scopes`](CurrentUser::scopes) and [`claim`](CurrentUser::claim) read them, and the
+//! [`guard`] layers and extractor turn users without a group or scope away with 403.
+//!
 //! # Stores
 //!
 //! [`MemoryStore`] for one process and for tests; `DynamoDbStore` (feature `dynamodb`) for
@@ -71,7 +80,7 @@
 //!
 //! | feature | default | what |
 //! |---|---|---|
-//! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors |
+//! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors, `guard::Authorized` |
 //! | `dynamodb` | yes | `DynamoDbStore` |
 //! | `cognito` | yes | Cognito access tokens |
 //!
