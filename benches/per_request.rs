@@ -481,6 +481,7 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
             refresh_token: Secret::new("not-used-in-steady-state"),
             access_expires_at: claims.exp,
         }),
+        claims: Default::default(),
         created_at: now,
         last_seen_at: now,
         refreshed_at: now,

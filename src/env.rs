@@ -28,6 +28,7 @@ impl SessionConfig {
     /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`]; default `{endpoint}/{pool}/.well-known/jwks.json` when `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or `AWS_ENDPOINT_URL` is set, else the issuer's |
     /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
     /// | `COGNITO_AUTH_FLOW` | `password` or `srp`, [`AuthFlow`]; the app client needs `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` |
+    /// | `COGNITO_EXTRA_REGIONS` | [`CognitoSettings::extra_regions`], comma-separated |
     /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
     /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
     /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
@@ -127,6 +128,16 @@ impl SessionConfig {
                         });
                     }
                 };
+                cognito.extra_regions = get("COGNITO_EXTRA_REGIONS")
+                    .map(|regions| {
+                        regions
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 config.cognito = Some(cognito);
             }
             (Some(_), None) => {
@@ -307,6 +318,21 @@ mod tests {
         );
         let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
         assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
+    }
+
+    #[test]
+    fn extra_regions_are_a_comma_separated_list() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let none = env(&[pool, client]).unwrap().cognito.unwrap();
+        assert!(none.extra_regions.is_empty());
+        let regions = ("COGNITO_EXTRA_REGIONS", " eu-west-1, ,us-west-2 ");
+        let some = env(&[pool, client, regions]).unwrap().cognito.unwrap();
+        assert_eq!(some.extra_regions, ["eu-west-1", "us-west-2"]);
+        assert_eq!(some.issuers().len(), 6);
+        let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
+        let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
+        assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
     }
 
     #[test]

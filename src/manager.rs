@@ -12,8 +12,8 @@ use crate::check::{Authenticated, Check};
 use crate::opaque;
 use crate::store::SessionStore;
 use crate::{
-    AuthError, ConfigError, CurrentUser, Secret, SessionConfig, SessionError, SessionRecord,
-    TokenSource,
+    AuthError, Claims, ConfigError, CurrentUser, Secret, SessionConfig, SessionError,
+    SessionRecord, TokenSource,
 };
 
 /// Creates, checks and ends sessions; what [`SessionLayer`](crate::SessionLayer) calls on
@@ -104,7 +104,32 @@ impl SessionManager {
 
     /// Creates an opaque session for `username`. The caller has checked who the user is.
     pub async fn create(&self, username: &str) -> Result<NewSession, SessionError> {
-        let (token, record) = opaque::create(&self.inner.check, username).await?;
+        self.create_with(username, Claims::default()).await
+    }
+
+    /// Creates an opaque session for `username` carrying `claims`: the groups, scopes or
+    /// other claims the application's own user directory gives them, for
+    /// [`CurrentUser::groups`] and the [guards](crate::guard). They stay as given for the
+    /// session's life, rotations included.
+    ///
+    /// ```
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cognito_session::{Claims, MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
+    /// let session = sessions
+    ///     .create_with("alice", Claims::new().with_groups(["admins"]))
+    ///     .await?;
+    /// assert_eq!(session.user.groups(), ["admins"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn create_with(
+        &self,
+        username: &str,
+        claims: Claims,
+    ) -> Result<NewSession, SessionError> {
+        let (token, record) = opaque::create(&self.inner.check, username, claims).await?;
         Ok(self.new_session(token, record))
     }
 
@@ -509,6 +534,27 @@ mod tests {
         compare("after it");
         now.fetch_add(7200, Ordering::SeqCst);
         compare("after the lifetime");
+    }
+
+    #[tokio::test]
+    async fn claims_given_at_creation_stay_through_rotation() {
+        let config = SessionConfig::default().with_rotation(Some(Duration::from_secs(600)));
+        let (_, manager, now) = managers(config);
+        let claims = Claims::new().with_groups(["admins"]).with_scopes(["s"]);
+        let session = manager.create_with("alice", claims.clone()).await.unwrap();
+        assert_eq!(session.user.groups(), ["admins"]);
+        let plain = manager.create("bob").await.unwrap();
+        assert!(plain.user.claims().is_empty());
+
+        now.fetch_add(601, Ordering::SeqCst);
+        let rotated = manager
+            .authenticate_from(session.token.expose(), TokenSource::Cookie)
+            .await
+            .unwrap();
+        let new_token = rotated.new_token.expect("rotated").token;
+        let after = manager.authenticate(new_token.expose()).await.unwrap();
+        assert_ne!(after.user.session_key(), session.user.session_key());
+        assert_eq!(after.user.claims(), &claims);
     }
 
     /// The output of a future that is ready on its first poll (the memory store's are).

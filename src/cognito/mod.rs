@@ -48,7 +48,9 @@
 //! # Verification
 //!
 //! RS256 only (`none`, HMAC and every other `alg` are refused before any key is looked up);
-//! the signature against the pool's key named by `kid`; `iss` must be the pool's issuer,
+//! the signature against the pool's key named by `kid`; `iss` must be one of the pool's
+//! [issuers](CognitoSettings::issuers) (both forms Cognito writes, for the pool's region and
+//! any [replica's](CognitoSettings::extra_regions)),
 //! `token_use` must be `access`, `client_id` the app client or one of
 //! [`extra_client_ids`](CognitoSettings::extra_client_ids); `iat` and `nbf` may not be in
 //! the future by more than the [leeway](CognitoOptions::with_leeway). Tokens longer than
@@ -256,6 +258,7 @@ impl Cognito {
                 refresh_token,
                 access_expires_at: claims.exp,
             }),
+            claims: claims.claims.clone(),
             ..SessionRecord::new(
                 key,
                 claims.username.clone(),

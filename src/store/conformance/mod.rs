@@ -41,7 +41,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{CognitoTokens, Secret, SessionRecord, TokenHash};
+use crate::{Claims, CognitoTokens, Secret, SessionRecord, TokenHash};
 
 mod cases;
 
@@ -120,20 +120,10 @@ pub fn now() -> u64 {
 pub fn record(username: &str, now: u64) -> SessionRecord {
     let random = || getrandom::u64().expect("random bytes for a test token");
     let token = format!("conformance-{:016x}{:016x}", random(), random());
+    let hash = TokenHash::of(&token);
     SessionRecord {
-        key: TokenHash::of(&token).to_hex(),
-        username: username.into(),
-        sub: None,
-        token_hash: TokenHash::of(&token),
-        previous_token_hash: None,
-        previous_valid_until: None,
-        successor: None,
-        cognito: None,
-        created_at: now,
-        last_seen_at: now,
-        refreshed_at: now,
-        expires_at: now + 3600,
         version: 1,
+        ..SessionRecord::new(hash.to_hex(), username, hash, now, now + 3600)
     }
 }
 
@@ -147,6 +137,14 @@ pub fn full_record(username: &str, now: u64) -> SessionRecord {
         previous_valid_until: Some(now + 30),
         successor: Some("next-key".into()),
         cognito: Some(cognito_tokens()),
+        claims: Claims::new()
+            .with_groups(["admins", "staff"])
+            .with_scopes(["orders/read", "orders/write"])
+            .with_claim("custom:tenant", serde_json::json!("acme"))
+            .with_claim(
+                "custom:limits",
+                serde_json::json!({ "max": 5, "list": [1, "a", null] }),
+            ),
         ..record(username, now)
     }
 }
