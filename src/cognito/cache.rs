@@ -22,8 +22,16 @@ use crate::TokenHash;
 /// only its holder has, so its timing can't teach anyone about another client's token.
 pub(crate) struct TokenCache {
     capacity: usize,
+    max_bytes: usize,
     keys: std::collections::hash_map::RandomState,
-    entries: Mutex<HashMap<u64, Entry>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<u64, Entry>,
+    /// The sum of the entries' [`cost`].
+    bytes: usize,
 }
 
 struct Entry {
@@ -31,13 +39,31 @@ struct Entry {
     verified: Verified,
 }
 
+/// What an entry for `token` costs in memory, as an estimate that can only err high: the
+/// token itself, its claims (decoded from a part of it, so at most about its length once
+/// more, twice for the maps and strings that hold them) and a fixed overhead. Tokens go up to
+/// 16 KiB, so a bound on the count alone is a bound of hundreds of MiB.
+fn cost(token: &str) -> usize {
+    token.len().saturating_mul(3).saturating_add(256)
+}
+
+impl Entries {
+    fn remove(&mut self, fingerprint: &u64) {
+        if let Some(entry) = self.map.remove(fingerprint) {
+            self.bytes -= cost(&entry.token);
+        }
+    }
+}
+
 impl TokenCache {
-    /// A cache of at most `capacity` tokens; 0 turns caching off.
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of at most `capacity` tokens and about `max_bytes` of memory; either 0 turns
+    /// caching off.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
-            capacity,
+            capacity: if max_bytes == 0 { 0 } else { capacity },
+            max_bytes,
             keys: Default::default(),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
@@ -54,7 +80,7 @@ impl TokenCache {
         }
         let fingerprint = self.fingerprint(token);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(&fingerprint)?;
+        let entry = entries.map.get(&fingerprint)?;
         if *entry.token != *token {
             return None;
         }
@@ -70,34 +96,63 @@ impl TokenCache {
         if self.capacity == 0 || claims.exp <= now {
             return;
         }
+        let size = cost(token);
+        if size > self.max_bytes / 8 {
+            // One token that would fill an eighth of the cache is verified each time instead.
+            return;
+        }
         let fingerprint = self.fingerprint(token);
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity && !entries.contains_key(&fingerprint) {
-            entries.retain(|_, entry| now < entry.verified.claims.exp);
-            if entries.len() >= self.capacity {
-                // Still full of live tokens: drop an eighth, whichever the map yields first.
-                // Dropped tokens are only verified once more, so which ones hardly matters,
-                // and this keeps both the memory and the cost of a full cache bounded.
-                let drop: Vec<u64> = entries
-                    .keys()
-                    .take(self.capacity.div_ceil(8))
-                    .copied()
-                    .collect();
-                for fingerprint in drop {
-                    entries.remove(&fingerprint);
+        let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = &mut *guard;
+        entries.remove(&fingerprint);
+        let full = |entries: &Entries| {
+            entries.map.len() >= self.capacity || entries.bytes + size > self.max_bytes
+        };
+        if full(entries) {
+            let before = entries.map.len();
+            entries
+                .map
+                .retain(|_, entry| now < entry.verified.claims.exp);
+            if entries.map.len() != before {
+                entries.bytes = entries.map.values().map(|e| cost(&e.token)).sum();
+            }
+        }
+        if full(entries) {
+            // Still full of live tokens: drop entries, whichever the map yields first, until
+            // an eighth of each bound is free. Dropped tokens are only verified once more, so
+            // which ones hardly matters, and this keeps both the memory and the cost of a
+            // full cache bounded.
+            let (count, bytes) = (self.capacity / 8 * 7, self.max_bytes / 8 * 7);
+            let mut drop = Vec::new();
+            let (mut left, mut left_bytes) = (entries.map.len(), entries.bytes);
+            for (fingerprint, entry) in &entries.map {
+                if left <= count && left_bytes <= bytes {
+                    break;
                 }
+                drop.push(*fingerprint);
+                left -= 1;
+                left_bytes -= cost(&entry.token);
+            }
+            for fingerprint in drop {
+                entries.remove(&fingerprint);
             }
         }
         let entry = Entry {
             token: token.into(),
             verified: Verified { hash, claims },
         };
-        entries.insert(fingerprint, entry);
+        entries.bytes += size;
+        entries.map.insert(fingerprint, entry);
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap().len()
+        self.entries.lock().unwrap().map.len()
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.entries.lock().unwrap().bytes
     }
 }
 
@@ -122,7 +177,7 @@ mod tests {
 
     #[test]
     fn entries_end_at_the_tokens_exp() {
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, 1 << 20);
         put(&cache, "a", 100, 50);
         let hit = cache.get("a", 99).unwrap();
         assert_eq!(hit.hash, TokenHash::of("a"), "the hash comes with the hit");
@@ -134,7 +189,7 @@ mod tests {
 
     #[test]
     fn only_the_same_token_hits() {
-        let cache = TokenCache::new(10);
+        let cache = TokenCache::new(10, 1 << 20);
         let token = format!("header.payload.{}", "s".repeat(40));
         put(&cache, &token, 100, 0);
         // Same length and the same signature tail: the fingerprint matches, the token doesn't.
@@ -146,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded() {
-        let cache = TokenCache::new(64);
+        let cache = TokenCache::new(64, 1 << 20);
         for i in 0..1000 {
             put(&cache, &i.to_string(), 1_000, 0);
             assert!(cache.len() <= 64);
@@ -154,7 +209,7 @@ mod tests {
         // The newest entry always goes in.
         assert!(cache.get("999", 1).is_some());
         // Expired entries go first when the cache is full.
-        let cache = TokenCache::new(4);
+        let cache = TokenCache::new(4, 1 << 20);
         for i in 0..4 {
             put(&cache, &i.to_string(), 10 + i, 0);
         }
@@ -168,8 +223,33 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_is_bounded_in_bytes_too() {
+        let budget = 256 * 1024;
+        let cache = TokenCache::new(10_000, budget);
+        for i in 0..500 {
+            // 8 KiB tokens: 10,000 of them would be 80 MiB and more.
+            // Tokens differ in their signature, at the end.
+            let token = format!("{}{i:08}", "t".repeat(8 * 1024));
+            put(&cache, &token, 1_000, 0);
+            assert!(cache.bytes() <= budget, "{} bytes", cache.bytes());
+        }
+        let each = cost(&"t".repeat(8 * 1024 + 8));
+        assert!(cache.len() <= budget / each, "{}", cache.len());
+        assert!(cache.len() >= budget / each / 2, "{}", cache.len());
+        assert_eq!(
+            cache.bytes(),
+            cache.len() * each,
+            "the count follows insertions and evictions"
+        );
+        // A token too large for its share is verified each time, not cached.
+        let huge = "x".repeat(budget / 16);
+        put(&cache, &huge, 1_000, 0);
+        assert!(cache.get(&huge, 1).is_none());
+    }
+
+    #[test]
     fn capacity_zero_turns_it_off() {
-        let cache = TokenCache::new(0);
+        let cache = TokenCache::new(0, 1 << 20);
         put(&cache, "a", 100, 0);
         assert!(cache.get("a", 1).is_none());
     }

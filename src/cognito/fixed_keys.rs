@@ -14,7 +14,7 @@ pub(crate) fn verifier(
     keys: impl IntoIterator<Item = (String, DecodingKey)>,
 ) -> Verifier {
     let leeway = CognitoOptions::default().leeway;
-    Verifier::new(settings, leeway, Jwks::fixed(keys), TokenCache::new(0))
+    Verifier::new(settings, leeway, Jwks::fixed(keys), TokenCache::new(0, 0))
 }
 
 /// The Cognito side of a manager (default options, no token cache) whose verifier knows

@@ -173,7 +173,7 @@ impl Cognito {
             &settings,
             options.leeway,
             jwks,
-            TokenCache::new(options.token_cache_capacity),
+            TokenCache::new(options.token_cache_capacity, options.token_cache_bytes),
         );
         let idp = Idp::new(
             client,

@@ -27,6 +27,7 @@ pub struct CognitoOptions {
     pub(super) jwks_max_stale: Duration,
     pub(super) http: Option<reqwest::Client>,
     pub(super) token_cache_capacity: usize,
+    pub(super) token_cache_bytes: usize,
     pub(super) global_sign_out: bool,
     pub(super) refresh_token_rotation: bool,
 }
@@ -43,6 +44,7 @@ impl Default for CognitoOptions {
             jwks_max_stale: Duration::from_secs(24 * 3600),
             http: None,
             token_cache_capacity: 10_000,
+            token_cache_bytes: 16 << 20,
             global_sign_out: false,
             refresh_token_rotation: false,
         }
@@ -164,8 +166,8 @@ impl CognitoOptions {
     }
 
     /// How many verified tokens are remembered, so that a token is not verified again on
-    /// each request until it expires. Default 10 000 (a few MiB at most); 0 turns the cache
-    /// off.
+    /// each request until it expires. Default 10 000, within the
+    /// [memory bound](Self::with_token_cache_bytes); 0 turns the cache off.
     ///
     /// ```
     /// # use cognito_session::cognito::CognitoOptions;
@@ -173,6 +175,20 @@ impl CognitoOptions {
     /// ```
     pub fn with_token_cache_capacity(mut self, capacity: usize) -> Self {
         self.token_cache_capacity = capacity;
+        self
+    }
+
+    /// About how much memory the verified tokens may take. Default 16 MiB: Cognito's access
+    /// tokens take 1 to 2 KiB, but a token may be as long as 16 KiB, and a cache bounded by
+    /// count alone could grow to hundreds of MiB. A token too large for an eighth of it is
+    /// verified each time. 0 turns the cache off.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_token_cache_bytes(64 << 20);
+    /// ```
+    pub fn with_token_cache_bytes(mut self, bytes: usize) -> Self {
+        self.token_cache_bytes = bytes;
         self
     }
 

@@ -309,7 +309,7 @@ mod tests {
             &settings(),
             Duration::from_secs(60),
             jwks,
-            TokenCache::new(100),
+            TokenCache::new(100, 1 << 20),
         )
     }
 
@@ -419,7 +419,7 @@ mod tests {
             &settings,
             Duration::from_secs(60),
             jwks,
-            TokenCache::new(10),
+            TokenCache::new(10, 1 << 20),
         );
         let with_iss = |iss: &str| sign(&with(json!({ "iss": iss })), key(), "k1");
         for host in ["cognito-idp", "issuer-cognito-idp"] {
