@@ -233,6 +233,8 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 pub struct SessionConfig {
     pub(crate) cookie: CookieSettings,
     pub(crate) sources: Vec<TokenSource>,
+    pub(crate) token_header: Option<http::HeaderName>,
+    pub(crate) bearer_cookie: bool,
     pub(crate) lifetime: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) touch_interval: Duration,
@@ -250,6 +252,8 @@ impl Default for SessionConfig {
         Self {
             cookie: CookieSettings::default(),
             sources: vec![TokenSource::Bearer, TokenSource::Cookie],
+            token_header: Some(http::HeaderName::from_static("x-session-token")),
+            bearer_cookie: false,
             lifetime: Duration::from_secs(7 * 24 * 3600),
             idle_timeout: None,
             touch_interval: Duration::from_secs(60),
@@ -269,6 +273,8 @@ impl fmt::Debug for SessionConfig {
         f.debug_struct("SessionConfig")
             .field("cookie", &self.cookie)
             .field("sources", &self.sources)
+            .field("token_header", &self.token_header)
+            .field("bearer_cookie", &self.bearer_cookie)
             .field("lifetime", &self.lifetime)
             .field("idle_timeout", &self.idle_timeout)
             .field("touch_interval", &self.touch_interval)
@@ -348,6 +354,36 @@ impl SessionConfig {
     /// ```
     pub fn with_token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// The response header that hands a client using `Authorization: Bearer` the token that
+    /// replaced its own (a Cognito refresh). Default `x-session-token`; `None` sends none.
+    /// A client that authenticates with a header reads its new token from a header: a
+    /// cookie it didn't ask for would be one more way in (CSRF), and outlive its log-out.
+    /// Browsers read it only when CORS exposes it (`Access-Control-Expose-Headers`).
+    ///
+    /// ```
+    /// use cognito_session::SessionConfig;
+    /// use http::HeaderName;
+    ///
+    /// let config = SessionConfig::default()
+    ///     .with_token_header(Some(HeaderName::from_static("x-new-access-token")));
+    /// ```
+    pub fn with_token_header(mut self, header: Option<http::HeaderName>) -> Self {
+        self.token_header = header;
+        self
+    }
+
+    /// Whether a client using `Authorization: Bearer` also gets its new token as
+    /// `Set-Cookie`. Default `false` (see [`with_token_header`](Self::with_token_header)).
+    ///
+    /// ```
+    /// # use cognito_session::SessionConfig;
+    /// let config = SessionConfig::default().with_bearer_cookie(true);
+    /// ```
+    pub fn with_bearer_cookie(mut self, enabled: bool) -> Self {
+        self.bearer_cookie = enabled;
         self
     }
 

@@ -5,13 +5,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::header::SET_COOKIE;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
 use crate::token::{self, Found, TokenSource};
-use crate::{AuthError, Authenticated, CurrentUser, SessionManager};
+use crate::{AuthError, Authenticated, CurrentUser, NewToken, SessionConfig, SessionManager};
 
 /// Authenticates each request before the inner service sees it. Made by
 /// [`SessionLayer`](crate::SessionLayer), or by [`new`](Self::new); see there.
@@ -118,7 +118,7 @@ where
                 without_user(&mut request, &self.rejection);
                 State::Inner {
                     future: self.inner.call(request),
-                    set_cookie: None,
+                    renewed: Renewed::default(),
                 }
             }
             Found::Nothing => State::Rejected {
@@ -169,7 +169,10 @@ where
             request.extensions_mut().insert(auth.user);
             State::Inner {
                 future: inner.call(request),
-                set_cookie: auth.new_token.map(|new| new.set_cookie),
+                renewed: auth
+                    .new_token
+                    .map(|new| Renewed::new(new, source, manager.config()))
+                    .unwrap_or_default(),
             }
         }
         Err(AuthError::Invalid(reason)) if !required => {
@@ -177,7 +180,10 @@ where
             without_user(&mut request, rejection);
             State::Inner {
                 future: inner.call(request),
-                set_cookie: removal(),
+                renewed: Renewed {
+                    set_cookie: removal(),
+                    header: None,
+                },
             }
         }
         Err(AuthError::Invalid(reason)) => {
@@ -228,7 +234,7 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
-            set_cookie: Option<HeaderValue>,
+            renewed: Renewed,
         },
         Rejected {
             response: Option<S::Response>,
@@ -267,12 +273,16 @@ where
                     );
                     state.set(next);
                 }
-                StateProj::Inner { future, set_cookie } => {
+                StateProj::Inner { future, renewed } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if let Some(cookie) = set_cookie.take()
+                    let renewed = std::mem::take(renewed);
+                    if let Some(cookie) = renewed.set_cookie
                         && !sets_cookie(&response, &cookie)
                     {
                         response.headers_mut().append(SET_COOKIE, cookie);
+                    }
+                    if let Some((name, token)) = renewed.header {
+                        response.headers_mut().insert(name, token);
                     }
                     return Poll::Ready(Ok(response));
                 }
@@ -282,6 +292,35 @@ where
                         .expect("ResponseFuture polled after completion")));
                 }
             }
+        }
+    }
+}
+
+/// What a response tells the client about its token, besides the application's answer.
+#[derive(Debug, Default)]
+struct Renewed {
+    /// A `Set-Cookie` with the new token, or removing the cookie.
+    set_cookie: Option<HeaderValue>,
+    /// The [token header](crate::SessionConfig::with_token_header) with the new token.
+    header: Option<(HeaderName, HeaderValue)>,
+}
+
+impl Renewed {
+    /// A new token, handed over the way the client sent the old one.
+    fn new(new: NewToken, source: TokenSource, config: &SessionConfig) -> Self {
+        let bearer = source == TokenSource::Bearer;
+        let header = config
+            .token_header
+            .as_ref()
+            .filter(|_| bearer)
+            .and_then(|name| {
+                let mut value = HeaderValue::from_str(new.token.expose()).ok()?;
+                value.set_sensitive(true);
+                Some((name.clone(), value))
+            });
+        Self {
+            set_cookie: (!bearer || config.bearer_cookie).then_some(new.set_cookie),
+            header,
         }
     }
 }

@@ -259,6 +259,50 @@ async fn an_expired_token_of_a_live_session_is_refreshed_but_not_one_older_than_
 }
 
 #[tokio::test]
+async fn a_refreshed_token_goes_back_the_way_the_old_one_came() {
+    let s = Setup::new().await;
+    let router = app(&s.manager);
+
+    // Bearer: a header, and no cookie the client didn't ask for.
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let reply = call(&router, &due, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let new = reply
+        .header_token()
+        .expect("the new token in x-session-token");
+    assert_eq!(
+        reply.cookie_token(),
+        None,
+        "no Set-Cookie for a Bearer client"
+    );
+    assert_eq!(
+        call(&router, &new, Via::Bearer).await.status,
+        StatusCode::OK
+    );
+
+    // Cookie: Set-Cookie, and no header.
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let reply = call(&router, &due, Via::Cookie).await;
+    assert!(reply.cookie_token().is_some(), "{reply:?}");
+    assert_eq!(reply.header_token(), None);
+
+    // Both for Bearer clients, when asked for.
+    let both = s.pool.manager(
+        s.store.clone(),
+        s.pool
+            .config()
+            .with_clock(s.clock.get())
+            .with_bearer_cookie(true),
+    );
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let reply = call(&app(&both), &due, Via::Bearer).await;
+    assert!(
+        reply.cookie_token().is_some() && reply.header_token().is_some(),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_token_expired_longer_ago_than_the_refresh_window_is_not_refreshed() {
     let s = Setup::with_pool(Pool::new().await, |c| {
         c.with_refresh_after_expiry(Duration::from_secs(3600))

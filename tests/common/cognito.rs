@@ -264,10 +264,21 @@ impl Reply {
     }
 
     /// The token a `Set-Cookie` hands the client, if one does.
-    pub fn new_token(&self) -> Option<String> {
+    pub fn cookie_token(&self) -> Option<String> {
         self.set_cookies()
             .iter()
             .find_map(|c| super::cookie_token(c))
+    }
+
+    /// The token the `x-session-token` header hands a Bearer client, if it does.
+    pub fn header_token(&self) -> Option<String> {
+        let value = self.headers.get("x-session-token")?;
+        Some(value.to_str().unwrap().to_owned())
+    }
+
+    /// The new token the reply hands the client, however it does.
+    pub fn new_token(&self) -> Option<String> {
+        self.cookie_token().or_else(|| self.header_token())
     }
 
     /// Whether a `Set-Cookie` removes the session cookie.
