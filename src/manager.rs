@@ -156,21 +156,24 @@ impl SessionManager {
     /// concurrent request may have rotated the session a moment before the log-out).
     pub async fn delete(&self, key: &str) -> Result<bool, SessionError> {
         let check = &self.inner.check;
-        let record = check.store().load(key, check.now()).await?;
-        let deleted = check.store().delete(key).await?;
-        match &record {
-            Some(record) if record.cognito.is_none() => {
-                opaque::delete_neighbours(check, record).await?;
-            }
+        // The record the delete removed, not one read before it: a rotation that lands in
+        // between is seen in it (its successor), or fails its own conditional write on the
+        // missing record and takes its new token back.
+        let Some(record) = check.store().take(key).await? else {
+            return Ok(false);
+        };
+        match &record.cognito {
+            None => opaque::delete_neighbours(check, &record).await?,
             #[cfg(feature = "cognito")]
-            Some(record) => {
+            Some(_) => {
                 if let Some(cognito) = &self.inner.cognito {
-                    cognito.revoke(record).await;
+                    cognito.revoke(&record).await;
                 }
             }
-            _ => {}
+            #[cfg(not(feature = "cognito"))]
+            Some(_) => {}
         }
-        Ok(deleted)
+        Ok(true)
     }
 
     /// Ends every session of `username`; how many there were.
@@ -414,6 +417,57 @@ mod tests {
             manager.authenticate(token).await.unwrap().user,
             session.user
         );
+    }
+
+    /// Another instance rotates a session (with `token`) the moment before this one
+    /// deletes it: after any read a log-out could make first, before the delete lands.
+    #[derive(Clone, Default)]
+    struct RotatesBeforeTheDelete {
+        other: Arc<std::sync::OnceLock<(SessionManager, String)>>,
+        rotated: Arc<std::sync::Mutex<Option<String>>>,
+    }
+
+    #[async_trait]
+    impl Interceptor for RotatesBeforeTheDelete {
+        async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+            if let (Call::Delete { .. }, Some((other, token))) = (call, self.other.get())
+                && self.rotated.lock().unwrap().is_none()
+            {
+                let rotated = other
+                    .authenticate_from(token, TokenSource::Cookie)
+                    .await
+                    .unwrap();
+                let new = rotated.new_token.expect("rotated").token;
+                *self.rotated.lock().unwrap() = Some(new.expose().to_owned());
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_log_out_racing_a_rotation_ends_the_new_token_too() {
+        let table = Arc::new(MemoryStore::new());
+        let rotating = SessionConfig::default().with_rotation(Some(Duration::ZERO));
+        let other = SessionManager::new(table.clone(), rotating).unwrap();
+        let racing = RotatesBeforeTheDelete::default();
+        let store = Intercepted::new(table.clone(), racing.clone());
+        let manager = SessionManager::new(store, SessionConfig::default()).unwrap();
+        let session = manager.create("alice").await.unwrap();
+        let token = session.token.expose().to_owned();
+        assert!(racing.other.set((other, token.clone())).is_ok());
+
+        assert!(manager.delete(session.user.session_key()).await.unwrap());
+        let successor = racing.rotated.lock().unwrap().clone().expect("it rotated");
+        for token in [&token, &successor] {
+            assert!(
+                matches!(
+                    manager.authenticate(token).await,
+                    Err(AuthError::Invalid(InvalidReason::NotFound))
+                ),
+                "{token:.8}… still works"
+            );
+        }
+        assert!(table.is_empty(), "nothing of the session is left");
     }
 
     /// What an answer says, in a comparable form.

@@ -192,18 +192,24 @@ async fn rotate(check: &Check, old: &SessionRecord, now: u64) -> Option<Authenti
     }
 }
 
-/// Ends the records around a rotation of the session `record`: the one it replaced (still
-/// in its grace period) and the one that replaced it (a concurrent request may have
-/// rotated the session a moment before it ended).
+/// Ends the records around a rotation of the session `record`, which was just deleted: the
+/// one it replaced (still in its grace period) and the ones that replaced it (a concurrent
+/// request may have rotated the session a moment before it ended, and another request
+/// rotated that one).
 pub(crate) async fn delete_neighbours(
     check: &Check,
     record: &SessionRecord,
 ) -> Result<(), StoreError> {
+    let store = check.store();
     if let Some(previous) = record.previous_token_hash {
-        check.store().delete(&previous.to_hex()).await?;
+        store.delete(&previous.to_hex()).await?;
     }
-    if let Some(successor) = &record.successor {
-        check.store().delete(successor).await?;
+    let mut successor = record.successor.clone();
+    // Each successor lives a grace period at most, so the chain is short; the bound is
+    // against a cycle a corrupted table could hold.
+    for _ in 0..8 {
+        let Some(key) = successor else { break };
+        successor = store.take(&key).await?.and_then(|next| next.successor);
     }
     Ok(())
 }

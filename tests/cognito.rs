@@ -16,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
 use cognito_session::store::cached::CachedStore;
+use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
@@ -325,6 +326,73 @@ async fn a_token_expired_longer_ago_than_the_refresh_window_is_not_refreshed() {
         s.pool.calls.get("InitiateAuth"),
         calls,
         "no refresh attempted"
+    );
+}
+
+/// Another instance's refresh of the session lands the moment before this instance, told by
+/// Cognito that its refresh token is over, ends the session.
+struct RefreshedElsewhereFirst {
+    table: Arc<MemoryStore>,
+}
+
+#[async_trait::async_trait]
+impl Interceptor for RefreshedElsewhereFirst {
+    async fn before(&self, call: Call<'_>) -> Result<(), cognito_session::StoreError> {
+        if let Call::DeleteVersion { key, version } = call {
+            let mut record = self.table.load(key, 0).await?.expect("the session");
+            assert_eq!(record.version, version);
+            let now = record.last_seen_at;
+            record.previous_token_hash = Some(record.token_hash);
+            record.previous_valid_until = Some(now + 3600);
+            record.token_hash = TokenHash::of("the other instance's token");
+            if let Some(tokens) = record.cognito.as_mut() {
+                tokens.access_token = "the other instance's token".to_owned().into();
+            }
+            record.version += 1;
+            self.table.update(&record, version).await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_does_not_end_a_session_another_instance_just_refreshed() {
+    let s = Setup::new().await;
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let racing = Intercepted::new(
+        s.store.clone(),
+        RefreshedElsewhereFirst {
+            table: s.store.clone(),
+        },
+    );
+    let manager = s
+        .pool
+        .manager(racing, s.pool.config().with_clock(s.clock.get()));
+    // Cognito refuses this instance's refresh token (a global sign-out, say, that the other
+    // instance's refresh raced).
+    s.pool
+        .client
+        .admin_user_global_sign_out()
+        .user_pool_id(&s.pool.pool_id)
+        .username(&s.username)
+        .send()
+        .await
+        .unwrap();
+
+    let reply = call(&app(&manager), &due, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.new_token().as_deref(),
+        Some("the other instance's token"),
+        "adopted"
+    );
+    let record = s
+        .record()
+        .await
+        .expect("the other instance's session is kept");
+    assert_eq!(
+        record.token_hash,
+        TokenHash::of("the other instance's token")
     );
 }
 

@@ -104,9 +104,25 @@ impl Cognito {
                     };
                 }
                 tracing::info!(session = %record.key, "Cognito refused the refresh token; session ended");
-                if let Err(error) = store.delete(&record.key).await {
+                // Conditional: a refresh by another instance may land between the read above
+                // and this delete, and its session is not ours to end.
+                match store.delete_version(&record.key, record.version).await {
+                    Err(StoreError::Conflict) => {
+                        let current = store
+                            .load(&record.key, now)
+                            .await
+                            .map_err(|e| Failure::Unavailable(Box::new(e)))?;
+                        if let Some(current) = current
+                            && current.accepts(&record.token_hash, now) == TokenMatch::Previous
+                        {
+                            return Ok(Arc::new(current));
+                        }
+                    }
                     // The 401 stands: the next request is refused by Cognito again.
-                    tracing::warn!(session = %record.key, %error, "ended session not deleted");
+                    Err(error) => {
+                        tracing::warn!(session = %record.key, %error, "ended session not deleted");
+                    }
+                    Ok(()) => {}
                 }
                 return Err(Failure::Ended);
             }

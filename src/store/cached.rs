@@ -263,9 +263,16 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
         result
     }
 
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         self.forget_key(key);
-        let result = self.inner.delete(key).await;
+        let result = self.inner.take(key).await;
+        self.forget_key(key);
+        result
+    }
+
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
+        self.forget_key(key);
+        let result = self.inner.delete_version(key, version).await;
         self.forget_key(key);
         result
     }

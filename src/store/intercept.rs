@@ -79,10 +79,17 @@ pub enum Call<'a> {
         /// The new `expires_at`.
         expires_at: u64,
     },
-    /// [`SessionStore::delete`].
+    /// [`SessionStore::take`] (which [`SessionStore::delete`] calls).
     Delete {
         /// The session key.
         key: &'a str,
+    },
+    /// [`SessionStore::delete_version`].
+    DeleteVersion {
+        /// The session key.
+        key: &'a str,
+        /// The version the stored record must still have.
+        version: u64,
     },
     /// [`SessionStore::delete_user`].
     DeleteUser {
@@ -214,8 +221,14 @@ impl<S: SessionStore, I: Interceptor> SessionStore for Intercepted<S, I> {
         self.around(call, op).await
     }
 
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.around(Call::Delete { key }, self.inner.delete(key))
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.around(Call::Delete { key }, self.inner.take(key))
+            .await
+    }
+
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
+        let call = Call::DeleteVersion { key, version };
+        self.around(call, self.inner.delete_version(key, version))
             .await
     }
 

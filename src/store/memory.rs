@@ -141,14 +141,10 @@ impl Inner {
         self.records.insert(key, Arc::new(record));
     }
 
-    fn remove(&mut self, key: &str) -> bool {
-        match self.records.remove(key) {
-            Some(record) => {
-                self.unindex(&record.username, key);
-                true
-            }
-            None => false,
-        }
+    fn remove(&mut self, key: &str) -> Option<Arc<SessionRecord>> {
+        let record = self.records.remove(key)?;
+        self.unindex(&record.username, key);
+        Some(record)
     }
 
     fn unindex(&mut self, username: &str, key: &str) {
@@ -221,8 +217,19 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.write().remove(key))
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.write().remove(key).map(Arc::unwrap_or_clone))
+    }
+
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        match inner.records.get(key) {
+            Some(record) if record.version == version => {
+                inner.remove(key);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
     }
 
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {

@@ -113,8 +113,21 @@ pub trait SessionStore: Send + Sync + 'static {
         expires_at: u64,
     ) -> Result<(), StoreError>;
 
+    /// Deletes the record and returns it (expired or not); `None` if there was none.
+    ///
+    /// What was deleted, rather than what a read before the delete saw, is what tells a
+    /// log-out which rotation's successor to end too.
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError>;
+
     /// Deletes the record; whether there was one.
-    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.take(key).await?.is_some())
+    }
+
+    /// Deletes the record if its version is still `version`; otherwise
+    /// [`StoreError::Conflict`] (a missing record included). How a session that was read as
+    /// over is ended without wiping a write that landed since (another instance's refresh).
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError>;
 
     /// Deletes every record of `username`; how many were deleted.
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError>;
@@ -147,8 +160,14 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     ) -> Result<(), StoreError> {
         (**self).touch(key, version, last_seen_at, expires_at).await
     }
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        (**self).take(key).await
+    }
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         (**self).delete(key).await
+    }
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
+        (**self).delete_version(key, version).await
     }
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         (**self).delete_user(username).await

@@ -186,6 +186,41 @@ pub async fn delete_says_whether_there_was_a_record(store: impl SessionStore) {
     assert!(!store.delete("never existed").await.unwrap());
 }
 
+/// `take` deletes a record and hands back what it deleted, every field as stored; a second
+/// `take` finds nothing.
+pub async fn take_returns_what_it_deleted(store: impl SessionStore) {
+    let t = now();
+    let record = full_record("lena", t);
+    store.create(&record, t).await.unwrap();
+    assert_eq!(store.take(&record.key).await.unwrap(), Some(record.clone()));
+    assert_eq!(store.load(&record.key, t).await.unwrap(), None);
+    assert_eq!(store.take(&record.key).await.unwrap(), None);
+}
+
+/// `delete_version` deletes only the version it names: a record changed since is kept (and
+/// reported as a conflict), and so is a missing one.
+pub async fn delete_version_needs_the_version(store: impl SessionStore) {
+    let t = now();
+    let v1 = record("lars", t);
+    store.create(&v1, t).await.unwrap();
+    let v2 = SessionRecord {
+        version: v1.version + 1,
+        ..v1.clone()
+    };
+    store.update(&v2, v1.version).await.unwrap();
+    assert!(matches!(
+        store.delete_version(&v1.key, v1.version).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.load(&v1.key, t).await.unwrap(), Some(v2.clone()));
+    store.delete_version(&v2.key, v2.version).await.unwrap();
+    assert_eq!(store.load(&v2.key, t).await.unwrap(), None);
+    assert!(matches!(
+        store.delete_version(&v2.key, v2.version).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
 /// `delete_user` deletes all 60 sessions of one user (more than a page of a paged backend)
 /// and answers how many; the sessions of users with neighbouring names, and of a user whose
 /// `sub` is that name, stay.

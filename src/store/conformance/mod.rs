@@ -71,6 +71,8 @@ macro_rules! store_conformance {
             update_needs_the_expected_version,
             touch_keeps_the_version_and_never_resurrects,
             delete_says_whether_there_was_a_record,
+            take_returns_what_it_deleted,
+            delete_version_needs_the_version,
             delete_user_deletes_exactly_that_users_sessions_across_pages,
             delete_user_then_load_is_none,
             concurrent_updates_of_one_version_have_exactly_one_winner,

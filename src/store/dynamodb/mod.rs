@@ -369,7 +369,8 @@ impl SessionStore for DynamoDbStore {
         Ok(())
     }
 
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+    /// A malformed item is deleted all the same, and reported as [`StoreError::Backend`].
+    async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         let (pk, value) = self.key_of(key);
         let output = self
             .client
@@ -380,7 +381,26 @@ impl SessionStore for DynamoDbStore {
             .send()
             .await
             .map_err(|e| sdk_error("DeleteItem", e))?;
-        Ok(output.attributes().is_some_and(|old| !old.is_empty()))
+        match output.attributes() {
+            Some(old) if !old.is_empty() => self.decode(old).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
+        let (pk, value) = self.key_of(key);
+        self.client
+            .delete_item()
+            .table_name(&self.table.name)
+            .key(pk, value)
+            // Fails on a missing item too: it has no version to compare.
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(())
     }
 
     /// Finds the user's sessions through the username index and deletes them 25 at a time;
