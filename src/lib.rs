@@ -114,6 +114,8 @@ pub use check::{Authenticated, NewToken};
 pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
+#[cfg(feature = "cognito")]
+pub use manager::LogIn;
 pub use manager::{NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;
