@@ -356,7 +356,7 @@ mod cognito_api {
 
         fn log_in(&self, outcome: Outcome) -> LogIn {
             match outcome {
-                Outcome::Session(token, record) => LogIn::Session(self.new_session(token, record)),
+                Outcome::Session(token, record) => LogIn::Session(self.new_session(token, *record)),
                 Outcome::Challenge(challenge) => LogIn::Challenge(challenge),
             }
         }

@@ -298,7 +298,8 @@ async fn cognitos_refusals_of_an_answer_are_told_apart() {
         manager.login(&username, TEMPORARY).await.unwrap(),
         ChallengeName::NewPasswordRequired,
     );
-    let cases: [(Fault, fn(&SessionError) -> bool); 6] = [
+    type Expected = fn(&SessionError) -> bool;
+    let cases: [(Fault, Expected); 6] = [
         (
             Fault::Error {
                 kind: "CodeMismatchException",

@@ -3,7 +3,7 @@
 //! challenge session the client echoes back with its answer.
 //!
 //! Cognito's own challenge session is not handed out as it is: it goes to the client inside
-//! an envelope signed (HMAC-SHA256) with the [challenge key](CognitoOptions::with_challenge_key),
+//! an envelope signed (HMAC-SHA256) with the [challenge key](super::CognitoOptions::with_challenge_key),
 //! which binds it to the username that logged in and to the app client, and carries an
 //! expiry. An envelope that was altered, has expired, or comes back with another username is
 //! refused as [`SessionError::LogInExpired`] before Cognito is asked.
@@ -101,7 +101,7 @@ pub struct Challenge {
     pub name: ChallengeName,
     /// The sealed challenge session to hand the client and get back with the answer.
     /// Opaque to the client; valid for the username that logged in only, until the
-    /// [challenge lifetime](CognitoOptions::with_challenge_lifetime) is over.
+    /// [challenge lifetime](super::CognitoOptions::with_challenge_lifetime) is over.
     pub session: Secret,
     /// Cognito's challenge parameters for the user, e.g. `CODE_DELIVERY_DESTINATION`
     /// (`+*******1234`), `CODE_DELIVERY_DELIVERY_MEDIUM`, `MFAS_CAN_CHOOSE` (a JSON array
@@ -167,7 +167,7 @@ impl ChallengeAnswer {
 
 /// How a log-in step ended: a session (its token and record), or another challenge.
 pub(crate) enum Outcome {
-    Session(Secret, SessionRecord),
+    Session(Secret, Box<SessionRecord>),
     Challenge(Challenge),
 }
 
@@ -213,7 +213,7 @@ impl Sealer {
         let material: Vec<u8> = match (key, &settings.client_secret) {
             (Some(ChallengeKey(key)), _) if key.len() < 32 => {
                 return Err(ConfigError::Invalid(
-                    "the challenge key (CognitoOptions::with_challenge_key) must be at least 32 bytes"
+                    "the challenge key (super::CognitoOptions::with_challenge_key) must be at least 32 bytes"
                         .into(),
                 ));
             }
@@ -444,7 +444,7 @@ impl Cognito {
         } = match step {
             Step::Tokens(tokens) => {
                 let (token, record) = self.start_session(check, tokens).await?;
-                return Ok(Outcome::Session(token, record));
+                return Ok(Outcome::Session(token, Box::new(record)));
             }
             Step::Challenge(challenge) => challenge,
         };
