@@ -42,6 +42,44 @@ pub enum KeyClaim {
     Sub,
 }
 
+/// How a password log-in proves the password to Cognito: the `AuthFlow` of `InitiateAuth`.
+///
+/// The app client must allow the flow chosen, or Cognito refuses every log-in: in the console
+/// under the app client's *Authentication flows*, or `ExplicitAuthFlows` in
+/// `CreateUserPoolClient` / `UpdateUserPoolClient` and CloudFormation.
+///
+/// ```
+/// use cognito_session::{AuthFlow, CognitoSettings};
+///
+/// let mut cognito = CognitoSettings::new("eu-west-1_AbCdEf", "app-client-id");
+/// cognito.auth_flow = AuthFlow::Srp;
+/// assert_eq!(cognito.auth_flow.client_flag(), "ALLOW_USER_SRP_AUTH");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthFlow {
+    /// `USER_PASSWORD_AUTH`: the password is sent to Cognito (over TLS), which checks it. The
+    /// app client needs `ALLOW_USER_PASSWORD_AUTH`, which clients created in the console
+    /// don't have unless it is ticked. The default, as before this setting existed.
+    #[default]
+    Password,
+    /// `USER_SRP_AUTH`: the password never leaves this process; it answers Cognito's
+    /// `PASSWORD_VERIFIER` challenge with a Secure Remote Password proof. The app client
+    /// needs `ALLOW_USER_SRP_AUTH`, on in clients created in the console.
+    Srp,
+}
+
+impl AuthFlow {
+    /// The app client flag (`ExplicitAuthFlows` value) that lets this flow through:
+    /// `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`.
+    pub fn client_flag(self) -> &'static str {
+        match self {
+            Self::Password => "ALLOW_USER_PASSWORD_AUTH",
+            Self::Srp => "ALLOW_USER_SRP_AUTH",
+        }
+    }
+}
+
 /// Where the session table is, when sessions live in DynamoDB.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -89,6 +127,9 @@ pub struct CognitoSettings {
     pub jwks_url: Option<String>,
     /// Which claim keys a session.
     pub key_claim: KeyClaim,
+    /// How password log-ins prove the password (`COGNITO_AUTH_FLOW`); default
+    /// [`AuthFlow::Password`].
+    pub auth_flow: AuthFlow,
 }
 
 impl CognitoSettings {
@@ -101,6 +142,7 @@ impl CognitoSettings {
             client_secret: None,
             jwks_url: None,
             key_claim: KeyClaim::default(),
+            auth_flow: AuthFlow::default(),
         }
     }
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{CognitoSettings, ConfigError, KeyClaim, Secret, SessionConfig, TableSettings};
+use crate::{
+    AuthFlow, CognitoSettings, ConfigError, KeyClaim, Secret, SessionConfig, TableSettings,
+};
 
 impl SessionConfig {
     /// Reads the configuration from the process environment; see
@@ -25,6 +27,7 @@ impl SessionConfig {
     /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
     /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`]; default `{endpoint}/{pool}/.well-known/jwks.json` when `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or `AWS_ENDPOINT_URL` is set, else the issuer's |
     /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
+    /// | `COGNITO_AUTH_FLOW` | `password` or `srp`, [`AuthFlow`]; the app client needs `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` |
     /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
     /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
     /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
@@ -106,6 +109,20 @@ impl SessionConfig {
                         return Err(ConfigError::Env {
                             variable: "SESSION_KEY_CLAIM",
                             message: format!("expected origin_jti or sub, got {other:?}"),
+                        });
+                    }
+                };
+                let flow = get("COGNITO_AUTH_FLOW");
+                cognito.auth_flow = match flow.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    None | Some("password" | "user_password_auth") => AuthFlow::Password,
+                    Some("srp" | "user_srp_auth") => AuthFlow::Srp,
+                    Some(_) => {
+                        return Err(ConfigError::Env {
+                            variable: "COGNITO_AUTH_FLOW",
+                            message: format!(
+                                "expected password or srp, got {:?}",
+                                flow.unwrap_or_default()
+                            ),
                         });
                     }
                 };
@@ -227,6 +244,37 @@ mod tests {
         assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
         assert!(!config.cookie.secure);
         assert_eq!(config.refresh_before, Duration::from_secs(3595));
+    }
+
+    #[test]
+    fn auth_flow_is_password_unless_srp_is_asked_for() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let flow = |value: Option<&str>| {
+            let mut vars = vec![pool, client];
+            vars.extend(value.map(|v| ("COGNITO_AUTH_FLOW", v)));
+            env(&vars).map(|config| config.cognito.unwrap().auth_flow)
+        };
+        assert_eq!(flow(None).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("")).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("password")).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("srp")).unwrap(), AuthFlow::Srp);
+        assert_eq!(flow(Some(" SRP ")).unwrap(), AuthFlow::Srp);
+        // Cognito's own names for the flows work too.
+        assert_eq!(flow(Some("USER_SRP_AUTH")).unwrap(), AuthFlow::Srp);
+        assert_eq!(
+            flow(Some("USER_PASSWORD_AUTH")).unwrap(),
+            AuthFlow::Password
+        );
+        match flow(Some("custom")) {
+            Err(ConfigError::Env { variable, message }) => {
+                assert_eq!(variable, "COGNITO_AUTH_FLOW");
+                assert!(message.contains("\"custom\""), "{message}");
+            }
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+        assert_eq!(AuthFlow::Password.client_flag(), "ALLOW_USER_PASSWORD_AUTH");
+        assert_eq!(AuthFlow::Srp.client_flag(), "ALLOW_USER_SRP_AUTH");
     }
 
     #[test]

@@ -110,8 +110,15 @@ pub mod store;
 #[doc(hidden)]
 pub mod fuzz;
 
+// For tests/srp.rs, which checks the SRP math against another implementation; not API.
+#[cfg(all(feature = "test-util", feature = "cognito"))]
+#[doc(hidden)]
+pub use cognito::srp::test_door as __srp;
+
 pub use check::{Authenticated, NewToken};
-pub use config::{CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings};
+pub use config::{
+    AuthFlow, CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings,
+};
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
 #[cfg(feature = "cognito")]

@@ -107,6 +107,7 @@ mod idp;
 mod jwks;
 mod options;
 mod refresh;
+pub(crate) mod srp;
 mod verify;
 
 pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
