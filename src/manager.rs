@@ -291,15 +291,18 @@ mod cognito_api {
             Ok(Self::from_parts(Check::new(store, config)?, Some(cognito)))
         }
 
-        /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, with
-        /// `SECRET_HASH` when the app client has a secret): [`LogIn::Session`] when Cognito
+        /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, or
+        /// `USER_SRP_AUTH` with the `PASSWORD_VERIFIER` answered here when
+        /// [`CognitoSettings::auth_flow`](crate::CognitoSettings::auth_flow) is
+        /// [`AuthFlow::Srp`](crate::AuthFlow::Srp); with `SECRET_HASH` when the app client
+        /// has a secret): [`LogIn::Session`] when Cognito
         /// hands out tokens (the session is stored; hand the client [`NewSession::token`] or
         /// send [`NewSession::set_cookie`]), or [`LogIn::Challenge`] when it asks for more
         /// (a new password, an MFA code: see [`answer_challenge`](Self::answer_challenge)).
         ///
         /// Errors: [`SessionError::InvalidCredentials`] for a wrong password or an unknown
         /// user (one answer for both); [`SessionError::FlowNotEnabled`] when the app client
-        /// does not allow `ALLOW_USER_PASSWORD_AUTH`; [`SessionError::Unavailable`] when
+        /// does not allow the flow (`ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`); [`SessionError::Unavailable`] when
         /// Cognito can't be reached, asks for a challenge this crate doesn't answer, or the
         /// manager has no Cognito pool; [`SessionError::Store`] when the session can't be
         /// stored.

@@ -23,7 +23,8 @@ use super::options::ChallengeKey;
 use super::{Cognito, verify};
 use crate::check::Check;
 use crate::{
-    AuthError, CognitoSettings, CognitoTokens, ConfigError, Secret, SessionError, SessionRecord,
+    AuthError, AuthFlow, CognitoSettings, CognitoTokens, ConfigError, Secret, SessionError,
+    SessionRecord,
 };
 
 /// A challenge Cognito asks during a log-in, by its name in Cognito's API.
@@ -308,21 +309,30 @@ impl Cognito {
         username: &str,
         password: &str,
     ) -> Result<Outcome, SessionError> {
-        let step = match self.idp.password_login(username, password).await {
-            Ok(step) => step,
+        let flow = self.settings.auth_flow;
+        let started = match flow {
+            AuthFlow::Srp => self.idp.srp_login(username, password).await,
+            AuthFlow::Password => self
+                .idp
+                .password_login(username, password)
+                .await
+                .map(|step| (step, username.to_owned())),
+        };
+        let (step, cognito_user) = match started {
+            Ok(started) => started,
             Err(CallError::Refused) => return Err(SessionError::InvalidCredentials),
             Err(CallError::Denied(Denial::FlowNotEnabled)) => {
                 return Err(SessionError::FlowNotEnabled {
-                    flag: "ALLOW_USER_PASSWORD_AUTH",
+                    flag: flow.client_flag(),
                 });
             }
             Err(CallError::Denied(_)) => {
-                // Not an answer InitiateAuth gives; a wrong password is `Refused`.
+                // Not an answer a log-in gets; a wrong password is `Refused`.
                 return Err(SessionError::InvalidCredentials);
             }
             Err(CallError::Unavailable(e)) => return Err(SessionError::Unavailable(e)),
         };
-        self.outcome(check, username, username, step).await
+        self.outcome(check, username, &cognito_user, step).await
     }
 
     /// Answers the challenge sealed in `session` for `username`.

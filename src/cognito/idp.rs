@@ -7,7 +7,7 @@
 //! the token or the secret hash they refused, and these errors end up in logs.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
@@ -18,6 +18,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::srp::{self, SrpClient};
 use crate::store::BoxError;
 use crate::{CognitoSettings, Secret};
 
@@ -67,7 +68,8 @@ pub(crate) enum Denial {
     PasswordPolicy(String),
     /// `InvalidParameterException` while answering a challenge, with Cognito's message.
     InvalidParameter(String),
-    /// `InvalidParameterException` "... flow not enabled for this client" at log-in.
+    /// `InvalidParameterException` "... flow not enabled for this client" at log-in (or
+    /// another wording naming the flow as not enabled).
     FlowNotEnabled,
 }
 
@@ -78,8 +80,12 @@ type Sort = fn(&str, Option<&str>) -> Option<CallError>;
 fn login_errors(code: &str, message: Option<&str>) -> Option<CallError> {
     match code {
         "NotAuthorizedException" | "UserNotFoundException" => Some(CallError::Refused),
+        // "USER_PASSWORD_AUTH flow not enabled for this client", and SRP's likewise.
         "InvalidParameterException"
-            if message.is_some_and(|m| m.to_ascii_lowercase().contains("flow not enabled")) =>
+            if message.is_some_and(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("not enabled") && (m.contains("flow") || m.contains("_auth"))
+            }) =>
         {
             Some(CallError::Denied(Denial::FlowNotEnabled))
         }
@@ -268,6 +274,87 @@ impl Idp {
             output.challenge_parameters(),
             output.authentication_result(),
         )
+    }
+
+    /// `InitiateAuth` with `USER_SRP_AUTH`, and the `PASSWORD_VERIFIER` challenge answered
+    /// here with the password's SRP proof: tokens, or the next challenge. Also returns the
+    /// name Cognito knows the user by (`USER_ID_FOR_SRP`), what later answers are sent for.
+    pub(crate) async fn srp_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Step, String), CallError> {
+        let unavailable =
+            |what: String| CallError::Unavailable(Box::new(IdpError::new("USER_SRP_AUTH", what)));
+        let srp = SrpClient::new(&self.pool_id).map_err(|e| unavailable(e.to_string()))?;
+        let mut request = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::UserSrpAuth)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("SRP_A", srp.srp_a());
+        if let Some(hash) = self.hash_for(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
+        }
+        let output = self
+            .call("InitiateAuth", login_errors, request.send())
+            .await?;
+        if output.challenge_name() != Some(&ChallengeNameType::PasswordVerifier) {
+            let step = step(
+                "InitiateAuth",
+                output.challenge_name(),
+                output.session(),
+                output.challenge_parameters(),
+                output.authentication_result(),
+            )?;
+            return Ok((step, username.to_owned()));
+        }
+        let parameters = output.challenge_parameters().cloned().unwrap_or_default();
+        let parameter = |name: &'static str| {
+            parameters
+                .get(name)
+                .map(String::as_str)
+                .ok_or_else(|| unavailable(format!("PASSWORD_VERIFIER without {name}")))
+        };
+        let user_id = parameter("USER_ID_FOR_SRP")?;
+        let secret_block = parameter("SECRET_BLOCK")?;
+        let timestamp = srp::timestamp(SystemTime::now());
+        let signature = srp
+            .password_claim(
+                user_id,
+                password,
+                parameter("SALT")?,
+                parameter("SRP_B")?,
+                secret_block,
+                &timestamp,
+            )
+            .map_err(|e| unavailable(e.to_string()))?;
+        let mut request = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::PasswordVerifier)
+            .set_session(output.session().map(str::to_owned))
+            .challenge_responses("USERNAME", user_id)
+            .challenge_responses("TIMESTAMP", timestamp)
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", secret_block)
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature);
+        if let Some(hash) = self.hash_for(user_id) {
+            request = request.challenge_responses("SECRET_HASH", hash);
+        }
+        // A wrong password is refused here, as `NotAuthorizedException`.
+        let answer = self
+            .call("RespondToAuthChallenge", login_errors, request.send())
+            .await?;
+        let step = step(
+            "RespondToAuthChallenge",
+            answer.challenge_name(),
+            answer.session(),
+            answer.challenge_parameters(),
+            answer.authentication_result(),
+        )?;
+        Ok((step, user_id.to_owned()))
     }
 
     /// `RespondToAuthChallenge`: `responses` plus `USERNAME` (Cognito's name for the user,

@@ -50,8 +50,10 @@
 //!
 //! # Log-in and challenges
 //!
-//! [`SessionManager::login`](crate::SessionManager::login) uses `USER_PASSWORD_AUTH`: the
-//! app client must allow `ALLOW_USER_PASSWORD_AUTH` (else
+//! [`SessionManager::login`](crate::SessionManager::login) uses `USER_PASSWORD_AUTH`, or
+//! `USER_SRP_AUTH` (the password never leaves the server; its `PASSWORD_VERIFIER` challenge
+//! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`](crate::AuthFlow::Srp):
+//! the app client must allow `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` (else
 //! [`SessionError::FlowNotEnabled`] names the flag). Cognito may answer with a
 //! [`Challenge`] rather than tokens: a new password for a user an administrator created, an
 //! MFA or one-time code, a choice of MFA, or setting up an authenticator app. The client
