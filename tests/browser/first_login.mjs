@@ -60,7 +60,10 @@ try {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`${base}/`);
     await expectStatus(page, 'Not logged in');
-    console.log('ok   the page is open');
+    if (await page.locator('#challenge').isVisible()) {
+        throw new Error('the challenge form shows before any challenge');
+    }
+    console.log('ok   the page is open, no challenge form');
 
     await page.locator('#username').fill(username);
     await page.locator('#password').fill(temporary);
