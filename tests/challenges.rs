@@ -708,3 +708,25 @@ async fn the_example_server_says_invalid_code() {
     .await;
     assert_eq!((status, wrong), (401, json!({"error": "Invalid code."})));
 }
+
+#[tokio::test]
+async fn mfa_setup_without_an_authenticator_app_on_offer_is_a_configuration_error() {
+    // moto only offers what the pool enables; the proxy plays a pool offering email only.
+    let proxy = FaultProxy::start(common::moto_url()).await;
+    let pool = Pool::create(&proxy.url, false).await;
+    let (username, password) = pool.user().await;
+    let manager = pool.manager(MemoryStore::new(), pool.config());
+    proxy.fail(
+        "InitiateAuth",
+        Fault::Answer(
+            r#"{"ChallengeName":"MFA_SETUP","Session":"cognito-session","ChallengeParameters":{"MFAS_CAN_SETUP":"[\"EMAIL_OTP\"]"}}"#,
+        ),
+    );
+    match manager.login(&username, &password).await {
+        Err(SessionError::Unavailable(e)) => {
+            assert!(e.to_string().contains("SOFTWARE_TOKEN_MFA"), "{e}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(pool.calls.get("AssociateSoftwareToken"), 0);
+}

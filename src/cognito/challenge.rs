@@ -51,7 +51,9 @@ pub enum ChallengeName {
     /// associated an authenticator app (`AssociateSoftwareToken`): show the user
     /// [`Challenge::secret_code`] (as text, or as an `otpauth://` QR code), and answer with
     /// [`ChallengeAnswer::Code`], the app's first code, which is verified
-    /// (`VerifySoftwareToken`) before the log-in goes on.
+    /// (`VerifySoftwareToken`) before the log-in goes on. (A pool that offers only email or
+    /// SMS for the set-up is reported as [`SessionError::Unavailable`]: set those up
+    /// outside the log-in.)
     MfaSetup,
 }
 
@@ -476,6 +478,19 @@ impl Cognito {
             .to_owned();
         let mut secret_code = None;
         if kind == ChallengeName::MfaSetup {
+            // `MFAS_CAN_SETUP` lists what the pool lets the user set up (a JSON array as a
+            // string). An authenticator app is what this crate sets up; a pool that only
+            // offers email or SMS here is a configuration this log-in can't complete.
+            if let Some(offered) = parameters.get("MFAS_CAN_SETUP")
+                && !offered.contains("SOFTWARE_TOKEN_MFA")
+            {
+                return Err(SessionError::Unavailable(Box::new(IdpError::new(
+                    "log-in",
+                    format!(
+                        "asks to set up MFA with {offered}; this crate sets up authenticator apps (SOFTWARE_TOKEN_MFA) only"
+                    ),
+                ))));
+            }
             let (secret, next) = self
                 .idp
                 .associate_software_token(&session)
