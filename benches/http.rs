@@ -17,7 +17,8 @@
 //! ```
 
 mod support;
-use support::median;
+use support::args::Args;
+use support::{free_port, median, runtime, spawn_example_server};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,37 +42,16 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        bench: false,
-        duration: 5,
-        connections: 32,
-        threads: 1,
-        rounds: 3,
-        max_requests: 2_000_000,
-        server: std::env::var_os("BENCH_EXAMPLE_SERVER").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/examples/server"),
-            PathBuf::from,
-        ),
-    };
-    let mut args = std::env::args().skip(1);
-    let number = |name: &str, value: Option<String>| -> u64 {
-        value
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} needs a number"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => o.bench = true,
-            "--duration" => o.duration = number("--duration", args.next()),
-            "--connections" => o.connections = number("--connections", args.next()),
-            "--threads" => o.threads = number("--threads", args.next()),
-            "--rounds" => o.rounds = number("--rounds", args.next()) as usize,
-            "--max-requests" => o.max_requests = number("--max-requests", args.next()),
-            "--server" => o.server = args.next().expect("--server needs a path").into(),
-            _ => {}
-        }
+    let args = Args::from_env();
+    Options {
+        bench: args.flag("--bench"),
+        duration: args.number("--duration", 5),
+        connections: args.number("--connections", 32),
+        threads: args.number("--threads", 1),
+        rounds: args.number("--rounds", 3),
+        max_requests: args.number("--max-requests", 2_000_000),
+        server: args.example_server(),
     }
-    o
 }
 
 // ---------------------------------------------------------------------------------------
@@ -95,12 +75,7 @@ async fn create_session(State(sessions): State<SessionManager>) -> Json<serde_js
 /// `--serve`: serves the two routes on a 2-worker runtime (what `#[tokio::main]` gives on
 /// this 2-core machine), and prints its address and a token of a live session as one line.
 fn serve() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
         let token = sessions.create("alice").await.unwrap().token;
         let app = Router::new()
@@ -154,28 +129,9 @@ impl Drop for Server {
 
 /// Starts the example server binary and logs in once over HTTP.
 fn start_example(o: &Options) -> Result<Server, String> {
-    if !o.server.exists() {
-        return Err(format!(
-            "{} not found (cargo build --release --example server)",
-            o.server.display()
-        ));
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
+    let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let child = Command::new(&o.server)
-        .env("BIND", addr.to_string())
-        .env("RUST_LOG", "warn")
-        .env_remove("SESSION_TABLE")
-        .env_remove("USER_POOL_ID")
-        .env_remove("CLIENT_ID")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", o.server.display()))?;
+    let child = spawn_example_server(&o.server, port)?;
     let mut example = Server {
         child,
         addr,

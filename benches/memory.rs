@@ -13,10 +13,13 @@
 //! cargo bench --bench memory                         # or: -- --sessions 100000 --server PATH
 //! ```
 
+mod support;
+use support::args::Args;
+use support::{free_port, runtime, spawn_example_server};
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -87,29 +90,12 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        bench: false,
-        sessions: 100_000,
-        server: std::env::var_os("BENCH_EXAMPLE_SERVER").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/examples/server"),
-            PathBuf::from,
-        ),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => o.bench = true,
-            "--sessions" => {
-                o.sessions = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--sessions needs a number");
-            }
-            "--server" => o.server = args.next().expect("--server needs a path").into(),
-            _ => {}
-        }
+    let args = Args::from_env();
+    Options {
+        bench: args.flag("--bench"),
+        sessions: args.number("--sessions", 100_000),
+        server: args.example_server(),
     }
-    o
 }
 
 // ---------------------------------------------------------------------------------------
@@ -180,14 +166,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Rss {
     start_kib: u64,
     loaded_kib: u64,
@@ -197,24 +175,8 @@ struct Rss {
 }
 
 async fn example_server(o: &Options) -> Result<Rss, String> {
-    if !o.server.exists() {
-        return Err(format!(
-            "{} not found: build it with `cargo build --release --example server`",
-            o.server.display()
-        ));
-    }
     let port = free_port();
-    let child = Command::new(&o.server)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .env_remove("SESSION_TABLE")
-        .env_remove("USER_POOL_ID")
-        .env_remove("CLIENT_ID")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", o.server.display()))?;
+    let child = spawn_example_server(&o.server, port)?;
     let server = Server(child);
     let pid = server.0.id();
     let base = format!("http://127.0.0.1:{port}");
@@ -303,12 +265,7 @@ fn mib(kib: u64) -> String {
 
 fn main() {
     let o = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         if !o.bench {
             // Built as a test: a quick check that the in-process measurements work.
             let (a, b) = (ours(100).await, tower_sessions(100).await);

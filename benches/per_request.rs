@@ -27,7 +27,8 @@
 //! case a few times and checks its answer.
 
 mod support;
-use support::median;
+use support::args::Args;
+use support::{free_port, keys, median, sdk};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -50,7 +51,7 @@ use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use http::{HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::BodyExt;
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use tower::{Service, ServiceExt};
 
@@ -83,8 +84,8 @@ const CASES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The test-only RSA key the JWT cases sign with (see `benches/fixtures/README.md`).
-const TEST_KEY: &str = include_str!("fixtures/test-rsa-key.pem");
+/// The key id of the test-only RSA key the JWT cases sign with, `support::keys::fixture()`
+/// (see `benches/fixtures/README.md`).
 const KID: &str = "bench-key-1";
 const POOL_ID: &str = "us-east-1_bench";
 const CLIENT_ID: &str = "bench-client";
@@ -107,45 +108,20 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        bench: false,
-        case: None,
-        cases: None,
-        iterations: 1000,
-        rounds: 21,
-        batch: Duration::from_millis(20),
-        sessions: 10_000,
-        instructions: false,
-        instruction_iterations: 1000,
-    };
-    let mut args = std::env::args().skip(1);
-    let number = |name: &str, value: Option<String>| -> u64 {
-        value
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} needs a number"))
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => o.bench = true,
-            "--case" => o.case = Some(args.next().expect("--case needs a name")),
-            "--cases" => {
-                let list = args.next().expect("--cases needs a comma-separated list");
-                o.cases = Some(list.split(',').map(str::to_owned).collect());
-            }
-            "--iterations" => o.iterations = number("--iterations", args.next()),
-            "--rounds" => o.rounds = number("--rounds", args.next()) as usize,
-            "--batch-ms" => o.batch = Duration::from_millis(number("--batch-ms", args.next())),
-            "--sessions" => o.sessions = number("--sessions", args.next()) as usize,
-            "--instructions" => o.instructions = true,
-            "--instruction-iterations" => {
-                o.instruction_iterations = number("--instruction-iterations", args.next());
-            }
-            // Flags cargo's test harness would take; ignored.
-            other if other.starts_with('-') => {}
-            _ => {}
-        }
+    let args = Args::from_env();
+    Options {
+        bench: args.flag("--bench"),
+        case: args.value("--case"),
+        cases: args
+            .value("--cases")
+            .map(|list| list.split(',').map(str::to_owned).collect()),
+        iterations: args.number("--iterations", 1000),
+        rounds: args.number("--rounds", 21),
+        batch: Duration::from_millis(args.number("--batch-ms", 20)),
+        sessions: args.number("--sessions", 10_000),
+        instructions: args.flag("--instructions"),
+        instruction_iterations: args.number("--instruction-iterations", 1000),
     }
-    o
 }
 
 // ---------------------------------------------------------------------------------------
@@ -361,21 +337,12 @@ fn access_token() -> (String, AccessToken) {
         jti: "j1k2l3m4-4444-4n5o-8p9q-0r1s2t3u0004".into(),
         username: USERNAME.into(),
     };
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(KID.to_owned());
-    let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
-    (
-        jsonwebtoken::encode(&header, &claims, &key).unwrap(),
-        claims,
-    )
+    (keys::sign(&claims, &keys::fixture(), KID), claims)
 }
 
 /// The public half of the test key as a JWK with our key id.
 fn public_jwk() -> Jwk {
-    let key = EncodingKey::from_rsa_pem(TEST_KEY.as_bytes()).unwrap();
-    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
-    jwk.common.key_id = Some(KID.to_owned());
-    jwk
+    keys::jwk(&keys::fixture(), KID)
 }
 
 /// What a JWT-verifying layer (jwt-authorizer, aws-jwt-verify and the like) does per
@@ -467,19 +434,8 @@ fn serve_jwks() -> String {
 /// A Cognito SDK client aimed at a local port nothing listens on: in steady state no
 /// request needs Cognito itself.
 fn unused_cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
-    use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = aws_sdk_cognitoidentityprovider::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .build();
-    aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+    let url = format!("http://127.0.0.1:{}", free_port());
+    aws_sdk_cognitoidentityprovider::Client::from_conf(sdk::cognito(&url).build())
 }
 
 /// A Cognito session whose record is put straight into the store (what a log-in would have
@@ -525,6 +481,7 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
             refresh_token: Secret::new("not-used-in-steady-state"),
             access_expires_at: claims.exp,
         }),
+        claims: Default::default(),
         created_at: now,
         last_seen_at: now,
         refreshed_at: now,

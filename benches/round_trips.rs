@@ -25,17 +25,17 @@
 //! ```
 
 mod support;
-use support::median;
+use support::args::Args;
+use support::sdk::{self, Calls};
+use support::{median, runtime};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -51,62 +51,12 @@ use http::StatusCode;
 use http::header::AUTHORIZATION;
 use tower::ServiceExt;
 
-/// Requests an AWS SDK client transmitted, by operation (from `X-Amz-Target`); consistent
-/// `GetItem`s are also counted as `GetItem (consistent)`.
-#[derive(Clone, Debug, Default)]
-struct Calls(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl Calls {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "CountCalls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let request = context.request();
-        // `X-Amz-Target: DynamoDB_20120810.GetItem`, `AWSCognitoIdentityProviderService.InitiateAuth`
-        let operation = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("unknown")
-            .to_owned();
-        let consistent = operation == "GetItem"
-            && request
-                .body()
-                .bytes()
-                .is_some_and(|body| body.windows(21).any(|w| w == b"\"ConsistentRead\":true"));
-        let mut calls = self.0.lock().unwrap();
-        *calls.entry(operation).or_default() += 1;
-        if consistent {
-            *calls.entry("GetItem (consistent)".into()).or_default() += 1;
-        }
-        Ok(())
-    }
-}
-
 /// The read cache's time to live in the cached scenario.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
 fn dynamodb_client(url: &str, calls: &Calls) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(url)
-        .interceptor(calls.clone())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    let config = sdk::dynamodb(url, "test").interceptor(calls.clone());
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 /// The real clock plus an offset the bench moves by hand.
@@ -188,15 +138,8 @@ async fn scenario(
 }
 
 fn cognito_client(url: &str, calls: &Calls) -> aws_sdk_cognitoidentityprovider::Client {
-    use aws_sdk_cognitoidentityprovider::config::{Credentials, Region};
-    let config = aws_sdk_cognitoidentityprovider::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(url)
-        .interceptor(calls.clone())
-        .build();
-    aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+    let config = sdk::cognito(url).interceptor(calls.clone());
+    aws_sdk_cognitoidentityprovider::Client::from_conf(config.build())
 }
 
 /// A user pool in moto with an app client (password and refresh-token log-in) and one user.
@@ -386,29 +329,11 @@ fn storms_report(storms: &[Storm], n: usize) -> String {
 }
 
 fn main() {
-    let mut requests = 600u64;
-    let mut storms = 5usize;
-    let mut args = std::env::args().skip(1);
-    let mut bench = false;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => bench = true,
-            "--storms" => {
-                storms = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--storms needs a number");
-            }
-            "--requests" => {
-                requests = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--requests needs a number");
-            }
-            _ => {}
-        }
-    }
-    let Ok(url) = std::env::var("COGNITO_SESSION_DYNAMODB_LOCAL_URL") else {
+    let args = Args::from_env();
+    let bench = args.flag("--bench");
+    let mut requests: u64 = args.number("--requests", 600);
+    let mut storms: usize = args.number("--storms", 5);
+    let Ok(url) = std::env::var(sdk::DYNAMODB_LOCAL_URL) else {
         println!(
             "round_trips: skipped, COGNITO_SESSION_DYNAMODB_LOCAL_URL is not set \
              (scripts/emulators.sh start; source .emulators/env)"
@@ -419,12 +344,7 @@ fn main() {
         requests = 5;
         storms = 1;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         let calls = Calls::default();
         let client = dynamodb_client(&url, &calls);
         let table = format!(
@@ -475,7 +395,7 @@ fn main() {
             1,
         )
         .await;
-        let storm_report = match std::env::var("COGNITO_SESSION_MOTO_URL") {
+        let storm_report = match std::env::var(sdk::MOTO_URL) {
             Ok(moto) => {
                 let cognito_calls = Calls::default();
                 let cognito = cognito_client(&moto, &cognito_calls);

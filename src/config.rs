@@ -119,7 +119,8 @@ pub struct CognitoSettings {
     pub user_pool_id: String,
     /// The app client used to log in and refresh (`CLIENT_ID`).
     pub client_id: String,
-    /// Further app clients whose access tokens are accepted.
+    /// Further app clients whose access tokens are accepted (another app of the same pool,
+    /// say a mobile one). Log-in and refresh always go through `client_id`. Default: none.
     pub extra_client_ids: Vec<String>,
     /// The app client's secret, when it has one (`CLIENT_SECRET`).
     pub client_secret: Option<Secret>,
@@ -130,6 +131,10 @@ pub struct CognitoSettings {
     /// How password log-ins prove the password (`COGNITO_AUTH_FLOW`); default
     /// [`AuthFlow::Password`].
     pub auth_flow: AuthFlow,
+    /// Further regions whose tokens are accepted, for a pool replicated to them
+    /// (`COGNITO_EXTRA_REGIONS`, comma-separated): a replica issues tokens naming its own
+    /// region in `iss`. Default: none, only the pool's region.
+    pub extra_regions: Vec<String>,
 }
 
 impl CognitoSettings {
@@ -143,6 +148,7 @@ impl CognitoSettings {
             jwks_url: None,
             key_claim: KeyClaim::default(),
             auth_flow: AuthFlow::default(),
+            extra_regions: Vec::new(),
         }
     }
 
@@ -153,13 +159,50 @@ impl CognitoSettings {
             .map_or(&self.user_pool_id, |(region, _)| region)
     }
 
-    /// The `iss` every accepted token must carry.
+    /// The pool's issuer, `https://cognito-idp.{region}.amazonaws.com/{pool}`: where its keys
+    /// are published. Tokens may carry any of [`issuers`](Self::issuers).
     pub fn issuer(&self) -> String {
         format!(
             "https://cognito-idp.{}.amazonaws.com/{}",
             self.region(),
             self.user_pool_id
         )
+    }
+
+    /// Every `iss` an accepted token may carry: for the pool's region and each of
+    /// [`extra_regions`](Self::extra_regions), both forms Cognito issues,
+    /// `https://cognito-idp.{region}.amazonaws.com/{pool}` and
+    /// `https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`.
+    ///
+    /// ```
+    /// use cognito_session::CognitoSettings;
+    ///
+    /// let mut settings = CognitoSettings::new("eu-west-1_AbC", "client");
+    /// settings.extra_regions = vec!["eu-central-1".into()];
+    /// assert_eq!(settings.issuers(), [
+    ///     "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+    ///     "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+    ///     "https://cognito-idp.eu-central-1.amazonaws.com/eu-west-1_AbC",
+    ///     "https://issuer-cognito-idp.eu-central-1.amazonaws.com/eu-west-1_AbC",
+    /// ]);
+    /// ```
+    pub fn issuers(&self) -> Vec<String> {
+        let regions = std::iter::once(self.region()).chain(
+            self.extra_regions
+                .iter()
+                .map(String::as_str)
+                .filter(|r| *r != self.region()),
+        );
+        regions
+            .flat_map(|region| {
+                ["cognito-idp", "issuer-cognito-idp"].map(|host| {
+                    format!(
+                        "https://{host}.{region}.amazonaws.com/{}",
+                        self.user_pool_id
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Where the keys are fetched: `jwks_url`, or the issuer's well-known location.
@@ -196,6 +239,7 @@ pub struct SessionConfig {
     pub(crate) rotate_after: Option<Duration>,
     pub(crate) grace_period: Duration,
     pub(crate) refresh_before: Duration,
+    pub(crate) refresh_after_expiry: Duration,
     pub(crate) table: Option<TableSettings>,
     pub(crate) cognito: Option<CognitoSettings>,
     clock: Clock,
@@ -212,6 +256,7 @@ impl Default for SessionConfig {
             rotate_after: None,
             grace_period: Duration::from_secs(30),
             refresh_before: Duration::from_secs(120),
+            refresh_after_expiry: Duration::from_secs(24 * 3600),
             table: None,
             cognito: None,
             clock: Arc::new(SystemTime::now),
@@ -230,6 +275,7 @@ impl fmt::Debug for SessionConfig {
             .field("rotate_after", &self.rotate_after)
             .field("grace_period", &self.grace_period)
             .field("refresh_before", &self.refresh_before)
+            .field("refresh_after_expiry", &self.refresh_after_expiry)
             .field("table", &self.table)
             .field("cognito", &self.cognito)
             .finish_non_exhaustive()
@@ -351,6 +397,22 @@ impl SessionConfig {
     /// the least): a window as long as the lifetime makes every request refresh.
     pub fn with_refresh_before(mut self, window: Duration) -> Self {
         self.refresh_before = window;
+        self
+    }
+
+    /// How long after it expired a Cognito access token can still be refreshed by the
+    /// session that holds it. Default 24 hours: a client away overnight comes back signed
+    /// in, while a token that leaked, and that everyone takes for dead an hour after it was
+    /// issued, can't mint fresh ones for the whole session [lifetime](Self::with_lifetime).
+    /// Past it the token is refused (401) and the user logs in again.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::SessionConfig;
+    /// let config = SessionConfig::default().with_refresh_after_expiry(Duration::from_secs(3600));
+    /// ```
+    pub fn with_refresh_after_expiry(mut self, window: Duration) -> Self {
+        self.refresh_after_expiry = window;
         self
     }
 

@@ -28,6 +28,7 @@ impl SessionConfig {
     /// | `COGNITO_JWKS_URL` | [`CognitoSettings::jwks_url`]; default `{endpoint}/{pool}/.well-known/jwks.json` when `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or `AWS_ENDPOINT_URL` is set, else the issuer's |
     /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
     /// | `COGNITO_AUTH_FLOW` | `password` or `srp`, [`AuthFlow`]; the app client needs `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` |
+    /// | `COGNITO_EXTRA_REGIONS` | [`CognitoSettings::extra_regions`], comma-separated |
     /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
     /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
     /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
@@ -35,6 +36,7 @@ impl SessionConfig {
     /// | `SESSION_IDLE_TIMEOUT_SECS` | [`with_idle_timeout`](Self::with_idle_timeout) |
     /// | `SESSION_ROTATE_AFTER_SECS` | [`with_rotation`](Self::with_rotation) |
     /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
+    /// | `REFRESH_AFTER_EXPIRY_SECS` | [`with_refresh_after_expiry`](Self::with_refresh_after_expiry) |
     ///
     /// ```
     /// use cognito_session::{ConfigError, SessionConfig};
@@ -126,6 +128,16 @@ impl SessionConfig {
                         });
                     }
                 };
+                cognito.extra_regions = get("COGNITO_EXTRA_REGIONS")
+                    .map(|regions| {
+                        regions
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 config.cognito = Some(cognito);
             }
             (Some(_), None) => {
@@ -166,6 +178,9 @@ impl SessionConfig {
         config.rotate_after = secs("SESSION_ROTATE_AFTER_SECS")?;
         if let Some(window) = secs("REFRESH_BEFORE_SECS")? {
             config.refresh_before = window;
+        }
+        if let Some(window) = secs("REFRESH_AFTER_EXPIRY_SECS")? {
+            config.refresh_after_expiry = window;
         }
         config
             .cookie
@@ -220,6 +235,7 @@ mod tests {
             ("SESSION_KEY_CLAIM", "sub"),
             ("COOKIE_SECURE", "false"),
             ("REFRESH_BEFORE_SECS", "3595"),
+            ("REFRESH_AFTER_EXPIRY_SECS", "7200"),
         ])
         .unwrap();
         let table = config.table.unwrap();
@@ -244,6 +260,7 @@ mod tests {
         assert_eq!(cognito.client_secret.unwrap().expose(), "shh");
         assert!(!config.cookie.secure);
         assert_eq!(config.refresh_before, Duration::from_secs(3595));
+        assert_eq!(config.refresh_after_expiry, Duration::from_secs(7200));
     }
 
     #[test]
@@ -301,6 +318,21 @@ mod tests {
         );
         let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
         assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
+    }
+
+    #[test]
+    fn extra_regions_are_a_comma_separated_list() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let none = env(&[pool, client]).unwrap().cognito.unwrap();
+        assert!(none.extra_regions.is_empty());
+        let regions = ("COGNITO_EXTRA_REGIONS", " eu-west-1, ,us-west-2 ");
+        let some = env(&[pool, client, regions]).unwrap().cognito.unwrap();
+        assert_eq!(some.extra_regions, ["eu-west-1", "us-west-2"]);
+        assert_eq!(some.issuers().len(), 6);
+        let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
+        let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
+        assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub const OTHER_CLIENT_JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImZ1enprZXkiLCJ0
 pub const UNKNOWN_KID_JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6Im90aGVya2V5IiwidHlwIjoiSldUIn0.eyJzdWIiOiJmdXp6LXN1YiIsImlzcyI6Imh0dHBzOi8vY29nbml0by1pZHAudXMtZWFzdC0xLmFtYXpvbmF3cy5jb20vdXMtZWFzdC0xX2Z1enoiLCJjbGllbnRfaWQiOiJmdXp6Y2xpZW50Iiwib3JpZ2luX2p0aSI6ImZ1enotb2p0aSIsInRva2VuX3VzZSI6ImFjY2VzcyIsInNjb3BlIjoiYXdzLmNvZ25pdG8uc2lnbmluLnVzZXIuYWRtaW4iLCJ1c2VybmFtZSI6ImZ1enplciIsImlhdCI6MTY5OTk5OTk5MCwiZXhwIjoxNzAwMDAzNjAwLCJqdGkiOiJmdXp6LWp0aSJ9.lLPx_BKLeiRdV3w1K293lGmgzIDA2nZ_FDfM4QrTJWsuycmQqzOggq3NJDquog2wwwKhZ_quRyjYgV5qoMvySxAp0vrwSesIM5wPOEdlWtXU8-2Qneu0gk38bke6xFZ1vRBIzN7BQno9TONbhCqTYfjT-q8Fh7-7rauUzNGKDKIkFmhpO6vboBO-TzPNsvf-CqXO8306oE91a1RJga5rH65G4617mZHXxe_jYQMWR96p_kzrRnJYZHlGYOtOlAuXuBPaceQnx4B0KIRRhHgEKJJkOgOBXiA_bQuyzUKtRiZ3ojfR47Yitzxih3G21AmOX9fNmyuEsq0VOE4kwZmkGw";
 
 /// `token::find` reading `Authorization: Bearer`, then the cookie
-/// `cookie_name`: the token, or `None` when there is none (or `Authorization` is repeated).
+/// `cookie_name`: the token, or `None` when there is none (or `Authorization`, or the cookie, is repeated).
 pub fn find_token(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     let sources = [TokenSource::Bearer, TokenSource::Cookie];
     match crate::token::find(headers, &sources, cookie_name) {

@@ -56,11 +56,22 @@
 //!   keyed by a verified claim, holds the refresh token server-side, and the layer refreshes
 //!   the access token when it is about to expire.
 //!
+//! # Groups, scopes and claims
+//!
+//! A session keeps its user's [`Claims`]: for a Cognito session, the `cognito:groups`,
+//! `scope` and custom claims of its verified access token, renewed at every refresh (so a
+//! group change in the pool takes effect within one token lifetime); for an opaque one,
+//! what [`SessionManager::create_with`] was given. [`CurrentUser::groups`],
+//! [`scopes`](CurrentUser::scopes) and [`claim`](CurrentUser::claim) read them, and the
+//! [`guard`] layers and extractor turn users without a group or scope away with 403.
+//!
 //! # Stores
 //!
 //! [`MemoryStore`] for one process and for tests; `DynamoDbStore` (feature `dynamodb`) for
 //! many instances sharing one table. Both behave like a table with conditional writes:
-//! when two instances race, the store decides who won. Implement [`SessionStore`] for others.
+//! when two instances race, the store decides who won. Implement [`SessionStore`] for others,
+//! and hold them to the same contract with the conformance suite both pass
+//! (`store::conformance`, feature `test-util`).
 //!
 //! [`CachedStore`] puts an in-process read cache in front of any
 //! store: one read of the table per session per cache interval, at the price of accepting a
@@ -71,9 +82,10 @@
 //!
 //! | feature | default | what |
 //! |---|---|---|
-//! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors |
+//! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors, `guard::Authorized` |
 //! | `dynamodb` | yes | `DynamoDbStore` |
 //! | `cognito` | yes | Cognito access tokens |
+//! | `test-util` | no | for tests: `store::conformance`, the suite a `SessionStore` of your own can run, and `store::intercept`, hooks around a store's calls |
 //!
 //! # Secrets
 //!
@@ -103,6 +115,7 @@ mod user;
 pub mod cognito;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod guard;
 pub mod store;
 
 // Entry points for the fuzz targets in fuzz/; internal, not part of the API.
@@ -127,7 +140,7 @@ pub use manager::{NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;
 pub use service::{ResponseFuture, SessionService};
-pub use session::{CognitoTokens, SessionRecord, TokenHash};
+pub use session::{Claims, CognitoTokens, SessionRecord, TokenHash};
 pub use store::{CachedStore, LoadNow, MemoryStore, SessionStore, StoreError};
 pub use token::TokenSource;
 pub use user::CurrentUser;

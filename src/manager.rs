@@ -12,8 +12,8 @@ use crate::check::{Authenticated, Check};
 use crate::opaque;
 use crate::store::SessionStore;
 use crate::{
-    AuthError, ConfigError, CurrentUser, Secret, SessionConfig, SessionError, SessionRecord,
-    TokenSource,
+    AuthError, Claims, ConfigError, CurrentUser, Secret, SessionConfig, SessionError,
+    SessionRecord, TokenSource,
 };
 
 /// Creates, checks and ends sessions; what [`SessionLayer`](crate::SessionLayer) calls on
@@ -104,7 +104,32 @@ impl SessionManager {
 
     /// Creates an opaque session for `username`. The caller has checked who the user is.
     pub async fn create(&self, username: &str) -> Result<NewSession, SessionError> {
-        let (token, record) = opaque::create(&self.inner.check, username).await?;
+        self.create_with(username, Claims::default()).await
+    }
+
+    /// Creates an opaque session for `username` carrying `claims`: the groups, scopes or
+    /// other claims the application's own user directory gives them, for
+    /// [`CurrentUser::groups`] and the [guards](crate::guard). They stay as given for the
+    /// session's life, rotations included.
+    ///
+    /// ```
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cognito_session::{Claims, MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
+    /// let session = sessions
+    ///     .create_with("alice", Claims::new().with_groups(["admins"]))
+    ///     .await?;
+    /// assert_eq!(session.user.groups(), ["admins"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn create_with(
+        &self,
+        username: &str,
+        claims: Claims,
+    ) -> Result<NewSession, SessionError> {
+        let (token, record) = opaque::create(&self.inner.check, username, claims).await?;
         Ok(self.new_session(token, record))
     }
 
@@ -397,53 +422,34 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::store::LoadNow;
+    use crate::store::intercept::{Call, Intercepted, Interceptor};
     use crate::{InvalidReason, MemoryStore, StoreError};
 
     /// A `MemoryStore` (the table) seen through one of its two doors: `load_now` only (its
     /// `load` is an outage), or `load` only (it never answers at once, like a remote store).
     /// `memory`, when set, answers `load_now` in the table's place: a cache lagging behind.
     struct OneDoor {
-        store: Arc<MemoryStore>,
         now_only: bool,
         memory: Option<MemoryStore>,
     }
 
     #[async_trait]
-    impl SessionStore for OneDoor {
-        async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-            self.store.create(record, now).await
-        }
-        async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-            if self.now_only {
+    impl Interceptor for OneDoor {
+        async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+            if self.now_only && matches!(call, Call::Load { .. }) {
                 return Err(StoreError::Unavailable("load called (test)".into()));
             }
-            self.store.load(key, now).await
+            Ok(())
         }
-        fn load_now(&self, key: &str, now: u64) -> LoadNow {
+
+        fn load_now_from<'a>(
+            &'a self,
+            table: &'a dyn SessionStore,
+        ) -> Option<&'a dyn SessionStore> {
             match &self.memory {
-                Some(memory) => memory.load_now(key, now),
-                None if self.now_only => self.store.load_now(key, now),
-                None => LoadNow::Unknown,
+                Some(memory) => Some(memory),
+                None => self.now_only.then_some(table),
             }
-        }
-        async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
-            self.store.update(record, version).await
-        }
-        async fn touch(
-            &self,
-            key: &str,
-            version: u64,
-            seen: u64,
-            exp: u64,
-        ) -> Result<(), StoreError> {
-            self.store.touch(key, version, seen, exp).await
-        }
-        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-            self.store.delete(key).await
-        }
-        async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-            self.store.delete_user(username).await
         }
     }
 
@@ -456,10 +462,12 @@ mod tests {
         let config = config
             .with_clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)));
         let store = Arc::new(MemoryStore::new());
-        let door = |now_only| OneDoor {
-            store: store.clone(),
-            now_only,
-            memory: None,
+        let door = |now_only| {
+            let door = OneDoor {
+                now_only,
+                memory: None,
+            };
+            Intercepted::new(store.clone(), door)
         };
         (
             SessionManager::new(door(true), config.clone()).unwrap(),
@@ -472,11 +480,11 @@ mod tests {
     async fn a_memory_lagging_behind_the_table_may_not_refuse_a_request() {
         let table = Arc::new(MemoryStore::new());
         let lagging = OneDoor {
-            store: table.clone(),
             now_only: false,
             // It has not seen the session that is about to be created.
             memory: Some(MemoryStore::new()),
         };
+        let lagging = Intercepted::new(table.clone(), lagging);
         let manager = SessionManager::new(lagging, SessionConfig::default()).unwrap();
         let session = manager.create("alice").await.unwrap();
         let token = session.token.expose();
@@ -610,6 +618,27 @@ mod tests {
         compare("after it");
         now.fetch_add(7200, Ordering::SeqCst);
         compare("after the lifetime");
+    }
+
+    #[tokio::test]
+    async fn claims_given_at_creation_stay_through_rotation() {
+        let config = SessionConfig::default().with_rotation(Some(Duration::from_secs(600)));
+        let (_, manager, now) = managers(config);
+        let claims = Claims::new().with_groups(["admins"]).with_scopes(["s"]);
+        let session = manager.create_with("alice", claims.clone()).await.unwrap();
+        assert_eq!(session.user.groups(), ["admins"]);
+        let plain = manager.create("bob").await.unwrap();
+        assert!(plain.user.claims().is_empty());
+
+        now.fetch_add(601, Ordering::SeqCst);
+        let rotated = manager
+            .authenticate_from(session.token.expose(), TokenSource::Cookie)
+            .await
+            .unwrap();
+        let new_token = rotated.new_token.expect("rotated").token;
+        let after = manager.authenticate(new_token.expose()).await.unwrap();
+        assert_ne!(after.user.session_key(), session.user.session_key());
+        assert_eq!(after.user.claims(), &claims);
     }
 
     /// The output of a future that is ready on its first poll (the memory store's are).

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::check::{Authenticated, Check, Step};
 use crate::session::TokenMatch;
 use crate::store::{LoadNow, StoreError};
-use crate::{AuthError, Secret, SessionError, SessionRecord, TokenHash, TokenSource};
+use crate::{AuthError, Claims, Secret, SessionError, SessionRecord, TokenHash, TokenSource};
 
 /// Length in characters of an opaque token: 32 random bytes in URL-safe base64 without padding.
 pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
@@ -48,15 +48,19 @@ fn hash(token: &str) -> Result<TokenHash, AuthError> {
     }
 }
 
-/// Creates and stores the session of a new log-in of `username`.
+/// Creates and stores the session of a new log-in of `username`, with `claims`.
 pub(crate) async fn create(
     check: &Check,
     username: &str,
+    claims: Claims,
 ) -> Result<(Secret, SessionRecord), SessionError> {
     let now = check.now();
     let token = new_opaque_token().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
     let hash = TokenHash::of(&token);
-    let record = SessionRecord::new(hash.to_hex(), username, hash, now, check.expiry(now, now));
+    let record = SessionRecord {
+        claims,
+        ..SessionRecord::new(hash.to_hex(), username, hash, now, check.expiry(now, now))
+    };
     check.store().create(&record, now).await?;
     tracing::debug!(username, session = %record.key, "session created");
     Ok((Secret::new(token), record))
@@ -140,6 +144,7 @@ async fn rotate(check: &Check, old: &SessionRecord, now: u64) -> Option<Authenti
     // The same session under a new key: its user and its age carry over.
     let new = SessionRecord {
         sub: old.sub.clone(),
+        claims: old.claims.clone(),
         created_at: old.created_at,
         previous_token_hash: Some(old.token_hash),
         previous_valid_until: Some(grace_end),

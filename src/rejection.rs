@@ -14,12 +14,15 @@ pub enum Rejection {
     /// A token that is not a valid session: unknown, expired, ended, malformed, or a JWT that
     /// failed verification. 401 with `error="invalid_token"`.
     Invalid(InvalidReason),
-    /// A request we refuse to interpret (several `Authorization` headers). 400 with
-    /// `error="invalid_request"`.
+    /// A request we refuse to interpret (several `Authorization` headers, or several
+    /// session cookies). 400 with `error="invalid_request"`.
     BadRequest,
     /// The session store, Cognito or the key endpoint can't be reached now. 503 with
     /// `Retry-After`; the session is untouched and the cookie kept.
     Unavailable,
+    /// A valid session whose user lacks the group or scope a [guard](crate::guard) requires.
+    /// 403 with `error="insufficient_scope"` (RFC 6750, section 3.1).
+    Forbidden,
 }
 
 /// Why a token was rejected. Kept coarse on purpose: the client learns that its token is no
@@ -40,6 +43,7 @@ impl Rejection {
         match self {
             Self::Missing | Self::Invalid(_) => StatusCode::UNAUTHORIZED,
             Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -50,8 +54,9 @@ impl Rejection {
         match self {
             Self::Missing | Self::Invalid(InvalidReason::NotFound) => "Session does not exist.",
             Self::Invalid(InvalidReason::Malformed) => "Invalid session token.",
-            Self::BadRequest => "Malformed Authorization header.",
+            Self::BadRequest => "More than one session token in the request.",
             Self::Unavailable => "Session service unavailable, try again shortly.",
+            Self::Forbidden => "Insufficient permissions.",
         }
     }
 
@@ -61,6 +66,7 @@ impl Rejection {
             Self::Missing => "Bearer",
             Self::Invalid(_) => "Bearer error=\"invalid_token\"",
             Self::BadRequest => "Bearer error=\"invalid_request\"",
+            Self::Forbidden => "Bearer error=\"insufficient_scope\"",
             Self::Unavailable => return None,
         }))
     }
@@ -104,7 +110,7 @@ where
 }
 
 /// The default rejection: the status, `{"error":"<message>"}` as JSON, `WWW-Authenticate`
-/// on 400/401 and `Retry-After` on 503. (Named like tower-http's `DefaultOnFailure`; axum
+/// on 400/401/403 and `Retry-After` on 503. (Named like tower-http's `DefaultOnFailure`; axum
 /// has a `JsonRejection` of its own.)
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultOnRejection;
@@ -120,7 +126,6 @@ impl<B> RejectWith<B> {
         Self(Arc::new(move |r: &Rejection| rejection.on_rejection(r)))
     }
 
-    #[cfg(feature = "axum")]
     pub(crate) fn respond(&self, rejection: &Rejection) -> Response<B> {
         (self.0)(rejection)
     }
@@ -175,7 +180,13 @@ mod tests {
                 Rejection::BadRequest,
                 400,
                 Some(r#"Bearer error="invalid_request""#),
-                r#"{"error":"Malformed Authorization header."}"#,
+                r#"{"error":"More than one session token in the request."}"#,
+            ),
+            (
+                Rejection::Forbidden,
+                403,
+                Some(r#"Bearer error="insufficient_scope""#),
+                r#"{"error":"Insufficient permissions."}"#,
             ),
             (
                 Rejection::Unavailable,

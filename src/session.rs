@@ -99,6 +99,88 @@ pub struct CognitoTokens {
     pub access_expires_at: u64,
 }
 
+/// What a session knows of its user beyond the name: groups, scopes and other claims, kept
+/// with the session (never a token).
+///
+/// For a Cognito session these are the verified claims of its access token — `cognito:groups`,
+/// the space-separated `scope`, and every other claim that is not about the token itself
+/// (custom claims a pre-token-generation trigger adds included) — written at log-in and
+/// replaced at each refresh, so a change in the user pool takes effect within one token
+/// lifetime. For an opaque session they are what the application gave
+/// [`SessionManager::create_with`](crate::SessionManager::create_with).
+///
+/// ```
+/// use cognito_session::Claims;
+///
+/// let claims = Claims::new().with_groups(["admins", "staff"]);
+/// assert!(claims.has_group("admins"));
+/// assert!(!claims.has_scope("orders/write"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    /// The user's groups (`cognito:groups`), in the order the token lists them (Cognito's:
+    /// by precedence).
+    pub groups: Vec<String>,
+    /// The scopes the token grants (`scope`, split at spaces).
+    pub scopes: Vec<String>,
+    /// The other claims, by name. Claims about the token rather than the user (`iss`, `sub`,
+    /// `exp`, `iat`, `nbf`, `jti`, `origin_jti`, `event_id`, `token_use`, `client_id`,
+    /// `username`, `version`) are left out: they change at every refresh or are kept
+    /// elsewhere.
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// No groups, no scopes, no other claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These claims with `groups` as the groups.
+    #[must_use]
+    pub fn with_groups<I>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// These claims with `scopes` as the scopes.
+    #[must_use]
+    pub fn with_scopes<I>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// These claims with `name` set to `value` among the other claims.
+    #[must_use]
+    pub fn with_claim(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+        self.other.insert(name.into(), value);
+        self
+    }
+
+    /// Whether the user is in `group` (names compare exactly, as Cognito's do).
+    pub fn has_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Whether there is nothing in them.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.scopes.is_empty() && self.other.is_empty()
+    }
+}
+
 /// One login: what a [`SessionStore`](crate::SessionStore) keeps per session.
 ///
 /// Times are seconds since the Unix epoch. Stores treat the record as data; what the fields
@@ -123,6 +205,8 @@ pub struct SessionRecord {
     pub successor: Option<String>,
     /// Cognito tokens, for Cognito sessions.
     pub cognito: Option<CognitoTokens>,
+    /// The user's groups, scopes and other claims; empty unless given.
+    pub claims: Claims,
     /// When the session was created.
     pub created_at: u64,
     /// When the session was last seen (written at most once per touch interval).
@@ -139,7 +223,7 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// A new session's record: keyed `key`, holding the token whose hash is `token_hash`,
     /// created and last seen at `now`, expiring at `expires_at`, at version 0. The
-    /// optional fields are unset; set `sub` and `cognito` with struct update syntax.
+    /// optional fields are unset and the claims empty; set `sub`, `cognito` and `claims` with struct update syntax.
     ///
     /// ```
     /// use cognito_session::{SessionRecord, TokenHash};
@@ -167,6 +251,7 @@ impl SessionRecord {
             previous_valid_until: None,
             successor: None,
             cognito: None,
+            claims: Claims::default(),
             created_at: now,
             last_seen_at: now,
             refreshed_at: now,

@@ -22,7 +22,7 @@ pub(crate) enum Found<'a> {
     /// A token, borrowed from the headers, and where it came from.
     Token(&'a str, TokenSource),
     /// The request is malformed in a way we refuse to guess about (several `Authorization`
-    /// headers).
+    /// headers, or several session cookies).
     Ambiguous,
 }
 
@@ -43,10 +43,19 @@ pub(crate) fn find<'a>(
                 }
                 first.and_then(|v| bearer(v.as_bytes()))
             }
-            TokenSource::Cookie => headers
-                .get_all(COOKIE)
-                .iter()
-                .find_map(|v| cookie(v.as_bytes(), cookie_name)),
+            TokenSource::Cookie => {
+                // A second cookie of our name is a sibling subdomain's doing (cookie
+                // tossing): which one the browser sent first is the attacker's choice.
+                let mut values = headers
+                    .get_all(COOKIE)
+                    .iter()
+                    .flat_map(|v| cookie_values(v.as_bytes(), cookie_name));
+                let first = values.next();
+                if values.next().is_some() {
+                    return Found::Ambiguous;
+                }
+                first.flatten()
+            }
         };
         if let Some(token) = token {
             return Found::Token(token, *source);
@@ -68,48 +77,60 @@ fn bearer(value: &[u8]) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The value of cookie `name` in one `Cookie` header. Names match exactly; optional
+/// The values of the cookies named `name` in one `Cookie` header, in order: `Some` for a
+/// value that can be a token, `None` for one that can't. Names match exactly; optional
 /// whitespace around pairs and a pair of double quotes around the value are removed
 /// (RFC 6265, section 4.2.1). A value with anything but cookie-octets inside (whitespace,
-/// quotes, commas, backslashes, controls, non-ASCII) is no token of ours, and is skipped.
+/// quotes, commas, backslashes, controls, non-ASCII) is no token of ours.
 ///
 /// Runs on every request, so it reads each byte once: pairs with another name are skipped
 /// to the next `;`, and our value is checked as it is scanned (`;` is no cookie-octet).
-fn cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
-    let mut rest = header;
-    loop {
-        let pair = rest.trim_ascii_start();
-        rest = match pair
-            .strip_prefix(name.as_bytes())
-            .and_then(|after| after.trim_ascii_start().strip_prefix(b"="))
-        {
-            Some(value) => {
-                let value = value.trim_ascii_start();
-                let (quoted, value) = match value.strip_prefix(b"\"") {
-                    Some(inner) => (true, inner),
-                    None => (false, value),
-                };
-                let end = value
-                    .iter()
-                    .position(|&b| !COOKIE_OCTET[usize::from(b)])
-                    .unwrap_or(value.len());
-                let (token, tail) = value.split_at(end);
-                let tail = if quoted {
-                    tail.strip_prefix(b"\"")
-                } else {
-                    Some(tail)
-                };
-                let ends_here = tail.map(<[u8]>::trim_ascii_start);
-                if !token.is_empty() && matches!(ends_here, Some([] | [b';', ..])) {
-                    return std::str::from_utf8(token).ok();
-                }
-                tail.unwrap_or(value)
+fn cookie_values<'a>(header: &'a [u8], name: &str) -> impl Iterator<Item = Option<&'a str>> {
+    let mut rest = Some(header);
+    std::iter::from_fn(move || {
+        loop {
+            let pair = rest?.trim_ascii_start();
+            let (value, tail) = match pair
+                .strip_prefix(name.as_bytes())
+                .and_then(|after| after.trim_ascii_start().strip_prefix(b"="))
+            {
+                Some(value) => named_value(value),
+                None => (None, pair),
+            };
+            rest = tail
+                .iter()
+                .position(|&b| b == b';')
+                .map(|semicolon| &tail[semicolon + 1..]);
+            if value.is_some() {
+                return value;
             }
-            None => pair,
-        };
-        let semicolon = rest.iter().position(|&b| b == b';')?;
-        rest = &rest[semicolon + 1..];
+        }
+    })
+}
+
+/// What follows `name=` in a `Cookie` header: the value (`Some(None)` when it can't be a
+/// token), and where to look for the next pair.
+fn named_value(value: &[u8]) -> (Option<Option<&str>>, &[u8]) {
+    let value = value.trim_ascii_start();
+    let (quoted, value) = match value.strip_prefix(b"\"") {
+        Some(inner) => (true, inner),
+        None => (false, value),
+    };
+    let end = value
+        .iter()
+        .position(|&b| !COOKIE_OCTET[usize::from(b)])
+        .unwrap_or(value.len());
+    let (token, tail) = value.split_at(end);
+    let tail = if quoted {
+        tail.strip_prefix(b"\"")
+    } else {
+        Some(tail)
+    };
+    let ends_here = tail.map(<[u8]>::trim_ascii_start);
+    if !token.is_empty() && matches!(ends_here, Some([] | [b';', ..])) {
+        return (Some(std::str::from_utf8(token).ok()), tail.unwrap_or(value));
     }
+    (Some(None), tail.unwrap_or(value))
 }
 
 /// RFC 6265's `cookie-octet`, by byte: visible ASCII but `"`, `,`, `;` and `\`.
@@ -284,8 +305,26 @@ mod tests {
     }
 
     #[test]
-    fn first_of_duplicate_cookies_is_used() {
-        let h = headers(&[("cookie", b"token=first; token=second")]);
-        assert_eq!(find(&h, BOTH, "token"), token("first", TokenSource::Cookie));
+    fn two_session_cookies_are_refused_not_guessed_between() {
+        // A sibling subdomain can toss in a second `token` (with a longer path, so the
+        // browser sends it first): taking either would be the attacker's choice.
+        for pairs in [
+            &[("cookie", &b"token=first; token=second"[..])][..],
+            &[("cookie", b"token=first; a=1"), ("cookie", b"token=second")],
+            &[("cookie", b"token=\"bad value\"; token=ok")],
+            &[("cookie", b"token=; token=ok")],
+        ] {
+            let h = headers(pairs);
+            assert_eq!(find(&h, BOTH, "token"), Found::Ambiguous, "{pairs:?}");
+        }
+        // Names match exactly: look-alikes are other cookies.
+        let h = headers(&[("cookie", b"mytoken=a; token=ok; token2=b; Token=c")]);
+        assert_eq!(find(&h, BOTH, "token"), token("ok", TokenSource::Cookie));
+        // A Bearer token is found first and the cookies are not read.
+        let h = headers(&[
+            ("authorization", b"Bearer t"),
+            ("cookie", b"token=first; token=second"),
+        ]);
+        assert_eq!(find(&h, BOTH, "token"), token("t", TokenSource::Bearer));
     }
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::SessionRecord;
+use serde::de::DeserializeOwned;
+
+use crate::{Claims, SessionRecord};
 
 /// The authenticated user of a request.
 ///
@@ -14,7 +16,12 @@ use crate::SessionRecord;
 /// opaque session it shares the record the store read (one reference count, no copy), which
 /// holds hashes and no secret. A Cognito session's record holds its tokens, so the user gets
 /// a copy without them: a `CurrentUser` an application keeps never keeps a token alive. It
-/// shows only the user's name, `sub` and session key, in `Debug` too.
+/// shows only the user's name, `sub`, session key, groups and scopes, in `Debug` too.
+///
+/// Its [groups](Self::groups), [scopes](Self::scopes) and other [claims](Self::claim) are
+/// the session's [`Claims`]: for a Cognito session, the verified claims of its latest access
+/// token; for an opaque one, what it was [created with](crate::SessionManager::create_with).
+/// The [guards](crate::guard) check them for whole routes.
 ///
 /// ```
 /// # use cognito_session::CurrentUser;
@@ -60,6 +67,47 @@ impl CurrentUser {
         self.session.sub.as_deref()
     }
 
+    /// The user's groups: Cognito's `cognito:groups`, or what an opaque session was created
+    /// with. Empty when there are none.
+    pub fn groups(&self) -> &[String] {
+        &self.session.claims.groups
+    }
+
+    /// Whether the user is in `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.session.claims.has_group(group)
+    }
+
+    /// The scopes the session's token grants (`scope`). Empty when there are none.
+    pub fn scopes(&self) -> &[String] {
+        &self.session.claims.scopes
+    }
+
+    /// Whether the session's token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.session.claims.has_scope(scope)
+    }
+
+    /// All the session's claims: groups, scopes and the others.
+    pub fn claims(&self) -> &Claims {
+        &self.session.claims
+    }
+
+    /// The claim `name` (custom claims included, such as those a pre-token-generation trigger
+    /// adds) as a `T`; `None` when there is no such claim or it is not a `T`. Groups and
+    /// scopes are not among these: see [`groups`](Self::groups) and [`scopes`](Self::scopes).
+    ///
+    /// ```
+    /// # use cognito_session::CurrentUser;
+    /// fn tenant(user: &CurrentUser) -> Option<String> {
+    ///     user.claim("custom:tenant")
+    /// }
+    /// ```
+    pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let value = self.session.claims.other.get(name)?;
+        T::deserialize(value).ok()
+    }
+
     /// The key of the session in the store, for
     /// [`SessionManager::delete`](crate::SessionManager::delete). Not a secret: it can't be
     /// turned back into the token.
@@ -98,6 +146,8 @@ impl fmt::Debug for CurrentUser {
             .field("username", &self.username())
             .field("sub", &self.sub())
             .field("session_key", &self.session_key())
+            .field("groups", &self.groups())
+            .field("scopes", &self.scopes())
             .finish()
     }
 }
@@ -140,6 +190,41 @@ mod tests {
             assert_eq!((user.username(), user.sub()), ("alice", Some("s")));
         }
         assert_eq!(CurrentUser::from_record(cognito.clone()).session_key(), "k");
+        assert!(
+            CurrentUser::from_record(cognito.clone())
+                .groups()
+                .is_empty()
+        );
         assert_eq!(CurrentUser::of_successor(cognito).session_key(), "next");
+    }
+
+    #[test]
+    fn groups_scopes_and_typed_claims() {
+        let claims = Claims::new()
+            .with_groups(["admins", "staff"])
+            .with_scopes(["orders/read"])
+            .with_claim("custom:tenant", serde_json::json!("acme"))
+            .with_claim("custom:level", serde_json::json!(3));
+        let user = CurrentUser::from_record(Arc::new(SessionRecord {
+            claims,
+            ..SessionRecord::for_test("k", "alice", 0)
+        }));
+        assert_eq!(user.groups(), ["admins", "staff"]);
+        assert!(user.in_group("staff") && !user.in_group("Admins"));
+        assert_eq!(user.scopes(), ["orders/read"]);
+        assert!(user.has_scope("orders/read") && !user.has_scope("orders"));
+        assert_eq!(
+            user.claim::<String>("custom:tenant").as_deref(),
+            Some("acme")
+        );
+        assert_eq!(user.claim::<u8>("custom:level"), Some(3));
+        assert_eq!(user.claim::<u8>("custom:tenant"), None, "not a number");
+        assert_eq!(user.claim::<String>("custom:none"), None);
+        assert_eq!(user.claims().other.len(), 2);
+        let shown = format!("{user:?}");
+        assert!(
+            shown.contains("admins") && shown.contains("orders/read"),
+            "{shown}"
+        );
     }
 }

@@ -19,7 +19,8 @@ use cognito_session::store::cached::CachedStore;
 use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
-    Pool, Rigged, Via, age, app, call, claims_of, epoch, forge, sign_with, stranger_key, with,
+    Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, sign_with,
+    stranger_key, with,
 };
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -269,6 +270,32 @@ async fn an_expired_token_of_a_live_session_is_refreshed_but_not_one_older_than_
 }
 
 #[tokio::test]
+async fn a_token_expired_longer_ago_than_the_refresh_window_is_not_refreshed() {
+    let s = Setup::with_pool(Pool::new().await, |c| {
+        c.with_refresh_after_expiry(Duration::from_secs(3600))
+    })
+    .await;
+    let app = app(&s.manager);
+
+    let recent = age(&*s.store, &s.key, s.now() - 3500).await;
+    let reply = call(&app, &recent, Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+
+    // The session lives for days yet, but this token expired over an hour ago: a leaked
+    // token everyone takes for dead must not mint fresh ones.
+    let stale = age(&*s.store, &s.key, s.now() - 3601).await;
+    let calls = s.pool.calls.get("InitiateAuth");
+    call(&app, &stale, Via::Bearer)
+        .await
+        .assert_invalid("expired beyond the refresh window");
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        calls,
+        "no refresh attempted"
+    );
+}
+
+#[tokio::test]
 async fn a_revoked_refresh_token_ends_the_session() {
     let s = Setup::new().await;
     let app = app(&s.manager);
@@ -485,10 +512,13 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
     let (username, password) = pool.user().await;
     // Writes take 300 ms, so both "processes" read the session before either writes: the
     // race happens for sure, and the store's conditional write must settle it.
-    let store = Rigged {
-        update_delay: Duration::from_millis(300),
-        ..Rigged::default()
-    };
+    let store = Rigged::new(
+        Arc::default(),
+        RiggedUpdates {
+            delay: Duration::from_millis(300),
+            ..RiggedUpdates::default()
+        },
+    );
     let one = pool.manager(store.clone(), pool.config());
     let two = pool.manager(store.clone(), pool.config());
     let session = one
@@ -499,7 +529,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
         .unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
-    let due = age(&*store.inner, &key, now + 60).await;
+    let due = age(store.inner(), &key, now + 60).await;
 
     let requests: Vec<_> = [&one, &two]
         .into_iter()
@@ -520,7 +550,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
         (1..=2).contains(&refreshes),
         "one refresh per process at most, got {refreshes}"
     );
-    let stored = store.inner.load(&key, now).await.unwrap().unwrap();
+    let stored = store.inner().load(&key, now).await.unwrap().unwrap();
     assert_eq!(stored.version, 2, "one write won");
     for token in &tokens {
         assert_eq!(
@@ -608,8 +638,8 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
 
-    store.fail_updates.store(true, Ordering::SeqCst);
-    let due = age(&*store.inner, &key, now() + 120).await;
+    store.interceptor().fail.store(true, Ordering::SeqCst);
+    let due = age(store.inner(), &key, now() + 120).await;
     let reply = call(&app, &due, Via::Cookie).await;
     assert_eq!(
         reply.status,
@@ -620,20 +650,20 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
         reply.set_cookies().is_empty(),
         "a token that was not stored is not handed out"
     );
-    let expired = age(&*store.inner, &key, now() - 60).await;
+    let expired = age(store.inner(), &key, now() - 60).await;
     call(&app, &expired, Via::Cookie)
         .await
         .assert_unavailable("store down after refresh");
     assert_eq!(pool.calls.get("InitiateAuth"), 3, "log-in, two refreshes");
     let record = store
-        .inner
+        .inner()
         .load(&key, now())
         .await
         .unwrap()
         .expect("the session is kept");
     assert_eq!(record.token_hash, TokenHash::of(&expired), "and unchanged");
 
-    store.fail_updates.store(false, Ordering::SeqCst);
+    store.interceptor().fail.store(false, Ordering::SeqCst);
     let reply = call(&app, &expired, Via::Cookie).await;
     assert_eq!(
         reply.status,
@@ -970,7 +1000,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
     let remote = Rigged::default();
     // From memory, with the default refresh window; the remote one refreshes far earlier,
     // so that it alone finds the token due.
-    let memory = pool.manager(remote.inner.clone(), pool.config());
+    let memory = pool.manager(remote.inner().clone(), pool.config());
     let awaited = pool.manager(
         remote.clone(),
         pool.config().with_refresh_before(Duration::from_secs(3595)),
@@ -984,7 +1014,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
         .unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
-    let token = age(&*remote.inner, &key, now + 1800).await;
+    let token = age(remote.inner(), &key, now + 1800).await;
 
     let both = |token: String| {
         let (memory_app, awaited_app) = (memory_app.clone(), awaited_app.clone());
@@ -1027,7 +1057,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
 async fn a_refresh_storm_reads_the_session_once_per_request() {
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
-    let (store, _, counts) = common::stores::Faulty::new(MemoryStore::new());
+    let (store, _, counts) = common::stores::faulty(MemoryStore::new());
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
     let session = manager

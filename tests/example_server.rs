@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::server::{ExampleServer, cookie_flow, curl_flow, json, start_failure};
+use common::server::{ExampleServer, assert_refused_naming, cookie_flow, curl_flow, json, log_in};
 use serde_json::json;
 
 /// The curl sequence of the DynamoDB Book's session store README, step by step.
@@ -43,16 +43,7 @@ async fn bad_requests_get_json_errors() {
         assert!(value["error"].is_string(), "{body}: {value}");
     }
 
-    let (_, a) = json(
-        client
-            .post(format!("{base}/sessions"))
-            .json(&json!({"username": "a", "password": "p"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let token_a = a["sessionId"].as_str().unwrap();
+    let token_a = log_in(base, "a", "p").await;
     let other = client
         .delete(format!("{base}/sessions/b"))
         .bearer_auth(token_a)
@@ -82,14 +73,7 @@ fn bad_configuration_stops_the_server_with_one_line_naming_the_variable() {
             "SESSION_LIFETIME_SECS",
         ),
     ] {
-        let output = start_failure(env);
-        assert!(!output.status.success(), "{env:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let line = stderr
-            .lines()
-            .find(|l| l.starts_with("error:"))
-            .unwrap_or_else(|| panic!("{stderr}"));
-        assert!(line.contains(variable), "{line}");
+        assert_refused_naming(env, variable);
     }
 }
 

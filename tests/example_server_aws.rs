@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::cognito::Pool;
-use common::server::{aws_env, cookie_flow, curl_flow, free_port, json, start, start_failure};
+use common::server::{
+    assert_refused_naming, aws_env, cookie_flow, curl_flow, free_port, json, log_in, start,
+};
 use serde_json::json;
 
 const PASSWORD: &str = "Sup3r-Secret!";
@@ -48,14 +50,7 @@ async fn a_token_due_for_refresh_gets_a_new_cookie_that_works() {
     let server = start(&aws_env(&pool, &[("REFRESH_BEFORE_SECS", "3595".into())]));
     let base = &server.url;
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{base}/sessions"))
-        .json(&json!({"username": "refresher", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let (_, created) = json(login).await;
-    let first = created["sessionId"].as_str().unwrap().to_owned();
+    let first = log_in(base, "refresher", PASSWORD).await;
 
     let fresh = client
         .get(format!("{base}/sessions"))
@@ -129,14 +124,7 @@ async fn unreachable_aws_is_reported_at_start() {
     ];
     for (env, variable) in cases {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let output = start_failure(&env);
-        assert!(!output.status.success());
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let line = stderr
-            .lines()
-            .find(|l| l.starts_with("error:"))
-            .unwrap_or_else(|| panic!("{stderr}"));
-        assert!(line.contains(variable), "{variable}: {line}");
+        assert_refused_naming(&env, variable);
     }
 }
 
@@ -146,16 +134,7 @@ async fn the_table_is_created_when_missing_and_reused_after_a_restart() {
     let env = aws_env(&pool, &[]);
     let token = {
         let server = start(&env);
-        let response = reqwest::Client::new()
-            .post(format!("{}/sessions", server.url))
-            .json(&json!({"username": "twice", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        json(response).await.1["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        log_in(&server.url, "twice", PASSWORD).await
     };
     // A second instance on the same table sees the session the first one stored.
     let server = start(&env);
@@ -206,16 +185,7 @@ async fn delete_signs_the_user_out_of_cognito_when_configured_to() {
             &[("COGNITO_GLOBAL_SIGN_OUT", global.to_string())],
         ));
         let device = other_device(&pool, "everywhere").await;
-        let token = reqwest::Client::new()
-            .post(format!("{}/sessions", server.url))
-            .json(&json!({"username": "everywhere", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        let token = json(token).await.1["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let token = log_in(&server.url, "everywhere", PASSWORD).await;
         let deleted = reqwest::Client::new()
             .delete(format!("{}/sessions/everywhere", server.url))
             .bearer_auth(&token)
@@ -266,22 +236,13 @@ async fn log_in_while_cognito_is_unreachable_is_503() {
 /// this server is seen at once.
 #[tokio::test]
 async fn session_cache_secs_answers_from_memory_for_that_long() {
-    use cognito_session::store::dynamodb::DynamoDbStore;
     use cognito_session::{SessionStore, TableSettings};
 
     let pool = pool_with_user("cacheduser", false).await;
     let env = aws_env(&pool, &[("SESSION_CACHE_SECS", "300".into())]);
     let server = start(&env);
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{}/sessions", server.url))
-        .json(&serde_json::json!({ "username": "cacheduser", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json(login).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["sessionId"].as_str().unwrap().to_owned();
+    let token = log_in(&server.url, "cacheduser", PASSWORD).await;
     let me = || async {
         let reply = client
             .get(format!("{}/sessions", server.url))
@@ -294,15 +255,14 @@ async fn session_cache_secs_answers_from_memory_for_that_long() {
     assert_eq!(me().await, 200);
 
     let table = env.iter().find(|(k, _)| *k == "SESSION_TABLE").unwrap();
-    let other_instance = DynamoDbStore::new(
+    let other_instance = common::dynamo::store(
         common::dynamo::client(
             &common::dynamodb_local_url(),
             "test",
             Duration::from_secs(3),
         ),
         TableSettings::new(table.1.clone()),
-    )
-    .expect("the default partition key is valid");
+    );
     assert_eq!(other_instance.delete_user("cacheduser").await.unwrap(), 1);
     assert_eq!(me().await, 200, "answered from the cache");
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::cognito::{Pool, claims_of, epoch, forge, sign_with, stranger_key, with};
-use common::hostile::{Case, generic_cases, opaque_cases, run, serve, status_of};
+use common::hostile::{Case, generic_cases, opaque_cases, run, serve};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -202,14 +202,7 @@ async fn hostile_tokens_never_reach_the_handler() {
     cases.extend(opaque_cases());
     cases.extend(jwt_cases);
     assert!(cases.len() >= 50, "{}", cases.len());
-    run(&target, &cases).await;
-
-    let ok = status_of(
-        target.addr,
-        &[format!("Authorization: Bearer {token}").into_bytes()],
-    )
-    .await;
-    assert_eq!(ok, 200, "the real token still works after the corpus");
+    run(&target, &cases, &token).await;
 }
 
 /// A token signed by moto's key over a payload that is not a JSON object.

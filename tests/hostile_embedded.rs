@@ -3,7 +3,7 @@
 mod common;
 
 use cognito_session::{MemoryStore, SessionConfig, SessionManager};
-use common::hostile::{Case, generic_cases, opaque_cases, run, serve, status_of};
+use common::hostile::{Case, generic_cases, opaque_cases, run, serve};
 
 #[tokio::test]
 async fn hostile_requests_never_reach_the_handler() {
@@ -55,13 +55,5 @@ async fn hostile_requests_never_reach_the_handler() {
         401,
     ));
     assert!(cases.len() >= 40, "{}", cases.len());
-    run(&target, &cases).await;
-
-    // The valid token still works after all that: nothing above damaged the session.
-    let ok = status_of(
-        target.addr,
-        &[format!("Authorization: Bearer {token}").into_bytes()],
-    )
-    .await;
-    assert_eq!(ok, 200);
+    run(&target, &cases, &token).await;
 }

@@ -14,7 +14,7 @@ use cognito_session::{
     CurrentUser, MemoryStore, Rejection, SessionConfig, SessionLayer, SessionManager, TokenSource,
 };
 use common::TestClock;
-use common::stores::Faulty;
+use common::stores::faulty;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -433,7 +433,7 @@ async fn the_rejection_is_replaceable_and_keeps_the_removal_cookie() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn store_outage_is_503_and_loses_nothing() {
-    let (store, down, _) = Faulty::new(MemoryStore::new());
+    let (store, down, _) = faulty(MemoryStore::new());
     let config = SessionConfig::default().with_rotation(Some(Duration::ZERO));
     let m = SessionManager::new(store, config).unwrap();
     let session = m.create("ivan").await.unwrap();
@@ -597,7 +597,7 @@ async fn absolute_lifetime_is_checked_at_read_time() {
 #[tokio::test]
 async fn idle_timeout_slides_with_touches_at_most_once_per_interval() {
     let clock = TestClock::new();
-    let (store, _, counts) = Faulty::new(MemoryStore::new());
+    let (store, _, counts) = faulty(MemoryStore::new());
     let config = SessionConfig::default()
         .with_idle_timeout(Some(Duration::from_secs(600)))
         .with_touch_interval(Duration::from_secs(60))
@@ -652,7 +652,7 @@ async fn idle_timeout_slides_with_touches_at_most_once_per_interval() {
 
 #[tokio::test]
 async fn steady_state_is_one_read_and_no_write() {
-    let (store, _, counts) = Faulty::new(MemoryStore::new());
+    let (store, _, counts) = faulty(MemoryStore::new());
     let m = SessionManager::new(store, SessionConfig::default()).unwrap();
     let session = m.create("ola").await.unwrap();
     let (loads, writes) = (counts.loads(), counts.writes());
@@ -824,8 +824,8 @@ async fn the_apps_own_session_cookie_is_never_overridden() {
 #[tokio::test]
 async fn a_rotation_whose_write_landed_but_timed_out_still_hands_over_the_new_token() {
     let clock = TestClock::new();
-    let (store, _, _) = Faulty::new(MemoryStore::new());
-    let lie = store.lie.clone();
+    let (store, _, _) = faulty(MemoryStore::new());
+    let lie = store.interceptor().lie.clone();
     let config = SessionConfig::default()
         .with_rotation(Some(Duration::ZERO))
         .with_clock(clock.get());

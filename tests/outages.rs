@@ -267,6 +267,7 @@ async fn keys_unreachable_at_start_and_during_a_rotation_are_503_never_401() {
                     refresh_token: "unused".to_owned().into(),
                     access_expires_at: now + 3600,
                 }),
+                claims: Default::default(),
                 created_at: now,
                 last_seen_at: now,
                 refreshed_at: now,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use cognito_session::{CognitoTokens, MemoryStore, SessionStore, TokenHash};
 use common::cognito::{Pool, Via, age, app, call, epoch};
 use common::private::Private;
-use common::stores::Faulty;
+use common::stores::faulty;
 use http::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,7 +75,7 @@ async fn a_refresh_refused_after_another_instance_refreshed_adopts_instead_of_de
 async fn a_refresh_whose_write_landed_but_timed_out_hands_over_the_new_token() {
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
-    let (store, _, _) = Faulty::new(MemoryStore::new());
+    let (store, _, _) = faulty(MemoryStore::new());
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
@@ -89,7 +89,7 @@ async fn a_refresh_whose_write_landed_but_timed_out_hands_over_the_new_token() {
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, &key, now + 60).await;
 
-    store.lie.store(true, Ordering::SeqCst);
+    store.interceptor().lie.store(true, Ordering::SeqCst);
     let reply = call(&app, &due, Via::Cookie).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     let new = reply.new_token().expect("the token that was stored");

@@ -8,6 +8,7 @@
 //! GET    /                     -> a page to try the cookie flow in a browser
 //! GET    /sessions             -> {"username"}                      (needs a session)
 //! DELETE /sessions/{username}  -> {"username"}, ends all its sessions (needs that user's session)
+//! GET    /admin                -> {"username","groups"}             (needs the ADMIN_GROUP group)
 //! ```
 //!
 //! With no AWS configuration it runs on the embedded default: sessions in memory, opaque
@@ -21,9 +22,11 @@
 //!
 //! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of
 //! `SessionConfig::from_env`, `COGNITO_GLOBAL_SIGN_OUT` (`true`: `DELETE` also signs the
-//! user out of Cognito everywhere), `COGNITO_CHALLENGE_KEY` (32 bytes or more, the same on
-//! every instance: seals log-in challenge sessions; without it they are sealed with a key
-//! derived from the client secret, or one of this process), and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! user out of Cognito everywhere), `ADMIN_GROUP` (the group `GET /admin` needs, default
+//! `admins`; Cognito's `cognito:groups`, renewed at each refresh), `COGNITO_CHALLENGE_KEY`
+//! (32 bytes or more, the same on every instance: seals log-in challenge sessions; without
+//! it they are sealed with a key derived from the client secret, or one of this process),
+//! and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
 //! credentials).
 
 use std::collections::BTreeMap;
@@ -41,6 +44,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::cognito::{ChallengeAnswer, ChallengeName, CognitoOptions};
+use cognito_session::guard::RequireGroup;
 use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
@@ -224,9 +228,28 @@ async fn delete_sessions(
     }
 }
 
-/// The application: the book's three routes, the last two behind the session layer.
+/// Only for members of the `ADMIN_GROUP` group (the guard in `app` checks): who they are and
+/// their groups.
+async fn admin(user: CurrentUser) -> Json<serde_json::Value> {
+    Json(json!({ "username": user.username(), "groups": user.groups() }))
+}
+
+/// The group `GET /admin` needs: `ADMIN_GROUP`, default `admins`.
+fn admin_group() -> String {
+    std::env::var("ADMIN_GROUP")
+        .ok()
+        .filter(|group| !group.trim().is_empty())
+        .unwrap_or_else(|| "admins".to_owned())
+}
+
+/// The application: the book's three routes, the last two behind the session layer, and
+/// `/admin` behind it and a group guard.
 fn app(sessions: SessionManager) -> Router {
     Router::new()
+        .route(
+            "/admin",
+            get(admin).route_layer(RequireGroup::new(admin_group())),
+        )
         .route("/sessions", get(get_session))
         .route("/sessions/{username}", delete(delete_sessions))
         .route_layer(SessionLayer::new(sessions.clone()))

@@ -66,8 +66,11 @@ impl Cognito {
         claims: &'c AccessClaims,
         now: u64,
     ) -> Result<&'c str, AuthError> {
-        if claims.exp.saturating_add(check.config().lifetime.as_secs()) <= now {
-            // Expired longer ago than any session lives: no need to ask the store.
+        let config = check.config();
+        let refreshable = config.refresh_after_expiry.min(config.lifetime);
+        if claims.exp.saturating_add(refreshable.as_secs()) <= now {
+            // Expired longer ago than a token may still be refreshed (or any session lives):
+            // no need to ask the store.
             return Err(AuthError::not_found());
         }
         self.key_of(claims).ok_or(AuthError::malformed())

@@ -112,6 +112,7 @@ mod tests {
             client_id: "client".into(),
             origin_jti: Some("jti".into()),
             exp,
+            claims: crate::Claims::default(),
         })
     }
 

@@ -549,6 +549,7 @@ impl Cognito {
                 refresh_token,
                 access_expires_at: claims.exp,
             }),
+            claims: claims.claims.clone(),
             ..SessionRecord::new(
                 key,
                 claims.username.clone(),

@@ -8,6 +8,9 @@
 //!   (the pool rotated its keys) or the keys are older than the maximum age;
 //! - at most one fetch runs at a time: concurrent misses wait for that fetch and then look
 //!   again (single flight), and no lock is held while the request is in flight;
+//! - a fetch runs as a task of its own, so it ends and records its outcome even when every
+//!   request waiting for it is abandoned (a client that hangs up can't restart the fetch, and
+//!   so can't get around the cooldown);
 //! - after a fetch a cooldown starts (a shorter one after a failure) during which unknown key
 //!   ids are answered at once: as unknown after a success, as unavailable after a failure;
 //! - keys past their maximum age keep working while a fresh copy is fetched, and if that
@@ -44,10 +47,37 @@ pub(crate) struct JwksTiming {
     pub(crate) cooldown: Duration,
     pub(crate) failure_cooldown: Duration,
     pub(crate) max_age: Duration,
+    pub(crate) max_stale: Duration,
+}
+
+/// Whether keys may be fetched from `url`: over `https`, or plain `http` to this machine
+/// only (an emulator in tests). Keys fetched in the clear could be swapped on the way, and
+/// with them every token's signature.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("JWKS URL {url:?}: {e}"))?;
+    let loopback = parsed.host_str().is_some_and(|host| {
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "JWKS URL {url:?}: the keys must be fetched over https (plain http only from a loopback address)"
+        )),
+    }
 }
 
 /// The key cache of one user pool.
 pub(crate) struct Jwks {
+    shared: Arc<Shared>,
+}
+
+/// What the cache and its fetch tasks share.
+struct Shared {
     url: String,
     http: reqwest::Client,
     timing: JwksTiming,
@@ -67,14 +97,14 @@ struct State {
 
 enum Next {
     Wait(watch::Receiver<u64>),
-    Fetch,
+    Fetch(watch::Receiver<u64>),
 }
 
 impl std::fmt::Debug for Jwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Jwks")
-            .field("url", &self.url)
-            .field("timing", &self.timing)
+            .field("url", &self.shared.url)
+            .field("timing", &self.shared.timing)
             .finish_non_exhaustive()
     }
 }
@@ -82,17 +112,18 @@ impl std::fmt::Debug for Jwks {
 impl Jwks {
     pub(crate) fn new(url: String, http: reqwest::Client, timing: JwksTiming) -> Self {
         Self {
-            url,
-            http,
-            timing,
-            state: Mutex::new(State::default()),
-            fetched: watch::Sender::new(0),
+            shared: Arc::new(Shared {
+                url,
+                http,
+                timing,
+                state: Mutex::new(State::default()),
+                fetched: watch::Sender::new(0),
+            }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent whatever panicked while holding the lock.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.state()
     }
 
     /// The key with id `kid`, fetching the pool's keys if need be.
@@ -103,35 +134,72 @@ impl Jwks {
             let next = {
                 let mut state = self.state();
                 let known = state.keys.get(kid).cloned();
-                let stale = state
-                    .fetched_at
-                    .is_none_or(|at| at.elapsed() >= self.timing.max_age);
+                let shared = &self.shared;
+                let age = state.fetched_at.map(|at| at.elapsed());
+                let stale = age.is_none_or(|age| age >= shared.timing.max_age);
+                // Past the stale limit a key is no longer trusted, fetch or no fetch.
+                let known = known.filter(|_| age.is_some_and(|age| age < shared.timing.max_stale));
                 match known {
                     Some(key) if !stale => return Ok(key),
                     // Someone is fetching fresh keys: the stale ones do meanwhile.
                     Some(key) if state.fetching => return Ok(key),
-                    None if state.fetching => Next::Wait(self.fetched.subscribe()),
-                    known if !fetched && self.may_fetch(&state) => {
+                    None if state.fetching => Next::Wait(shared.fetched.subscribe()),
+                    known if !fetched && shared.may_fetch(&state) => {
                         state.fetching = true;
                         drop(known);
-                        Next::Fetch
+                        Next::Fetch(shared.fetched.subscribe())
                     }
                     Some(key) => return Ok(key),
-                    None => return Err(self.miss(&state)),
+                    None => return Err(shared.miss(&state)),
                 }
             };
-            match next {
-                Next::Wait(mut fetched) => {
-                    // The sender lives as long as `self`; an error can't happen, and would
-                    // only mean looking again.
-                    let _ = fetched.changed().await;
-                }
-                Next::Fetch => {
-                    self.refetch().await;
+            let mut done = match next {
+                Next::Wait(done) => done,
+                Next::Fetch(done) => {
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move { shared.refetch().await });
                     fetched = true;
+                    done
                 }
-            }
+            };
+            // The sender lives as long as the cache; an error can't happen, and would only
+            // mean looking again.
+            let _ = done.changed().await;
         }
+    }
+
+    /// A cache that already holds `keys` and never fetches (for tests of what uses keys, and
+    /// the `__fuzz` entry points).
+    #[cfg(any(test, feature = "__fuzz"))]
+    pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
+        let jwks = Self::new(
+            "http://127.0.0.1:9/unused".into(),
+            reqwest::Client::new(),
+            JwksTiming {
+                timeout: Duration::from_secs(1),
+                cooldown: Duration::MAX,
+                failure_cooldown: Duration::MAX,
+                max_age: Duration::MAX,
+                max_stale: Duration::MAX,
+            },
+        );
+        {
+            let mut state = jwks.state();
+            state.keys = Arc::new(
+                keys.into_iter()
+                    .map(|(kid, key)| (kid, Arc::new(key)))
+                    .collect(),
+            );
+            state.fetched_at = Some(Instant::now());
+        }
+        jwks
+    }
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent whatever panicked while holding the lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether a fetch may start now, given the cooldowns.
@@ -160,9 +228,9 @@ impl Jwks {
 
     /// Fetches the keys and records the outcome. The caller set `fetching`.
     async fn refetch(&self) {
-        // Resets `fetching` and wakes the waiters even if this future is dropped mid-fetch
-        // (the client went away): one of them then fetches instead.
-        struct Done<'a>(&'a Jwks);
+        // Resets `fetching` and wakes the waiters whatever happens to this task (a panic, the
+        // runtime shutting down): one of them then fetches instead.
+        struct Done<'a>(&'a Shared);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
                 self.0.state().fetching = false;
@@ -191,6 +259,11 @@ impl Jwks {
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, BoxError> {
         let mut response = self.http.get(&self.url).send().await?;
+        if response.url().as_str() != self.url {
+            // A client that follows redirects (one given through the options) was sent
+            // elsewhere: the keys must come from where they were configured to.
+            return Err(format!("redirected to {}", response.url()).into());
+        }
         let status = response.status();
         if !status.is_success() {
             return Err(format!("HTTP {status}").into());
@@ -209,32 +282,6 @@ impl Jwks {
             body.extend_from_slice(&chunk);
         }
         parse(&body)
-    }
-
-    /// A cache that already holds `keys` and never fetches (for tests of what uses keys, and
-    /// the `__fuzz` entry points).
-    #[cfg(any(test, feature = "__fuzz"))]
-    pub(crate) fn fixed(keys: impl IntoIterator<Item = (String, DecodingKey)>) -> Self {
-        let jwks = Self::new(
-            "http://127.0.0.1:9/unused".into(),
-            reqwest::Client::new(),
-            JwksTiming {
-                timeout: Duration::from_secs(1),
-                cooldown: Duration::MAX,
-                failure_cooldown: Duration::MAX,
-                max_age: Duration::MAX,
-            },
-        );
-        {
-            let mut state = jwks.state();
-            state.keys = Arc::new(
-                keys.into_iter()
-                    .map(|(kid, key)| (kid, Arc::new(key)))
-                    .collect(),
-            );
-            state.fetched_at = Some(Instant::now());
-        }
-        jwks
     }
 }
 
@@ -354,6 +401,7 @@ mod tests {
             cooldown,
             failure_cooldown: cooldown,
             max_age: Duration::from_secs(3600),
+            max_stale: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -484,7 +532,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_abandoned_fetch_hands_over() {
+    async fn an_abandoned_fetch_goes_on_for_the_next_caller() {
         let (server, url) =
             Server::start(document(&[jwk("a", None)]), Duration::from_millis(300)).await;
         let jwks = jwks(url, timing(Duration::ZERO));
@@ -492,7 +540,106 @@ mod tests {
         let first = tokio::time::timeout(Duration::from_millis(100), jwks.key("a")).await;
         assert!(first.is_err());
         assert!(jwks.key("a").await.is_ok());
-        assert_eq!(server.hits(), 2);
+        assert_eq!(server.hits(), 1, "the next caller waits for the same fetch");
+    }
+
+    #[tokio::test]
+    async fn callers_that_hang_up_cannot_get_around_the_cooldown() {
+        // Tokens with made-up key ids, each request abandoned a moment after it started
+        // (an HTTP/1 client closing, an HTTP/2 reset): the fetch they start must still end,
+        // and its cooldown hold.
+        let (server, url) =
+            Server::start(document(&[jwk("a", None)]), Duration::from_millis(200)).await;
+        let jwks = jwks(url, timing(Duration::from_secs(60)));
+        for i in 0..50 {
+            let kid = format!("forged-{i}");
+            let outcome = tokio::time::timeout(Duration::from_millis(20), jwks.key(&kid)).await;
+            // Abandoned while the fetch runs; refused at once once it landed.
+            assert!(
+                matches!(outcome, Err(_) | Ok(Err(KeyError::Unknown))),
+                "look-up {i}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(server.hits(), 1, "one fetch for 50 abandoned look-ups");
+        assert!(matches!(jwks.key("forged").await, Err(KeyError::Unknown)));
+        assert!(jwks.key("a").await.is_ok(), "the fetch landed");
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[test]
+    fn keys_come_over_https_or_from_this_machine() {
+        for good in [
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x/.well-known/jwks.json",
+            "http://127.0.0.1:5000/pool/.well-known/jwks.json",
+            "http://127.8.9.10/jwks.json",
+            "http://localhost:9/jwks.json",
+            "http://[::1]:9/jwks.json",
+        ] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://keys.example/jwks.json",
+            "http://10.0.0.1/jwks.json",
+            "http://localhost.example/jwks.json",
+            "ftp://127.0.0.1/jwks.json",
+            "file:///etc/jwks.json",
+            "not a url",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let app = Router::new().route(
+            "/moved",
+            get(move || {
+                let url = url.clone();
+                async move { (StatusCode::FOUND, [("location", url)]) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let moved = format!("http://{}/moved", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        // Whether the client follows redirects (reqwest's default does) or not.
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for http in [reqwest::Client::new(), no_redirects] {
+            let jwks = Jwks::new(moved.clone(), http, timing(Duration::ZERO));
+            assert!(matches!(jwks.key("a").await, Err(KeyError::Unavailable(_))));
+        }
+        assert!(
+            server.hits() <= 1,
+            "the keys were not taken from where it pointed"
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_keys_serve_only_up_to_the_stale_limit() {
+        let (server, url) = Server::start(document(&[jwk("a", None)]), Duration::ZERO).await;
+        let jwks = jwks(
+            url,
+            JwksTiming {
+                max_age: Duration::from_millis(50),
+                max_stale: Duration::from_millis(300),
+                ..timing(Duration::ZERO)
+            },
+        );
+        assert!(jwks.key("a").await.is_ok());
+        server.answer(StatusCode::SERVICE_UNAVAILABLE, String::new());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(jwks.key("a").await.is_ok(), "stale, within the limit");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            matches!(jwks.key("a").await, Err(KeyError::Unavailable(_))),
+            "past the limit"
+        );
+        server.answer(StatusCode::OK, document(&[jwk("a", None)]));
+        assert!(jwks.key("a").await.is_ok(), "fresh again once fetched");
     }
 
     #[test]

@@ -72,7 +72,9 @@
 //! # Verification
 //!
 //! RS256 only (`none`, HMAC and every other `alg` are refused before any key is looked up);
-//! the signature against the pool's key named by `kid`; `iss` must be the pool's issuer,
+//! the signature against the pool's key named by `kid`; `iss` must be one of the pool's
+//! [issuers](CognitoSettings::issuers) (both forms Cognito writes, for the pool's region and
+//! any [replica's](CognitoSettings::extra_regions)),
 //! `token_use` must be `access`, `client_id` the app client or one of
 //! [`extra_client_ids`](CognitoSettings::extra_client_ids); `iat` and `nbf` may not be in
 //! the future by more than the [leeway](CognitoOptions::with_leeway). Tokens longer than
@@ -173,21 +175,25 @@ impl Cognito {
                 "the Cognito user pool id and client id must be set".into(),
             ));
         }
+        let jwks_url = settings.jwks_url();
+        jwks::check_url(&jwks_url).map_err(ConfigError::Invalid)?;
         let http = match options.http {
             Some(http) => http,
             None => reqwest::Client::builder()
                 .timeout(options.jwks_timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| ConfigError::Invalid(format!("HTTP client for the JWKS: {e}")))?,
         };
         let jwks = Jwks::new(
-            settings.jwks_url(),
+            jwks_url,
             http,
             JwksTiming {
                 timeout: options.jwks_timeout,
                 cooldown: options.jwks_cooldown,
                 failure_cooldown: options.jwks_failure_cooldown,
                 max_age: options.jwks_max_age,
+                max_stale: options.jwks_max_stale,
             },
         );
         let verifier = Verifier::new(
@@ -333,6 +339,11 @@ mod tests {
     fn a_manager_needs_cognito_settings_and_hides_secrets() {
         let missing = Cognito::new(None, client(), CognitoOptions::default());
         assert!(matches!(missing, Err(ConfigError::Invalid(_))));
+
+        let mut plain_http = settings();
+        plain_http.jwks_url = Some("http://keys.example/jwks.json".into());
+        let refused = Cognito::new(Some(&plain_http), client(), CognitoOptions::default());
+        assert!(matches!(refused, Err(ConfigError::Invalid(e)) if e.contains("https")));
 
         let cognito = Cognito::new(Some(&settings()), client(), CognitoOptions::default());
         let debug = format!("{:?}", cognito.unwrap());

@@ -24,6 +24,7 @@ pub struct CognitoOptions {
     pub(super) jwks_cooldown: Duration,
     pub(super) jwks_failure_cooldown: Duration,
     pub(super) jwks_max_age: Duration,
+    pub(super) jwks_max_stale: Duration,
     pub(super) http: Option<reqwest::Client>,
     pub(super) token_cache_capacity: usize,
     pub(super) global_sign_out: bool,
@@ -51,6 +52,7 @@ impl Default for CognitoOptions {
             jwks_cooldown: Duration::from_secs(30),
             jwks_failure_cooldown: Duration::from_secs(5),
             jwks_max_age: Duration::from_secs(3600),
+            jwks_max_stale: Duration::from_secs(24 * 3600),
             http: None,
             token_cache_capacity: 10_000,
             global_sign_out: false,
@@ -132,7 +134,7 @@ impl CognitoOptions {
 
     /// How old the cached keys may get before they are fetched again, so that a key the
     /// pool withdrew stops being trusted. Default 1 hour. Old keys keep working while the
-    /// fetch runs, and if it fails.
+    /// fetch runs, and if it fails, up to the [stale limit](Self::with_jwks_max_stale).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -144,9 +146,26 @@ impl CognitoOptions {
         self
     }
 
+    /// How old the cached keys may get, counted from the last successful fetch, and still
+    /// be used while the key endpoint fails. Default 24 hours: an outage of the endpoint
+    /// doesn't end every session, but a key the pool withdrew (a leaked one) is not trusted
+    /// for ever because the endpoint can't be reached. Past it, requests that need a key
+    /// are answered 503.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_jwks_max_stale(Duration::from_secs(6 * 3600));
+    /// ```
+    pub fn with_jwks_max_stale(mut self, max_stale: Duration) -> Self {
+        self.jwks_max_stale = max_stale;
+        self
+    }
+
     /// The HTTP client that fetches the keys. Default: a new `reqwest` client (rustls, the
-    /// system's roots). The [JWKS timeout](Self::with_jwks_timeout) applies whatever the
-    /// client's own settings.
+    /// system's roots, no redirects). The [JWKS timeout](Self::with_jwks_timeout) applies
+    /// whatever the client's own settings, and a redirected answer is refused whatever the
+    /// client follows.
     ///
     /// ```
     /// # use cognito_session::cognito::CognitoOptions;

@@ -145,6 +145,8 @@ impl Cognito {
                 refresh_token: tokens.refresh.unwrap_or_else(|| old.refresh_token.clone()),
                 access_expires_at: new_claims.exp,
             }),
+            // Groups and claims as the user pool says now: a group change lands here.
+            claims: new_claims.claims.clone(),
             refreshed_at: now,
             last_seen_at: now,
             // Unchanged unless an idle timeout slides it.

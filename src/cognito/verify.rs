@@ -9,7 +9,7 @@
 //!    [`MAX_KID_LEN`] bytes; a `crit` header is refused (we understand no extension);
 //! 3. key: the pool's key with that `kid`, from the [JWKS cache](super::jwks); keys declared
 //!    for another algorithm are not in it;
-//! 4. signature, then `iss` (the pool's issuer), `token_use` = `access`, `client_id` (the app
+//! 4. signature, then `iss` (one of the pool's [issuers](crate::CognitoSettings::issuers)), `token_use` = `access`, `client_id` (the app
 //!    client or one of the extra ones), and `iat`/`nbf` not in the future beyond the leeway.
 //!
 //! `exp` is *not* a reason to refuse here: a correctly signed token that expired is how a
@@ -25,7 +25,7 @@ use serde::Deserialize;
 use super::cache::TokenCache;
 use super::jwks::{Jwks, KeyError};
 use crate::AuthError;
-use crate::{CognitoSettings, InvalidReason, TokenHash};
+use crate::{Claims, CognitoSettings, InvalidReason, TokenHash};
 
 /// Longest token we look at. Cognito access tokens are about 1 KiB, more with many groups;
 /// a cookie can't hold more than 4 KiB anyway.
@@ -53,6 +53,8 @@ pub(crate) struct AccessClaims {
     pub(crate) origin_jti: Option<String>,
     /// When the token expires, epoch seconds.
     pub(crate) exp: u64,
+    /// Groups, scopes and the other claims about the user, for the session record.
+    pub(crate) claims: Claims,
 }
 
 /// The payload as Cognito writes it; `iss` and `exp` are also checked by `jsonwebtoken`.
@@ -68,7 +70,18 @@ struct Payload {
     nbf: Option<u64>,
     #[serde(default)]
     origin_jti: Option<String>,
+    #[serde(default, rename = "cognito:groups")]
+    groups: Vec<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    /// Every claim not named above.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
+
+/// Claims about the token rather than the user, which are not kept among
+/// [`Claims::other`] (those not already taken by [`Payload`]'s fields).
+const TOKEN_CLAIMS: [&str; 4] = ["iss", "jti", "event_id", "version"];
 
 /// Verifies access tokens of one user pool.
 pub(crate) struct Verifier {
@@ -101,7 +114,7 @@ impl Verifier {
         cache: TokenCache,
     ) -> Self {
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[settings.issuer()]);
+        validation.set_issuer(&settings.issuers());
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         // Time is checked below, by the manager's clock; `aud` is not in access tokens,
         // `client_id` is checked instead.
@@ -172,12 +185,22 @@ impl Verifier {
             tracing::debug!(token_use = %payload.token_use, "token refused: claims");
             return Err(malformed());
         }
+        let mut other = payload.other;
+        for name in TOKEN_CLAIMS {
+            other.remove(name);
+        }
+        let scopes = payload.scope.as_deref().unwrap_or_default();
         Ok(AccessClaims {
             sub: payload.sub,
             username: payload.username,
             client_id: payload.client_id,
             origin_jti: payload.origin_jti,
             exp: payload.exp,
+            claims: Claims {
+                groups: payload.groups,
+                scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
+                other,
+            },
         })
     }
 }
@@ -346,6 +369,7 @@ mod tests {
                 client_id: "client".into(),
                 origin_jti: Some("ojti-1".into()),
                 exp: NOW + 3590,
+                claims: Claims::new().with_scopes(["aws.cognito.signin.user.admin"]),
             }
         );
         let mobile = sign(&with(json!({ "client_id": "mobile" })), key(), "k1");
@@ -353,6 +377,67 @@ mod tests {
             check(&v, &mobile).await.is_ok(),
             "extra client ids are accepted"
         );
+    }
+
+    #[tokio::test]
+    async fn groups_scopes_and_custom_claims_are_kept_and_token_claims_are_not() {
+        let v = verifier();
+        let token = sign(
+            &with(json!({
+                "cognito:groups": ["admins", "staff"],
+                "scope": "orders/read  orders/write openid",
+                "custom:tenant": "acme",
+                "auth_time": NOW - 100,
+                "event_id": "e-1",
+                "version": 2,
+            })),
+            key(),
+            "k1",
+        );
+        let claims = check(&v, &token).await.unwrap();
+        assert_eq!(claims.claims.groups, ["admins", "staff"]);
+        assert_eq!(
+            claims.claims.scopes,
+            ["orders/read", "orders/write", "openid"]
+        );
+        let mut names: Vec<&str> = claims.claims.other.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["auth_time", "custom:tenant"]);
+        assert_eq!(claims.claims.other["custom:tenant"], "acme");
+
+        // A groups claim that isn't a list of names is not a token Cognito signed.
+        let odd = sign(&with(json!({ "cognito:groups": "admins" })), key(), "k1");
+        assert_malformed(check(&v, &odd).await, "groups as a string");
+    }
+
+    #[tokio::test]
+    async fn both_issuer_forms_and_configured_extra_regions_are_accepted() {
+        let mut settings = settings();
+        settings.extra_regions = vec!["eu-west-1".into()];
+        let jwks = Jwks::fixed([("k1".to_owned(), key().decoding.clone())]);
+        let v = Verifier::new(
+            &settings,
+            Duration::from_secs(60),
+            jwks,
+            TokenCache::new(10),
+        );
+        let with_iss = |iss: &str| sign(&with(json!({ "iss": iss })), key(), "k1");
+        for host in ["cognito-idp", "issuer-cognito-idp"] {
+            for region in ["us-east-1", "eu-west-1"] {
+                let iss = format!("https://{host}.{region}.amazonaws.com/{POOL}");
+                assert!(check(&v, &with_iss(&iss)).await.is_ok(), "{iss}");
+            }
+            // A region that isn't configured, and the right region with another pool.
+            let unconfigured = format!("https://{host}.ap-south-1.amazonaws.com/{POOL}");
+            assert_malformed(check(&v, &with_iss(&unconfigured)).await, &unconfigured);
+            let other_pool = format!("https://{host}.us-east-1.amazonaws.com/us-east-1_xyz");
+            assert_malformed(check(&v, &with_iss(&other_pool)).await, &other_pool);
+        }
+        // Without extra regions, the replica's issuer is refused.
+        let replica = "https://issuer-cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc";
+        assert_malformed(check(&verifier(), &with_iss(replica)).await, replica);
+        let lookalike = "https://issuer-cognito-idp.us-east-1.amazonaws.com.evil/us-east-1_abc";
+        assert_malformed(check(&verifier(), &with_iss(lookalike)).await, lookalike);
     }
 
     #[tokio::test]

@@ -286,6 +286,7 @@ mod tests {
 
     use super::*;
     use crate::MemoryStore;
+    use crate::store::intercept::{Call, Intercepted, Interceptor};
 
     const NOW: u64 = 1_800_000_000;
 
@@ -405,16 +406,17 @@ mod tests {
 
     /// A table whose next `load` (after reading) or next `delete` (before deleting) waits
     /// until it is let go, to interleave other calls with it.
+    type Paused = Intercepted<MemoryStore, Pause>;
+
     #[derive(Default)]
-    struct Paused {
-        table: MemoryStore,
+    struct Pause {
         hold_load: AtomicBool,
         hold_delete: AtomicBool,
         waiting: Notify,
         go: Notify,
     }
 
-    impl Paused {
+    impl Pause {
         async fn pause_if(&self, hold: &AtomicBool) {
             if hold.swap(false, Ordering::SeqCst) {
                 self.waiting.notify_one();
@@ -424,28 +426,24 @@ mod tests {
     }
 
     #[async_trait]
-    impl SessionStore for Paused {
-        async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-            self.table.create(record, now).await
+    impl Interceptor for Pause {
+        async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+            if let Call::Delete { .. } = call {
+                self.pause_if(&self.hold_delete).await;
+            }
+            Ok(())
         }
-        async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-            let record = self.table.load(key, now).await;
-            self.pause_if(&self.hold_load).await;
-            record
+        async fn after(&self, call: Call<'_>, _succeeded: bool) -> Result<(), StoreError> {
+            if let Call::Load { .. } = call {
+                self.pause_if(&self.hold_load).await;
+            }
+            Ok(())
         }
-        async fn update(&self, record: &SessionRecord, version: u64) -> Result<(), StoreError> {
-            self.table.update(record, version).await
-        }
-        async fn touch(&self, key: &str, v: u64, seen: u64, exp: u64) -> Result<(), StoreError> {
-            self.table.touch(key, v, seen, exp).await
-        }
-        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-            self.pause_if(&self.hold_delete).await;
-            self.table.delete(key).await
-        }
-        async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-            self.table.delete_user(username).await
-        }
+    }
+
+    /// The switches of the table behind `cache`.
+    fn pause(cache: &CachedStore<Paused>) -> &Pause {
+        cache.inner().interceptor()
     }
 
     /// A cache of a `Paused` table that holds alice's session `a`.
@@ -453,7 +451,7 @@ mod tests {
         let cache = CachedStore::new(Paused::default(), Duration::from_secs(5));
         cache
             .inner()
-            .table
+            .inner()
             .create(&record("a", "alice"), NOW)
             .await
             .unwrap();
@@ -464,27 +462,27 @@ mod tests {
     async fn held_read(
         cache: &Arc<CachedStore<Paused>>,
     ) -> tokio::task::JoinHandle<Result<Option<SessionRecord>, StoreError>> {
-        cache.inner().hold_load.store(true, Ordering::SeqCst);
+        pause(cache).hold_load.store(true, Ordering::SeqCst);
         let read = tokio::spawn({
             let cache = cache.clone();
             async move { cache.load("a", NOW).await }
         });
-        cache.inner().waiting.notified().await;
+        pause(cache).waiting.notified().await;
         read
     }
 
     #[tokio::test]
     async fn a_read_served_before_a_delete_landed_does_not_outlive_it() {
         let cache = paused().await;
-        cache.inner().hold_delete.store(true, Ordering::SeqCst);
+        pause(&cache).hold_delete.store(true, Ordering::SeqCst);
         let delete = tokio::spawn({
             let cache = cache.clone();
             async move { cache.delete("a").await }
         });
-        cache.inner().waiting.notified().await;
+        pause(&cache).waiting.notified().await;
         // The log-out is on its way to the table; a request reads the session first.
         assert!(cache.load("a", NOW).await.unwrap().is_some());
-        cache.inner().go.notify_one();
+        pause(&cache).go.notify_one();
         assert!(delete.await.unwrap().unwrap());
         assert!(
             cache.load_now("a", NOW) == LoadNow::Unknown,
@@ -497,7 +495,7 @@ mod tests {
         let cache = paused().await;
         let read = held_read(&cache).await;
         assert_eq!(cache.load("unknown", NOW).await.unwrap(), None);
-        cache.inner().go.notify_one();
+        pause(&cache).go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
         assert!(
             cached(&cache, "a", NOW),
@@ -511,7 +509,7 @@ mod tests {
         let read = held_read(&cache).await;
         // The read has the record; the session ends before the read comes back.
         cache.delete("a").await.unwrap();
-        cache.inner().go.notify_one();
+        pause(&cache).go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
         assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);
     }

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: sessions in this process's memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -61,15 +61,28 @@ impl MemoryStore {
 
     /// Drops every expired record now.
     pub fn purge_expired(&self, now: u64) {
-        let mut inner = self.write();
-        let expired: Vec<Arc<str>> = inner
-            .records
-            .iter()
-            .filter(|(_, r)| r.expires_at <= now)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in expired {
-            inner.remove(&key);
+        let mut guard = self.write();
+        let inner = &mut *guard;
+        // Under the write lock: one pass over the records and one over each affected user's
+        // keys, not a scan of a user's keys per record (a user with many sessions).
+        let mut expired: HashMap<String, HashSet<Arc<str>>> = HashMap::new();
+        inner.records.retain(|key, record| {
+            let live = record.expires_at > now;
+            if !live {
+                expired
+                    .entry(record.username.clone())
+                    .or_default()
+                    .insert(key.clone());
+            }
+            live
+        });
+        for (username, keys) in expired {
+            if let Some(index) = inner.by_user.get_mut(&username) {
+                index.retain(|key| !keys.contains(key));
+                if index.is_empty() {
+                    inner.by_user.remove(&username);
+                }
+            }
         }
     }
 
@@ -214,8 +227,12 @@ impl SessionStore for MemoryStore {
 
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         let mut inner = self.write();
-        let keys: Vec<Arc<str>> = inner.by_user.get(username).cloned().unwrap_or_default();
-        Ok(keys.iter().filter(|key| inner.remove(key)).count())
+        // The user's keys leave the index at once, rather than one scan of it per record.
+        let keys = inner.by_user.remove(username).unwrap_or_default();
+        Ok(keys
+            .iter()
+            .filter(|key| inner.records.remove(&***key).is_some())
+            .count())
     }
 }
 
@@ -247,5 +264,30 @@ mod tests {
         store.create(&record("c", "carol", 0), 0).await.unwrap();
         store.purge_expired(3600);
         assert!(store.is_empty() && store.read().by_user.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_user_with_many_sessions_is_swept_and_deleted_whole() {
+        let store = MemoryStore::new();
+        for i in 0..2_000 {
+            let mut r = record(&format!("k{i}"), "many", 0);
+            // Every other session expires before the sweep.
+            r.expires_at = if i % 2 == 0 { 100 } else { 10_000 };
+            store.create(&r, 0).await.unwrap();
+        }
+        store
+            .create(&record("other", "someone", 0), 0)
+            .await
+            .unwrap();
+        store.purge_expired(100);
+        assert_eq!(store.len(), 1_001);
+        assert_eq!(store.read().by_user["many"].len(), 1_000);
+        assert_eq!(store.delete_user("many").await.unwrap(), 1_000);
+        assert_eq!(store.len(), 1);
+        assert_eq!(
+            store.read().by_user.len(),
+            1,
+            "only the other user is indexed"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every store behaves like a DynamoDB table with conditional writes: two processes sharing
 //! a table can race, and the store's answer ([`StoreError::Conflict`]) decides who won.
-//! Every store here passes one conformance suite (`tests/store_conformance.rs`).
+//! Every store here passes one conformance suite, `conformance` (feature `test-util`), which
+//! other stores can run too.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -12,8 +13,14 @@ use async_trait::async_trait;
 use crate::SessionRecord;
 
 pub mod cached;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod intercept;
 pub mod memory;
 
 pub use self::cached::CachedStore;

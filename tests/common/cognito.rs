@@ -2,18 +2,12 @@
 //! that counts its calls, tokens signed with moto's key, and an app behind `SessionLayer`.
 #![cfg(feature = "cognito")]
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_cognitoidentityprovider::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
-use aws_sdk_cognitoidentityprovider::error::BoxError;
 use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
 use axum::body::Body;
 use axum::routing::get;
@@ -21,71 +15,25 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
+use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 use cognito_session::{
     CognitoSettings, CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager,
-    SessionRecord, SessionStore, StoreError, TokenHash,
+    SessionStore, StoreError, TokenHash,
 };
 use http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::EncodingKey;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use super::{emulator_env, moto_url, unique};
-
-/// Counts the calls an SDK client makes, by operation (`InitiateAuth`, ...): one per
-/// execution, however often the SDK retried it (each execution has its own
-/// `amz-sdk-invocation-id`, which its attempts repeat).
-#[derive(Clone, Debug, Default)]
-pub struct Calls(Arc<Mutex<HashMap<String, HashSet<String>>>>);
-
-impl Calls {
-    pub fn get(&self, operation: &str) -> usize {
-        self.0
-            .lock()
-            .unwrap()
-            .get(operation)
-            .map_or(0, HashSet::len)
-    }
-}
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "CountCalls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let headers = context.request().headers();
-        // The JSON protocol names the operation in X-Amz-Target: "Service.Operation".
-        if let Some(target) = headers.get("x-amz-target") {
-            let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-            let invocation = headers
-                .get("amz-sdk-invocation-id")
-                .unwrap_or_default()
-                .to_owned();
-            let mut calls = self.0.lock().unwrap();
-            calls.entry(operation).or_default().insert(invocation);
-        }
-        Ok(())
-    }
-}
+pub use super::keys::sign as sign_with;
+pub use super::sdk::Calls;
+use super::{emulator_env, keys, moto_url, sdk, unique};
 
 /// An SDK client for the Cognito emulator at `url`, counting into `calls`.
 pub fn sdk_client(url: &str, calls: &Calls) -> Client {
-    let config = aws_sdk_cognitoidentityprovider::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(url)
-        .interceptor(calls.clone())
-        .build();
-    Client::from_conf(config)
+    Client::from_conf(sdk::cognito(url).interceptor(calls.clone()).build())
 }
 
 /// A user pool with an app client (USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH allowed).
@@ -224,41 +172,16 @@ pub fn moto_key() -> &'static EncodingKey {
     })
 }
 
-/// A fresh RSA key no JWKS knows.
+/// An RSA key no JWKS knows.
 pub fn stranger_key() -> EncodingKey {
-    rsa_key("").0
+    keys::fixture()
 }
 
 /// A fresh RSA key: its signing half, and its public half as a JWK under `kid`.
 pub fn rsa_key(kid: &str) -> (EncodingKey, Value) {
-    use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::signature::KeyPair as _;
-    use base64::engine::general_purpose::STANDARD;
-    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let der = STANDARD.encode(pair.as_der().unwrap().as_ref());
-    let body: Vec<&str> = der
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        body.join("\n")
-    );
-    let public = pair.public_key();
-    let jwk = json!({
-        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
-        "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-        "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-    });
-    (EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(), jwk)
-}
-
-/// Signs `claims` (RS256) with `key` under `kid`.
-pub fn sign_with(claims: &Value, key: &EncodingKey, kid: &str) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, key).unwrap()
+    let key = keys::fresh();
+    let jwk = serde_json::to_value(keys::jwk(&key, kid)).unwrap();
+    (key, jwk)
 }
 
 /// A token moto's JWKS accepts, with whatever claims.
@@ -414,41 +337,24 @@ pub async fn call(app: &Router, token: &str, via: Via) -> Reply {
 /// A memory store whose updates can be slowed down (to make two processes race for sure)
 /// or made to fail (a store outage right after Cognito answered). Like a remote store, it
 /// answers no `load_now`, so checks through it take the awaited path.
+pub type Rigged = Intercepted<Arc<MemoryStore>, RiggedUpdates>;
+
+/// What [`Rigged`] does to updates.
 #[derive(Clone, Default)]
-pub struct Rigged {
-    pub inner: Arc<MemoryStore>,
-    pub update_delay: Duration,
-    pub fail_updates: Arc<AtomicBool>,
+pub struct RiggedUpdates {
+    pub delay: Duration,
+    pub fail: Arc<AtomicBool>,
 }
 
 #[async_trait]
-impl SessionStore for Rigged {
-    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-        self.inner.create(record, now).await
-    }
-    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        self.inner.load(key, now).await
-    }
-    async fn update(&self, record: &SessionRecord, expected: u64) -> Result<(), StoreError> {
-        tokio::time::sleep(self.update_delay).await;
-        if self.fail_updates.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("updates are down (test)".into()));
+impl Interceptor for RiggedUpdates {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        if let Call::Update { .. } = call {
+            tokio::time::sleep(self.delay).await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("updates are down (test)".into()));
+            }
         }
-        self.inner.update(record, expected).await
-    }
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        seen: u64,
-        expires: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.touch(key, version, seen, expires).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        self.inner.delete_user(username).await
+        Ok(())
     }
 }

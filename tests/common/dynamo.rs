@@ -5,18 +5,13 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use cognito_session::TableSettings;
 use cognito_session::store::dynamodb::DynamoDbStore;
 
 /// A client for an emulator at `url`: static credentials, and a short operation timeout as
 /// the store's docs tell users to set, so an outage is a quick error.
 pub fn client(url: &str, access_key: &str, operation_timeout: Duration) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(access_key, "test", None, None, "tests"))
+    let config = super::sdk::dynamodb(url, access_key)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -28,15 +23,18 @@ pub fn client(url: &str, access_key: &str, operation_timeout: Duration) -> Clien
     Client::from_conf(config)
 }
 
+/// A store on `table` through `client`: the tests make every `DynamoDbStore` here.
+pub fn store(client: Client, table: TableSettings) -> DynamoDbStore {
+    DynamoDbStore::new(client, table).expect("the tests' partition keys are valid")
+}
+
 /// A store on a new table at `url`, its client giving up after `operation_timeout`.
 pub async fn fresh_store(url: &str, operation_timeout: Duration) -> DynamoDbStore {
     let table = TableSettings::new(super::unique("sessions"));
     // A freshly started DynamoDB Local may take seconds over its first requests.
-    DynamoDbStore::new(client(url, "test", Duration::from_secs(30)), table.clone())
-        .expect("the default partition key is valid")
+    store(client(url, "test", Duration::from_secs(30)), table.clone())
         .create_table()
         .await
         .expect("create the session table");
-    DynamoDbStore::new(client(url, "test", operation_timeout), table)
-        .expect("the default partition key is valid")
+    store(client(url, "test", operation_timeout), table)
 }

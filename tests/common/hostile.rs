@@ -88,9 +88,10 @@ pub async fn status_of(addr: std::net::SocketAddr, headers: &[Vec<u8>]) -> u16 {
         .unwrap_or_else(|| panic!("no status line in {text:?}"))
 }
 
-/// Runs every case against `target`, checking the status and that the handler never ran.
-/// Reports every mismatch at once.
-pub async fn run(target: &Target, cases: &[Case]) {
+/// Runs every case against `target`, checking the status and that the handler never ran,
+/// and reports every mismatch at once; then checks that `valid_token` still gets through:
+/// nothing in the corpus damaged its session.
+pub async fn run(target: &Target, cases: &[Case], valid_token: &str) {
     let mut failures = Vec::new();
     let mut names = std::collections::HashSet::new();
     for case in cases {
@@ -115,6 +116,13 @@ pub async fn run(target: &Target, cases: &[Case]) {
         failures.len(),
         failures.join("\n")
     );
+
+    let ok = status_of(
+        target.addr,
+        &[format!("Authorization: Bearer {valid_token}").into_bytes()],
+    )
+    .await;
+    assert_eq!(ok, 200, "the valid token still works after the corpus");
 }
 
 /// Requests that are hostile whatever the token kind: 401 or 400, never let through.
@@ -171,10 +179,25 @@ pub fn generic_cases(valid_token: &str) -> Vec<Case> {
             401,
         ),
         Case::cookie("cookie name in other case", &format!("TOKEN={t}"), 401),
+        // Cookie tossing: a sibling subdomain adds a second session cookie, which the
+        // browser may send first. Neither is taken.
         Case::cookie(
             "duplicated cookie, bad first",
             &format!("token=bad; token={t}"),
-            401,
+            400,
+        ),
+        Case::cookie(
+            "duplicated cookie, good first",
+            &format!("token={t}; token=bad"),
+            400,
+        ),
+        Case::new(
+            "duplicated cookie across headers",
+            vec![
+                format!("Cookie: token={t}").into_bytes(),
+                format!("Cookie: a=1; token={t}").into_bytes(),
+            ],
+            400,
         ),
         Case::cookie("empty cookie", "token=", 401),
         Case::cookie("cookie without value separator", "token", 401),

@@ -17,12 +17,12 @@ pub fn emulator_env(name: &str) -> String {
 
 /// moto's base URL (`http://127.0.0.1:PORT`).
 pub fn moto_url() -> String {
-    emulator_env("COGNITO_SESSION_MOTO_URL")
+    emulator_env(sdk::MOTO_URL)
 }
 
 /// DynamoDB Local's base URL.
 pub fn dynamodb_local_url() -> String {
-    emulator_env("COGNITO_SESSION_DYNAMODB_LOCAL_URL")
+    emulator_env(sdk::DYNAMODB_LOCAL_URL)
 }
 
 /// A name no other test uses, for tables, pools and users.
@@ -70,7 +70,9 @@ impl TestClock {
 pub mod cognito;
 pub mod dynamo;
 pub mod hostile;
+pub mod keys;
 pub mod private;
 pub mod proxy;
+pub mod sdk;
 pub mod server;
 pub mod stores;

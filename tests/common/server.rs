@@ -130,6 +130,19 @@ pub fn start_failure(env: &[(&str, &str)]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs the server with `env` expecting it to refuse to start, with an `error:` line on
+/// stderr that names `variable`.
+pub fn assert_refused_naming(env: &[(&str, &str)], variable: &str) {
+    let output = start_failure(env);
+    assert!(!output.status.success(), "{env:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains(variable), "{variable}: {line}");
+}
+
 /// The environment `scripts/dev-aws` gives the server.
 pub fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
     let mut env = vec![
@@ -165,6 +178,19 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let body = response.text().await.unwrap();
     let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
     (status, value)
+}
+
+/// Logs `username` in with `POST {base}/sessions`, which must answer 200; the `sessionId`.
+pub async fn log_in(base: &str, username: &str, password: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/sessions"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    body["sessionId"].as_str().unwrap().to_owned()
 }
 
 /// The curl sequence of the DynamoDB Book's session store README against `base`, step by

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use cognito_session::{SessionRecord, SessionStore, StoreError};
+use cognito_session::StoreError;
+use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 
 /// Counts the calls that reach a real store.
 #[derive(Clone, Default)]
@@ -26,8 +27,10 @@ impl Counts {
 ///
 /// It doesn't forward `load_now`: it stands for a remote store (an outage of a store in this
 /// process's memory can't happen), so every check through it takes the awaited path.
-pub struct Faulty<S> {
-    pub inner: S,
+pub type Faulty<S> = Intercepted<S, Faults>;
+
+/// What [`Faulty`] does around the calls of its store.
+pub struct Faults {
     pub down: Arc<AtomicBool>,
     pub counts: Counts,
     /// The next `update` is applied, then reported as a timeout: the answer an SDK gives
@@ -35,78 +38,42 @@ pub struct Faulty<S> {
     pub lie: Arc<AtomicBool>,
 }
 
-impl<S> Faulty<S> {
-    pub fn new(inner: S) -> (Self, Arc<AtomicBool>, Counts) {
-        let down = Arc::new(AtomicBool::new(false));
-        let counts = Counts::default();
-        (
-            Self {
-                inner,
-                down: down.clone(),
-                counts: counts.clone(),
-                lie: Arc::default(),
-            },
-            down,
-            counts,
-        )
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable("store is down (test)".into()))
-        } else {
-            Ok(())
-        }
-    }
-
-    fn write(&self) -> Result<(), StoreError> {
-        self.check()?;
-        self.counts.writes.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
+/// `inner`, made [`Faulty`]; its switch, and its counters.
+pub fn faulty<S>(inner: S) -> (Faulty<S>, Arc<AtomicBool>, Counts) {
+    let down = Arc::new(AtomicBool::new(false));
+    let counts = Counts::default();
+    let faults = Faults {
+        down: down.clone(),
+        counts: counts.clone(),
+        lie: Arc::default(),
+    };
+    (Intercepted::new(inner, faults), down, counts)
 }
 
 #[async_trait]
-impl<S: SessionStore> SessionStore for Faulty<S> {
-    async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.create(record, now).await
+impl Interceptor for Faults {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("store is down (test)".into()));
+        }
+        let count = if call.is_write() {
+            &self.counts.writes
+        } else {
+            &self.counts.loads
+        };
+        count.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
-    async fn load(&self, key: &str, now: u64) -> Result<Option<SessionRecord>, StoreError> {
-        self.check()?;
-        self.counts.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(key, now).await
-    }
-    async fn update(
-        &self,
-        record: &SessionRecord,
-        expected_version: u64,
-    ) -> Result<(), StoreError> {
-        self.write()?;
-        let result = self.inner.update(record, expected_version).await;
-        if result.is_ok() && self.lie.swap(false, Ordering::SeqCst) {
+
+    async fn after(&self, call: Call<'_>, succeeded: bool) -> Result<(), StoreError> {
+        if matches!(call, Call::Update { .. })
+            && succeeded
+            && self.lie.swap(false, Ordering::SeqCst)
+        {
             return Err(StoreError::Unavailable(
                 "timed out after the write landed (test)".into(),
             ));
         }
-        result
-    }
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        seen: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.touch(key, version, seen, expires_at).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        self.write()?;
-        self.inner.delete(key).await
-    }
-    async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        self.write()?;
-        self.inner.delete_user(username).await
+        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::error::{backend, backend_msg};
 use super::{DynamoDbStore, attr};
 use crate::store::StoreError;
-use crate::{CognitoTokens, Secret, SessionRecord, TokenHash};
+use crate::{Claims, CognitoTokens, Secret, SessionRecord, TokenHash};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -45,6 +45,17 @@ impl DynamoDbStore {
             put(attr::ACCESS_TOKEN, access);
             put(attr::REFRESH_TOKEN, refresh);
             put(attr::ACCESS_EXPIRES_AT, n(cognito.access_expires_at));
+        }
+        let claims = &record.claims;
+        if !claims.groups.is_empty() {
+            put(attr::GROUPS, list(&claims.groups));
+        }
+        if !claims.scopes.is_empty() {
+            put(attr::SCOPES, list(&claims.scopes));
+        }
+        if !claims.other.is_empty() {
+            let json = serde_json::to_string(&claims.other).map_err(backend)?;
+            put(attr::CLAIMS, s(json));
         }
         put(attr::CREATED_AT, n(record.created_at));
         put(attr::LAST_SEEN_AT, n(record.last_seen_at));
@@ -85,6 +96,18 @@ impl DynamoDbStore {
             previous_valid_until: fields.number(attr::PREVIOUS_VALID_UNTIL)?,
             successor: fields.string(attr::SUCCESSOR)?.map(str::to_owned),
             cognito,
+            claims: Claims {
+                groups: fields.strings(attr::GROUPS)?,
+                scopes: fields.strings(attr::SCOPES)?,
+                other: fields
+                    .string(attr::CLAIMS)?
+                    .map(|json| {
+                        serde_json::from_str(json)
+                            .map_err(|_| malformed(attr::CLAIMS, "is not a JSON object"))
+                    })
+                    .transpose()?
+                    .unwrap_or_default(),
+            },
             created_at: fields.required(attr::CREATED_AT, Fields::number)?,
             last_seen_at: fields.required(attr::LAST_SEEN_AT, Fields::number)?,
             refreshed_at: fields.required(attr::REFRESHED_AT, Fields::number)?,
@@ -181,6 +204,10 @@ pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
+fn list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.as_str())).collect())
+}
+
 pub(super) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -206,6 +233,19 @@ impl<'a> Fields<'a> {
                 .map(Some)
                 .map_err(|_| malformed(name, "is not a whole number of seconds")),
             Some(_) => Err(malformed(name, "is not a number")),
+        }
+    }
+
+    /// A list of strings; empty when absent.
+    fn strings(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        let not_strings = || malformed(name, "is not a list of strings");
+        match self.0.get(name) {
+            None => Ok(Vec::new()),
+            Some(AttributeValue::L(values)) => values
+                .iter()
+                .map(|v| v.as_s().cloned().map_err(|_| not_strings()))
+                .collect(),
+            Some(_) => Err(not_strings()),
         }
     }
 
@@ -309,6 +349,36 @@ mod tests {
             full["access_expires_at"],
             AttributeValue::N("1700003600".into())
         );
+        assert_eq!(
+            full["groups"],
+            AttributeValue::L(vec![s("admins"), s("staff")])
+        );
+        assert_eq!(full["scopes"], AttributeValue::L(vec![s("orders/read")]));
+        let AttributeValue::S(json) = &full["claims"] else {
+            panic!("claims is not a string: {:?}", full["claims"]);
+        };
+        let other: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            other,
+            serde_json::json!({ "custom:tenant": "acme", "custom:level": { "n": 3, "ok": true } })
+        );
+    }
+
+    #[test]
+    fn claims_round_trip_and_empty_claims_write_nothing() {
+        let store = store();
+        let full = full_record();
+        assert!(!full.claims.is_empty());
+        let decoded = store.decode(&store.encode(&full).unwrap()).unwrap();
+        assert_eq!(decoded.claims, full.claims);
+        let groups_only = SessionRecord {
+            claims: Claims::new().with_groups(["g"]),
+            ..record(false)
+        };
+        let item = store.encode(&groups_only).unwrap();
+        assert!(item.contains_key("groups"));
+        assert!(!item.contains_key("scopes") && !item.contains_key("claims"));
+        assert_eq!(store.decode(&item).unwrap(), groups_only);
     }
 
     #[test]
@@ -411,5 +481,12 @@ mod tests {
             with("refresh_token", Some(AttributeValue::Bool(true))),
             "refresh_token"
         ));
+        assert!(is_malformed(with("groups", Some(s("admins"))), "groups"));
+        assert!(is_malformed(
+            with("scopes", Some(AttributeValue::L(vec![n(1)]))),
+            "scopes"
+        ));
+        assert!(is_malformed(with("claims", Some(s("[1, 2]"))), "claims"));
+        assert!(is_malformed(with("claims", Some(s("{"))), "claims"));
     }
 }

@@ -55,6 +55,8 @@
 //! | `access_token`, `refresh_token` | B, or S without a key | the Cognito tokens, see below |
 //! | `access_expires_at` | N | epoch seconds |
 //! | `version` | N | compared by every conditional write |
+//! | `groups`, `scopes` | L of S | [`Claims::groups`](crate::Claims::groups), [`Claims::scopes`](crate::Claims::scopes), in order; absent when empty |
+//! | `claims` | S | [`Claims::other`](crate::Claims::other) as a JSON object; absent when empty |
 //!
 //! `sub` is stored as `user_sub` so that a table laid out for `@sswahn/session`, whose
 //! partition key is `sub`, can be used as it is.
@@ -132,8 +134,11 @@ mod attr {
     pub(super) const REFRESHED_AT: &str = "refreshed_at";
     pub(super) const EXPIRES_AT: &str = "expires_at";
     pub(super) const VERSION: &str = "version";
+    pub(super) const GROUPS: &str = "groups";
+    pub(super) const SCOPES: &str = "scopes";
+    pub(super) const CLAIMS: &str = "claims";
 
-    pub(super) const ALL: [&str; 14] = [
+    pub(super) const ALL: [&str; 17] = [
         USERNAME,
         SUB,
         TOKEN_HASH,
@@ -148,6 +153,9 @@ mod attr {
         REFRESHED_AT,
         EXPIRES_AT,
         VERSION,
+        GROUPS,
+        SCOPES,
+        CLAIMS,
     ];
 }
 
@@ -404,7 +412,7 @@ mod tests {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 
     use super::*;
-    use crate::{CognitoTokens, Secret, TokenHash};
+    use crate::{Claims, CognitoTokens, Secret, TokenHash};
 
     pub(super) fn store() -> DynamoDbStore {
         let config = aws_sdk_dynamodb::Config::builder()
@@ -428,6 +436,7 @@ mod tests {
                 refresh_token: Secret::new("refresh-token-value"),
                 access_expires_at: 1_700_003_600,
             }),
+            claims: Claims::default(),
             created_at: 1_700_000_000,
             last_seen_at: 1_700_000_100,
             refreshed_at: 1_700_000_000,
@@ -442,6 +451,11 @@ mod tests {
             previous_token_hash: Some(TokenHash::of("old")),
             previous_valid_until: Some(1_700_000_030),
             successor: Some("next".into()),
+            claims: Claims::new()
+                .with_groups(["admins", "staff"])
+                .with_scopes(["orders/read"])
+                .with_claim("custom:tenant", serde_json::json!("acme"))
+                .with_claim("custom:level", serde_json::json!({ "n": 3, "ok": true })),
             ..record(true)
         }
     }
