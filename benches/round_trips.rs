@@ -247,6 +247,8 @@ async fn storm(
         .login(username, password)
         .await
         .expect("log-in through moto")
+        .into_session()
+        .expect("a session, not a challenge")
         .token;
     let app = Router::new()
         .route("/me", get(me))

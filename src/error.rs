@@ -42,6 +42,31 @@ pub enum SessionError {
     /// can't probe for user names).
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The code answering a challenge (MFA, one-time password, or the verification of a
+    /// new authenticator app) is wrong or has expired. The user may try again with the same
+    /// challenge; once Cognito gives up on it, the answer is [`LogInExpired`](Self::LogInExpired).
+    #[error("invalid code")]
+    InvalidCode,
+    /// The challenge session is expired, altered, or belongs to another user, or Cognito
+    /// no longer accepts it: the user must log in again.
+    #[error("log-in expired, start again")]
+    LogInExpired,
+    /// The user pool's password policy refused the new password. The message is Cognito's,
+    /// meant for the user (e.g. "Password does not conform to policy: ...").
+    #[error("password refused: {0}")]
+    PasswordRefused(String),
+    /// The answer does not fit the challenge (a code for a new-password challenge, a
+    /// required attribute missing, ...). The message says what is wrong, for the user.
+    #[error("invalid answer: {0}")]
+    InvalidAnswer(String),
+    /// The app client does not allow the authentication flow this manager uses: enable
+    /// `flag` on the app client (user pool → App clients → Authentication flows), or
+    /// configure the other flow. A configuration error, not the user's.
+    #[error("the Cognito app client does not allow this log-in flow: enable {flag}")]
+    FlowNotEnabled {
+        /// The app client's flag to enable: `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`.
+        flag: &'static str,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

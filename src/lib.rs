@@ -134,6 +134,8 @@ pub use config::{
 };
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
+#[cfg(feature = "cognito")]
+pub use manager::LogIn;
 pub use manager::{NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;

@@ -241,11 +241,43 @@ impl SessionManager {
     }
 }
 
+#[cfg(feature = "cognito")]
+pub use cognito_api::LogIn;
+
 /// Sessions that are Cognito log-ins.
 #[cfg(feature = "cognito")]
 mod cognito_api {
     use super::*;
-    use crate::cognito::{Cognito, CognitoOptions};
+    use crate::cognito::{Challenge, ChallengeAnswer, Cognito, CognitoOptions, Outcome};
+
+    /// What a Cognito log-in step ends in: a session, or a challenge the user must answer
+    /// (with [`SessionManager::answer_challenge`]).
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum LogIn {
+        /// The log-in is done and its session stored.
+        Session(NewSession),
+        /// Cognito asks for more: a new password, a code, a choice of MFA.
+        Challenge(Challenge),
+    }
+
+    impl LogIn {
+        /// The session, if the log-in is done.
+        pub fn into_session(self) -> Option<NewSession> {
+            match self {
+                Self::Session(session) => Some(session),
+                Self::Challenge(_) => None,
+            }
+        }
+
+        /// The challenge, if Cognito asks one.
+        pub fn into_challenge(self) -> Option<Challenge> {
+            match self {
+                Self::Challenge(challenge) => Some(challenge),
+                Self::Session(_) => None,
+            }
+        }
+    }
 
     impl SessionManager {
         /// A manager whose sessions are Cognito log-ins, with default [`CognitoOptions`].
@@ -287,25 +319,77 @@ mod cognito_api {
             Ok(Self::from_parts(Check::new(store, config)?, Some(cognito)))
         }
 
-        /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, with
-        /// `SECRET_HASH` when the app client has a secret) and creates the session. Hand the
-        /// client [`NewSession::token`] or send [`NewSession::set_cookie`].
+        /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, or
+        /// `USER_SRP_AUTH` with the `PASSWORD_VERIFIER` answered here when
+        /// [`CognitoSettings::auth_flow`](crate::CognitoSettings::auth_flow) is
+        /// [`AuthFlow::Srp`](crate::AuthFlow::Srp); with `SECRET_HASH` when the app client
+        /// has a secret): [`LogIn::Session`] when Cognito
+        /// hands out tokens (the session is stored; hand the client [`NewSession::token`] or
+        /// send [`NewSession::set_cookie`]), or [`LogIn::Challenge`] when it asks for more
+        /// (a new password, an MFA code: see [`answer_challenge`](Self::answer_challenge)).
         ///
         /// Errors: [`SessionError::InvalidCredentials`] for a wrong password or an unknown
-        /// user (one answer for both); [`SessionError::Unavailable`] when Cognito can't be
-        /// reached or asks for a challenge (new password, MFA) that this log-in doesn't
-        /// handle, or the manager has no Cognito pool; [`SessionError::Store`] when the
-        /// session can't be stored.
-        pub async fn login(
-            &self,
-            username: &str,
-            password: &str,
-        ) -> Result<NewSession, SessionError> {
-            let (token, record) = self
+        /// user (one answer for both); [`SessionError::FlowNotEnabled`] when the app client
+        /// does not allow the flow (`ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`); [`SessionError::Unavailable`] when
+        /// Cognito can't be reached, asks for a challenge this crate doesn't answer, or the
+        /// manager has no Cognito pool; [`SessionError::Store`] when the session can't be
+        /// stored.
+        ///
+        /// ```no_run
+        /// # async fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {
+        /// use cognito_session::LogIn;
+        /// use cognito_session::cognito::{ChallengeAnswer, ChallengeName};
+        ///
+        /// let mut step = sessions.login("alice", "temporary-password").await?;
+        /// while let LogIn::Challenge(challenge) = step {
+        ///     // Ask the user; here, a new password for a first log-in.
+        ///     assert_eq!(challenge.name, ChallengeName::NewPasswordRequired);
+        ///     let answer = ChallengeAnswer::new_password("a-Better-one-42");
+        ///     step = sessions
+        ///         .answer_challenge("alice", challenge.session.expose(), answer)
+        ///         .await?;
+        /// }
+        /// let session = step.into_session().expect("a session");
+        /// # let _ = session;
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub async fn login(&self, username: &str, password: &str) -> Result<LogIn, SessionError> {
+            let outcome = self
                 .cognito()?
                 .login(&self.inner.check, username, password)
                 .await?;
-            Ok(self.new_session(token, record))
+            Ok(self.log_in(outcome))
+        }
+
+        /// Answers a challenge of a log-in by `username` (the same name it logged in with):
+        /// `session` is the [`Challenge::session`] the client got and sends back. Answers
+        /// like [`login`](Self::login): the session, or the next challenge.
+        ///
+        /// Errors, besides those of `login`: [`SessionError::LogInExpired`] when `session`
+        /// was altered, has expired, belongs to another username, or Cognito no longer
+        /// accepts it (the user must log in again; checked before Cognito is called);
+        /// [`SessionError::InvalidCode`] for a wrong or expired code;
+        /// [`SessionError::PasswordRefused`] with the pool's password policy message;
+        /// [`SessionError::InvalidAnswer`] for an answer that does not fit the challenge.
+        pub async fn answer_challenge(
+            &self,
+            username: &str,
+            session: &str,
+            answer: ChallengeAnswer,
+        ) -> Result<LogIn, SessionError> {
+            let outcome = self
+                .cognito()?
+                .answer_challenge(&self.inner.check, username, session, answer)
+                .await?;
+            Ok(self.log_in(outcome))
+        }
+
+        fn log_in(&self, outcome: Outcome) -> LogIn {
+            match outcome {
+                Outcome::Session(token, record) => LogIn::Session(self.new_session(token, *record)),
+                Outcome::Challenge(challenge) => LogIn::Challenge(challenge),
+            }
         }
 
         /// Ends every session of `username` in the store and, when

@@ -51,7 +51,12 @@ impl Setup {
         let store = Arc::new(MemoryStore::new());
         let clock = TestClock::new();
         let manager = pool.manager(store.clone(), config(pool.config().with_clock(clock.get())));
-        let session = manager.login(&username, &password).await.expect("log-in");
+        let session = manager
+            .login(&username, &password)
+            .await
+            .expect("log-in")
+            .into_session()
+            .expect("a session");
         let token = session.token.expose().to_owned();
         let key = session.user.session_key().to_owned();
         Self {
@@ -217,7 +222,13 @@ async fn a_token_is_refreshed_in_real_time_too() {
     let (username, password) = pool.user().await;
     let config = pool.config().with_refresh_before(Duration::from_secs(3597));
     let manager = pool.manager(MemoryStore::new(), config);
-    let token = manager.login(&username, &password).await.unwrap().token;
+    let token = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap()
+        .token;
     let app = app(&manager);
     let reply = call(&app, token.expose(), Via::Bearer).await;
     assert!(reply.new_token().is_none(), "not due yet");
@@ -622,7 +633,12 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
     );
     let one = pool.manager(store.clone(), pool.config());
     let two = pool.manager(store.clone(), pool.config());
-    let session = one.login(&username, &password).await.unwrap();
+    let session = one
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(store.inner(), &key, now + 60).await;
@@ -670,7 +686,12 @@ async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
         CognitoOptions::default().with_call_timeout(Duration::from_secs(1)),
     )
     .unwrap();
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let key = session.user.session_key().to_owned();
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
@@ -720,6 +741,8 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
     let key = manager
         .login(&username, &password)
         .await
+        .unwrap()
+        .into_session()
         .unwrap()
         .user
         .session_key()
@@ -796,8 +819,18 @@ async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
     settings.key_claim = KeyClaim::Sub;
     let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
     let manager = pool.manager(store.clone(), config);
-    let first = manager.login(&username, &password).await.unwrap();
-    let second = manager.login(&username, &password).await.unwrap();
+    let first = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
+    let second = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     assert_eq!(
         first.user.session_key(),
         claims_of(first.token.expose())["sub"].as_str().unwrap()
@@ -844,8 +877,18 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
         CognitoOptions::default().with_global_sign_out(true),
     )
     .unwrap();
-    let laptop = manager.login(&username, &password).await.unwrap();
-    let phone = manager.login(&username, &password).await.unwrap();
+    let laptop = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
+    let phone = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     assert_ne!(
         laptop.user.session_key(),
         phone.user.session_key(),
@@ -881,7 +924,12 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
 
     // Off by default: only the sessions go.
     let plain = pool.manager(MemoryStore::new(), pool.config());
-    plain.login(&username, &password).await.unwrap();
+    plain
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     assert_eq!(plain.sign_out_everywhere(&username).await.unwrap(), 1);
     assert_eq!(pool.calls.get("AdminUserGlobalSignOut"), 1);
 }
@@ -1025,7 +1073,12 @@ async fn a_read_cache_lags_behind_another_process_until_it_reads_the_table() {
     let table = Arc::new(MemoryStore::new());
     let cache = CachedStore::new(table.clone(), Duration::from_secs(300));
     let manager = pool.manager(cache, pool.config());
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let (old, key) = (session.token.expose(), session.user.session_key());
     let app = app(&manager);
     assert_eq!(call(&app, old, Via::Bearer).await.status, StatusCode::OK);
@@ -1065,7 +1118,12 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
         pool.config().with_refresh_before(Duration::from_secs(3595)),
     );
     let (memory_app, awaited_app) = (app(&memory), app(&awaited));
-    let session = memory.login(&username, &password).await.unwrap();
+    let session = memory
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let token = age(remote.inner(), &key, now + 1800).await;
@@ -1114,7 +1172,12 @@ async fn a_refresh_storm_reads_the_session_once_per_request() {
     let (store, _, counts) = common::stores::faulty(MemoryStore::new());
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, session.user.session_key(), now + 60).await;
     let (reads, writes) = (counts.loads(), counts.writes());

@@ -95,7 +95,12 @@ async fn groups_come_from_the_access_token_and_change_at_the_next_refresh() {
     let store = Arc::new(MemoryStore::new());
     let clock = TestClock::new();
     let manager = pool.manager(store.clone(), pool.config().with_clock(clock.get()));
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     assert_eq!(session.user.groups(), ["admins"]);
     assert_eq!(session.user.scopes(), ["aws.cognito.signin.user.admin"]);
     let key = session.user.session_key().to_owned();
@@ -179,7 +184,12 @@ async fn both_issuer_forms_are_accepted_and_other_regions_only_when_configured()
         settings.extra_regions = extra_regions;
         let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
         let manager = pool.manager(store.clone(), config);
-        let session = manager.login(&username, &password).await.unwrap();
+        let session = manager
+            .login(&username, &password)
+            .await
+            .unwrap()
+            .into_session()
+            .unwrap();
         let key = session.user.session_key().to_owned();
         let real = claims_of(session.token.expose());
         assert_eq!(
@@ -227,7 +237,12 @@ async fn extra_client_ids_are_accepted_and_log_in_uses_the_first() {
     settings.extra_client_ids = vec![mobile.clone()];
     let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
     let manager = pool.manager(store.clone(), config);
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     assert_eq!(
         claims_of(session.token.expose())["client_id"],
         pool.client_id.as_str(),

@@ -28,7 +28,12 @@ async fn hostile_tokens_never_reach_the_handler() {
     let target = serve(manager.clone()).await;
 
     let (username, password) = pool.user().await;
-    let session = manager.login(&username, &password).await.unwrap();
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let token = session.token.expose().to_owned();
     let claims = claims_of(&token);
     let [header, payload, signature]: [&str; 3] =
@@ -37,11 +42,26 @@ async fn hostile_tokens_never_reach_the_handler() {
 
     // Tokens whose session is gone.
     let (other_user, other_password) = pool.user().await;
-    let deleted = manager.login(&other_user, &other_password).await.unwrap();
+    let deleted = manager
+        .login(&other_user, &other_password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     manager.delete(deleted.user.session_key()).await.unwrap();
     let (third_user, third_password) = pool.user().await;
-    let after_delete_all = manager.login(&third_user, &third_password).await.unwrap();
-    manager.login(&third_user, &third_password).await.unwrap();
+    let after_delete_all = manager
+        .login(&third_user, &third_password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
+    manager
+        .login(&third_user, &third_password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     manager.delete_user(&third_user).await.unwrap();
     // A genuine token of another app client of the same pool.
     let other_client = pool.other_client().await;

@@ -33,7 +33,12 @@ async fn a_thousand_requests_over_two_layers_refresh_each_session_once_per_layer
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
         let (username, password) = pool.user().await;
-        let session = layers[0].login(&username, &password).await.unwrap();
+        let session = layers[0]
+            .login(&username, &password)
+            .await
+            .unwrap()
+            .into_session()
+            .unwrap();
         // Due for refresh (expires within the 120 s window) but not expired.
         let due = age(&*store, session.user.session_key(), now + 60).await;
         sessions.push((session.user.session_key().to_owned(), due));
@@ -110,7 +115,12 @@ async fn delete_all_racing_a_refresh_leaves_no_usable_session() {
         let (username, password) = pool.user().await;
         let mut due = Vec::new();
         for _ in 0..3 {
-            let session = manager.login(&username, &password).await.unwrap();
+            let session = manager
+                .login(&username, &password)
+                .await
+                .unwrap()
+                .into_session()
+                .unwrap();
             due.push(age(&*store, session.user.session_key(), now + 60).await);
         }
         let mut requests = Vec::new();

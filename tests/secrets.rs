@@ -57,7 +57,12 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         )
         .layer(SessionLayer::new(manager.clone()));
 
-    let session = manager.login("secretive", PASSWORD).await.unwrap();
+    let session = manager
+        .login("secretive", PASSWORD)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let first = session.token.expose().to_owned();
     let record = manager
         .load(session.user.session_key())
@@ -104,7 +109,12 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
     ];
     // Log out (RevokeToken is attempted and logged), then log out everywhere.
     assert!(manager.delete(session.user.session_key()).await.unwrap());
-    let again = manager.login("secretive", PASSWORD).await.unwrap();
+    let again = manager
+        .login("secretive", PASSWORD)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     manager.sign_out_everywhere("secretive").await.unwrap();
     let bad_password = manager.login("secretive", "wrong-password").await;
     assert!(bad_password.is_err());

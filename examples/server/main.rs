@@ -1,7 +1,10 @@
 //! The DynamoDB Book's session store API, served by `cognito-session`.
 //!
 //! ```text
-//! POST   /sessions             {"username","password"} -> {"sessionId"} + Set-Cookie
+//! POST   /sessions             {"username","password"} -> {"sessionId"} + Set-Cookie,
+//!                              or 202 {"challenge","session","parameters"} (Cognito asks more)
+//! POST   /sessions/challenge   {"username","session"} + "newPassword" (and "attributes"),
+//!                              "code" or "mfaType" -> as POST /sessions
 //! GET    /                     -> a page to try the cookie flow in a browser
 //! GET    /sessions             -> {"username"}                      (needs a session)
 //! DELETE /sessions/{username}  -> {"username"}, ends all its sessions (needs that user's session)
@@ -20,9 +23,13 @@
 //! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of
 //! `SessionConfig::from_env`, `COGNITO_GLOBAL_SIGN_OUT` (`true`: `DELETE` also signs the
 //! user out of Cognito everywhere), `ADMIN_GROUP` (the group `GET /admin` needs, default
-//! `admins`; Cognito's `cognito:groups`, renewed at each refresh), and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+//! `admins`; Cognito's `cognito:groups`, renewed at each refresh), `COGNITO_CHALLENGE_KEY`
+//! (32 bytes or more, the same on every instance: seals log-in challenge sessions; without
+//! it they are sealed with a key derived from the client secret, or one of this process),
+//! and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
 //! credentials).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +43,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use cognito_session::cognito::CognitoOptions;
+use cognito_session::cognito::{ChallengeAnswer, ChallengeName, CognitoOptions};
 use cognito_session::guard::RequireGroup;
 use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
-    CurrentUser, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
+    CurrentUser, LogIn, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
     SessionStore, TableSettings,
 };
 use serde::Deserialize;
@@ -66,25 +73,109 @@ async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> 
             r#"Expected a JSON body {"username": "...", "password": "..."}."#,
         );
     };
-    if username.is_empty() || username.len() > 128 || username.chars().any(char::is_control) {
+    if !valid_username(&username) {
         return error(StatusCode::BAD_REQUEST, "Invalid username.");
     }
-    let created = if sessions.config().cognito().is_some() {
-        sessions.login(&username, &password).await
+    if sessions.config().cognito().is_some() {
+        log_in(sessions.login(&username, &password).await)
     } else {
         // The embedded mode does not check passwords, like the book's example.
-        sessions.create(&username).await
+        log_in(sessions.create(&username).await.map(LogIn::Session))
+    }
+}
+
+fn valid_username(username: &str) -> bool {
+    !username.is_empty() && username.len() <= 128 && !username.chars().any(char::is_control)
+}
+
+/// The answer to a challenge: the username and session of the log-in, and one answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChallengeBody {
+    username: String,
+    session: String,
+    new_password: Option<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    code: Option<String>,
+    mfa_type: Option<String>,
+}
+
+async fn answer_challenge(State(sessions): State<SessionManager>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<ChallengeBody>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            r#"Expected a JSON body {"username", "session"} with "newPassword", "code" or "mfaType"."#,
+        );
     };
-    match created {
-        Ok(session) => {
+    if !valid_username(&body.username) {
+        return error(StatusCode::BAD_REQUEST, "Invalid username.");
+    }
+    let answer = match (body.new_password, body.code, body.mfa_type) {
+        (Some(password), None, None) => ChallengeAnswer::NewPassword {
+            password: password.into(),
+            attributes: body.attributes,
+        },
+        (None, Some(code), None) => ChallengeAnswer::Code(code.into()),
+        (None, None, Some(kind)) => match ChallengeName::from_name(&kind) {
+            Some(kind) => ChallengeAnswer::MfaType(kind),
+            None => return error(StatusCode::BAD_REQUEST, "Unknown MFA type."),
+        },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                r#"Expected one of "newPassword", "code" or "mfaType"."#,
+            );
+        }
+    };
+    let step = sessions
+        .answer_challenge(&body.username, &body.session, answer)
+        .await;
+    log_in(step)
+}
+
+/// A log-in step as the API answers it: 200 and the session, 202 and the challenge, or
+/// the error.
+fn log_in(step: Result<LogIn, SessionError>) -> Response {
+    match step {
+        Ok(LogIn::Session(session)) => {
             let mut response = Json(json!({ "sessionId": session.token.expose() })).into_response();
             response
                 .headers_mut()
                 .append(header::SET_COOKIE, session.set_cookie);
             response
         }
+        Ok(LogIn::Challenge(challenge)) => {
+            let mut parameters = json!(challenge.parameters);
+            if let Some(secret) = &challenge.secret_code {
+                // MFA_SETUP: the authenticator app's secret, for the user to enter.
+                parameters["SECRET_CODE"] = secret.expose().into();
+            }
+            let body = json!({
+                "challenge": challenge.name.as_str(),
+                "session": challenge.session.expose(),
+                "parameters": parameters,
+            });
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+        Ok(_) => error(StatusCode::NOT_IMPLEMENTED, "Unsupported log-in step."),
         Err(SessionError::InvalidCredentials) => {
             error(StatusCode::UNAUTHORIZED, "Invalid username or password.")
+        }
+        Err(SessionError::InvalidCode) => error(StatusCode::UNAUTHORIZED, "Invalid code."),
+        Err(SessionError::LogInExpired) => {
+            error(StatusCode::UNAUTHORIZED, "Log-in expired, start again.")
+        }
+        Err(SessionError::PasswordRefused(message) | SessionError::InvalidAnswer(message)) => {
+            error(StatusCode::BAD_REQUEST, &message)
+        }
+        Err(e @ SessionError::FlowNotEnabled { .. }) => {
+            // The server's configuration, not the user's doing: say so in the log.
+            tracing::error!(error = %e, "log-in refused by the app client's settings");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Log-in is not configured on the server.",
+            )
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not create a session");
@@ -163,6 +254,7 @@ fn app(sessions: SessionManager) -> Router {
         .route("/sessions/{username}", delete(delete_sessions))
         .route_layer(SessionLayer::new(sessions.clone()))
         .route("/sessions", post(create_session))
+        .route("/sessions/challenge", post(answer_challenge))
         .route("/", get(index))
         .with_state(sessions)
 }
@@ -216,7 +308,18 @@ async fn sessions(config: SessionConfig) -> Result<SessionManager, String> {
             ));
         }
     };
-    let options = CognitoOptions::default().with_global_sign_out(global_sign_out);
+    let mut options = CognitoOptions::default().with_global_sign_out(global_sign_out);
+    match std::env::var("COGNITO_CHALLENGE_KEY") {
+        Ok(key) if key.len() < 32 => {
+            return Err("COGNITO_CHALLENGE_KEY: must be at least 32 bytes".into());
+        }
+        Ok(key) => options = options.with_challenge_key(key),
+        Err(_) if cognito.client_secret.is_none() => tracing::info!(
+            "challenge sessions are sealed with a key of this process: run one instance, \
+             or set COGNITO_CHALLENGE_KEY on all of them"
+        ),
+        Err(_) => {}
+    }
     let client = aws_sdk_cognitoidentityprovider::Client::new(&aws);
     tracing::info!(pool = %cognito.user_pool_id, client = %cognito.client_id, "Cognito mode");
     SessionManager::with_cognito_options(store, config, client, options).map_err(|e| e.to_string())

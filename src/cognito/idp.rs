@@ -6,15 +6,19 @@
 //! Errors never carry Cognito's messages, only the error code: some (moto's, at least) quote
 //! the token or the secret hash they refused, and these errors end up in logs.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, AuthenticationResultType, ChallengeNameType,
+};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::srp::{self, SrpClient};
 use crate::store::BoxError;
 use crate::{CognitoSettings, Secret};
 
@@ -25,15 +29,113 @@ pub(crate) struct Tokens {
     pub(crate) refresh: Option<Secret>,
 }
 
+/// What Cognito answered a log-in step: tokens, or another challenge.
+pub(crate) enum Step {
+    Tokens(Tokens),
+    Challenge(RawChallenge),
+}
+
+/// A challenge as Cognito asked it.
+pub(crate) struct RawChallenge {
+    pub(crate) name: ChallengeNameType,
+    /// Cognito's challenge session: never logged.
+    pub(crate) session: Secret,
+    pub(crate) parameters: HashMap<String, String>,
+}
+
 /// How a call failed.
 #[derive(Debug)]
 pub(crate) enum CallError {
     /// Cognito said no to these credentials or this refresh token
     /// (`NotAuthorizedException`, and `UserNotFoundException` at log-in).
     Refused,
+    /// Cognito refused a log-in step for a reason the user (or the configuration) can fix.
+    Denied(Denial),
     /// Cognito could not be asked, or answered with anything else (throttling, a 5xx, a
     /// configuration problem): no verdict on the credentials.
     Unavailable(BoxError),
+}
+
+/// Why Cognito refused a log-in step.
+#[derive(Debug)]
+pub(crate) enum Denial {
+    /// `CodeMismatchException`, `ExpiredCodeException`, `EnableSoftwareTokenMFAException`.
+    InvalidCode,
+    /// `NotAuthorizedException` or `UserNotFoundException` while answering a challenge:
+    /// Cognito's challenge session is over.
+    SessionExpired,
+    /// `InvalidPasswordException`, with Cognito's message.
+    PasswordPolicy(String),
+    /// `InvalidParameterException` while answering a challenge, with Cognito's message.
+    InvalidParameter(String),
+    /// `InvalidParameterException` "... flow not enabled for this client" at log-in (or
+    /// another wording naming the flow as not enabled).
+    FlowNotEnabled,
+}
+
+/// Sorts an error code (and its message) into a verdict; `None` leaves it unavailable.
+type Sort = fn(&str, Option<&str>) -> Option<CallError>;
+
+/// Log-in: wrong credentials, unknown user, or a flow the client doesn't allow.
+fn login_errors(code: &str, message: Option<&str>) -> Option<CallError> {
+    match code {
+        "NotAuthorizedException" | "UserNotFoundException" => Some(CallError::Refused),
+        // "USER_PASSWORD_AUTH flow not enabled for this client", and SRP's likewise.
+        "InvalidParameterException"
+            if message.is_some_and(|m| {
+                let m = m.to_ascii_lowercase();
+                m.contains("not enabled") && (m.contains("flow") || m.contains("_auth"))
+            }) =>
+        {
+            Some(CallError::Denied(Denial::FlowNotEnabled))
+        }
+        _ => None,
+    }
+}
+
+/// Refresh: the refresh token, or the user behind it, is over (revoked, signed out, user
+/// disabled, deleted, or made to reset their password).
+fn refresh_errors(code: &str, _message: Option<&str>) -> Option<CallError> {
+    matches!(
+        code,
+        "NotAuthorizedException" | "UserNotFoundException" | "PasswordResetRequiredException"
+    )
+    .then_some(CallError::Refused)
+}
+
+/// Answers to challenges, and the software-token calls of `MFA_SETUP`.
+fn challenge_errors(code: &str, message: Option<&str>) -> Option<CallError> {
+    let denial = match code {
+        "CodeMismatchException" | "ExpiredCodeException" | "EnableSoftwareTokenMFAException" => {
+            Denial::InvalidCode
+        }
+        "NotAuthorizedException" | "UserNotFoundException" => Denial::SessionExpired,
+        "InvalidPasswordException" => Denial::PasswordPolicy(
+            user_message(message)
+                .unwrap_or_else(|| "The password does not conform to the password policy.".into()),
+        ),
+        "InvalidParameterException" => Denial::InvalidParameter(
+            user_message(message).unwrap_or_else(|| "Invalid answer.".into()),
+        ),
+        _ => return None,
+    };
+    Some(CallError::Denied(denial))
+}
+
+fn no_verdicts(_code: &str, _message: Option<&str>) -> Option<CallError> {
+    None
+}
+
+/// A message of Cognito's fit to show a user: one line, bounded. These messages (password
+/// policy, missing attributes) name rules and attributes, never the password or a token.
+fn user_message(message: Option<&str>) -> Option<String> {
+    let message: String = message?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    let message = message.trim();
+    (!message.is_empty()).then(|| message.to_owned())
 }
 
 /// A failed call, as logged and as carried by [`AuthError::Unavailable`](crate::AuthError).
@@ -108,7 +210,7 @@ impl Idp {
     async fn call<T, E, R>(
         &self,
         operation: &'static str,
-        refusals: &[&str],
+        sort: Sort,
         call: impl Future<Output = Result<T, SdkError<E, R>>>,
     ) -> Result<T, CallError>
     where
@@ -123,8 +225,8 @@ impl Idp {
         };
         result.map_err(|error| {
             let code = error.code().map(str::to_owned);
-            if code.as_deref().is_some_and(|code| refusals.contains(&code)) {
-                return CallError::Refused;
+            if let Some(verdict) = code.as_deref().and_then(|code| sort(code, error.message())) {
+                return verdict;
             }
             let (what, source): (String, Option<BoxError>) = match (code, error) {
                 (Some(code), _) => (code, None),
@@ -146,13 +248,12 @@ impl Idp {
             .map(|secret| secret_hash(secret, username, &self.client_id))
     }
 
-    /// `InitiateAuth` with `USER_PASSWORD_AUTH`. A challenge (new password, MFA) is
-    /// `Unavailable`: this log-in can't answer it.
+    /// `InitiateAuth` with `USER_PASSWORD_AUTH`: tokens, or the challenge Cognito asks.
     pub(crate) async fn password_login(
         &self,
         username: &str,
         password: &str,
-    ) -> Result<Tokens, CallError> {
+    ) -> Result<Step, CallError> {
         let mut request = self
             .client
             .initiate_auth()
@@ -163,19 +264,172 @@ impl Idp {
         if let Some(hash) = self.hash_for(username) {
             request = request.auth_parameters("SECRET_HASH", hash);
         }
-        let refusals = ["NotAuthorizedException", "UserNotFoundException"];
-        let output = self.call("InitiateAuth", &refusals, request.send()).await?;
-        if let Some(challenge) = output.challenge_name() {
-            let what = format!(
-                "asks for the {} challenge, which log-in can't answer",
-                challenge.as_str()
-            );
-            return Err(CallError::Unavailable(Box::new(IdpError::new(
-                "InitiateAuth",
-                what,
-            ))));
+        let output = self
+            .call("InitiateAuth", login_errors, request.send())
+            .await?;
+        step(
+            "InitiateAuth",
+            output.challenge_name(),
+            output.session(),
+            output.challenge_parameters(),
+            output.authentication_result(),
+        )
+    }
+
+    /// `InitiateAuth` with `USER_SRP_AUTH`, and the `PASSWORD_VERIFIER` challenge answered
+    /// here with the password's SRP proof: tokens, or the next challenge. Also returns the
+    /// name Cognito knows the user by (`USER_ID_FOR_SRP`), what later answers are sent for.
+    pub(crate) async fn srp_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Step, String), CallError> {
+        let unavailable =
+            |what: String| CallError::Unavailable(Box::new(IdpError::new("USER_SRP_AUTH", what)));
+        let srp = SrpClient::new(&self.pool_id).map_err(|e| unavailable(e.to_string()))?;
+        let mut request = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::UserSrpAuth)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("SRP_A", srp.srp_a());
+        if let Some(hash) = self.hash_for(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
         }
-        tokens("InitiateAuth", output.authentication_result(), true)
+        let output = self
+            .call("InitiateAuth", login_errors, request.send())
+            .await?;
+        if output.challenge_name() != Some(&ChallengeNameType::PasswordVerifier) {
+            let step = step(
+                "InitiateAuth",
+                output.challenge_name(),
+                output.session(),
+                output.challenge_parameters(),
+                output.authentication_result(),
+            )?;
+            return Ok((step, username.to_owned()));
+        }
+        let parameters = output.challenge_parameters().cloned().unwrap_or_default();
+        let parameter = |name: &'static str| {
+            parameters
+                .get(name)
+                .map(String::as_str)
+                .ok_or_else(|| unavailable(format!("PASSWORD_VERIFIER without {name}")))
+        };
+        let user_id = parameter("USER_ID_FOR_SRP")?;
+        let secret_block = parameter("SECRET_BLOCK")?;
+        let timestamp = srp::timestamp(SystemTime::now());
+        let signature = srp
+            .password_claim(
+                user_id,
+                password,
+                parameter("SALT")?,
+                parameter("SRP_B")?,
+                secret_block,
+                &timestamp,
+            )
+            .map_err(|e| unavailable(e.to_string()))?;
+        let mut request = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::PasswordVerifier)
+            .set_session(output.session().map(str::to_owned))
+            .challenge_responses("USERNAME", user_id)
+            .challenge_responses("TIMESTAMP", timestamp)
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", secret_block)
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature);
+        if let Some(hash) = self.hash_for(user_id) {
+            request = request.challenge_responses("SECRET_HASH", hash);
+        }
+        // A wrong password is refused here, as `NotAuthorizedException`.
+        let answer = self
+            .call("RespondToAuthChallenge", login_errors, request.send())
+            .await?;
+        let step = step(
+            "RespondToAuthChallenge",
+            answer.challenge_name(),
+            answer.session(),
+            answer.challenge_parameters(),
+            answer.authentication_result(),
+        )?;
+        Ok((step, user_id.to_owned()))
+    }
+
+    /// `RespondToAuthChallenge`: `responses` plus `USERNAME` (Cognito's name for the user,
+    /// as its challenge named it) and `SECRET_HASH` when the client has a secret.
+    pub(crate) async fn respond(
+        &self,
+        challenge: ChallengeNameType,
+        session: &Secret,
+        username: &str,
+        responses: Vec<(String, String)>,
+    ) -> Result<Step, CallError> {
+        let mut request = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(challenge)
+            .session(session.expose())
+            .challenge_responses("USERNAME", username);
+        if let Some(hash) = self.hash_for(username) {
+            request = request.challenge_responses("SECRET_HASH", hash);
+        }
+        for (name, value) in responses {
+            request = request.challenge_responses(name, value);
+        }
+        let output = self
+            .call("RespondToAuthChallenge", challenge_errors, request.send())
+            .await?;
+        step(
+            "RespondToAuthChallenge",
+            output.challenge_name(),
+            output.session(),
+            output.challenge_parameters(),
+            output.authentication_result(),
+        )
+    }
+
+    /// `AssociateSoftwareToken` during `MFA_SETUP`: the authenticator app's secret, and the
+    /// session to go on with.
+    pub(crate) async fn associate_software_token(
+        &self,
+        session: &Secret,
+    ) -> Result<(Secret, Secret), CallError> {
+        let request = self
+            .client
+            .associate_software_token()
+            .session(session.expose());
+        let output = self
+            .call("AssociateSoftwareToken", challenge_errors, request.send())
+            .await?;
+        let missing = |what: &str| {
+            CallError::Unavailable(Box::new(IdpError::new(
+                "AssociateSoftwareToken",
+                format!("answer without {what}"),
+            )))
+        };
+        let secret = output.secret_code().ok_or_else(|| missing("SecretCode"))?;
+        let next = output.session().unwrap_or(session.expose());
+        Ok((Secret::new(secret), Secret::new(next)))
+    }
+
+    /// `VerifySoftwareToken` during `MFA_SETUP`: the session to answer `MFA_SETUP` with.
+    pub(crate) async fn verify_software_token(
+        &self,
+        session: &Secret,
+        code: &str,
+    ) -> Result<Secret, CallError> {
+        let request = self
+            .client
+            .verify_software_token()
+            .session(session.expose())
+            .user_code(code);
+        let output = self
+            .call("VerifySoftwareToken", challenge_errors, request.send())
+            .await?;
+        Ok(Secret::new(output.session().unwrap_or(session.expose())))
     }
 
     /// New tokens for a refresh token. `username` is the `username` claim of the session's
@@ -185,7 +439,6 @@ impl Idp {
         refresh_token: &Secret,
         username: &str,
     ) -> Result<Tokens, CallError> {
-        let refusals = ["NotAuthorizedException"];
         if self.rotation {
             let mut request = self
                 .client
@@ -196,7 +449,7 @@ impl Idp {
                 request = request.client_secret(secret.expose());
             }
             let output = self
-                .call("GetTokensFromRefreshToken", &refusals, request.send())
+                .call("GetTokensFromRefreshToken", refresh_errors, request.send())
                 .await?;
             return tokens(
                 "GetTokensFromRefreshToken",
@@ -213,7 +466,9 @@ impl Idp {
         if let Some(hash) = self.hash_for(username) {
             request = request.auth_parameters("SECRET_HASH", hash);
         }
-        let output = self.call("InitiateAuth", &refusals, request.send()).await?;
+        let output = self
+            .call("InitiateAuth", refresh_errors, request.send())
+            .await?;
         tokens("InitiateAuth", output.authentication_result(), false)
     }
 
@@ -227,7 +482,7 @@ impl Idp {
         if let Some(secret) = &self.secret {
             request = request.client_secret(secret.expose());
         }
-        self.call("RevokeToken", &[], request.send())
+        self.call("RevokeToken", no_verdicts, request.send())
             .await
             .map(drop)
     }
@@ -240,10 +495,35 @@ impl Idp {
             .admin_user_global_sign_out()
             .user_pool_id(&self.pool_id)
             .username(username);
-        self.call("AdminUserGlobalSignOut", &[], request.send())
+        self.call("AdminUserGlobalSignOut", no_verdicts, request.send())
             .await
             .map(drop)
     }
+}
+
+/// A log-in step's answer: a challenge when Cognito names one, else the tokens (a refresh
+/// token included: every log-in gets one).
+fn step(
+    operation: &'static str,
+    challenge: Option<&ChallengeNameType>,
+    session: Option<&str>,
+    parameters: Option<&HashMap<String, String>>,
+    result: Option<&AuthenticationResultType>,
+) -> Result<Step, CallError> {
+    let Some(name) = challenge else {
+        return tokens(operation, result, true).map(Step::Tokens);
+    };
+    let session = session.ok_or_else(|| {
+        CallError::Unavailable(Box::new(IdpError::new(
+            operation,
+            format!("asks for {} without a session", name.as_str()),
+        )))
+    })?;
+    Ok(Step::Challenge(RawChallenge {
+        name: name.clone(),
+        session: Secret::new(session),
+        parameters: parameters.cloned().unwrap_or_default(),
+    }))
 }
 
 fn tokens(

@@ -19,7 +19,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! use cognito_session::{CognitoSettings, CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+//! use cognito_session::{CognitoSettings, CurrentUser, LogIn, MemoryStore, SessionConfig, SessionLayer, SessionManager};
 //!
 //! let aws = aws_config::load_from_env().await;
 //! let config = SessionConfig::default()
@@ -31,9 +31,12 @@
 //! )?;
 //!
 //! // In the log-in handler: Cognito checks the password, the session is stored, and the
-//! // access token goes to the client.
-//! let session = sessions.login("alice", "correct horse battery staple").await?;
-//! # let _ = session.set_cookie;
+//! // access token goes to the client; or Cognito asks a challenge (see below).
+//! match sessions.login("alice", "correct horse battery staple").await? {
+//!     LogIn::Session(session) => { let _ = session.set_cookie; }
+//!     LogIn::Challenge(challenge) => { let _ = (challenge.name, challenge.session); }
+//!     _ => {}
+//! }
 //!
 //! async fn me(user: CurrentUser) -> String {
 //!     format!("{} ({:?})", user.username(), user.sub())
@@ -44,6 +47,27 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Log-in and challenges
+//!
+//! [`SessionManager::login`](crate::SessionManager::login) uses `USER_PASSWORD_AUTH`, or
+//! `USER_SRP_AUTH` (the password never leaves the server; its `PASSWORD_VERIFIER` challenge
+//! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`](crate::AuthFlow::Srp):
+//! the app client must allow `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` (else
+//! [`SessionError::FlowNotEnabled`] names the flag). Cognito may answer with a
+//! [`Challenge`] rather than tokens: a new password for a user an administrator created, an
+//! MFA or one-time code, a choice of MFA, or setting up an authenticator app. The client
+//! gets its name, parameters and a sealed session, and sends its [`ChallengeAnswer`] back
+//! to [`SessionManager::answer_challenge`](crate::SessionManager::answer_challenge), which
+//! answers like a log-in: a session or the next challenge.
+//!
+//! | Cognito says | error | tell the user |
+//! |---|---|---|
+//! | `CodeMismatchException`, `ExpiredCodeException` | [`SessionError::InvalidCode`] | try the code again |
+//! | the sealed session was altered, expired, or is another user's; `NotAuthorizedException` | [`SessionError::LogInExpired`] | log in again |
+//! | `InvalidPasswordException` | [`SessionError::PasswordRefused`] (the policy's message) | choose another password |
+//! | `InvalidParameterException` (e.g. a required attribute missing) | [`SessionError::InvalidAnswer`] | the message |
+//! | throttling, 5xx, unreachable | [`SessionError::Unavailable`] | try again shortly |
 //!
 //! # Verification
 //!
@@ -79,6 +103,7 @@
 
 mod authenticate;
 mod cache;
+mod challenge;
 #[cfg(feature = "__fuzz")]
 pub(crate) mod fixed_keys;
 mod flight;
@@ -89,16 +114,17 @@ mod refresh;
 pub(crate) mod srp;
 mod verify;
 
+pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
 pub use self::options::CognitoOptions;
+
+pub(crate) use self::challenge::Outcome;
 
 use crate::check::Check;
 use crate::store::StoreError;
-use crate::{
-    AuthError, CognitoSettings, CognitoTokens, ConfigError, KeyClaim, Secret, SessionError,
-    SessionRecord,
-};
+use crate::{CognitoSettings, ConfigError, KeyClaim, SessionError, SessionRecord};
 
 use self::cache::TokenCache;
+use self::challenge::Sealer;
 use self::flight::Flights;
 use self::idp::{CallError, Idp, IdpError};
 use self::jwks::{Jwks, JwksTiming};
@@ -118,6 +144,7 @@ pub(crate) struct Cognito {
     verifier: Verifier,
     idp: Idp,
     flights: Flights,
+    sealer: Sealer,
     global_sign_out: bool,
 }
 
@@ -175,6 +202,11 @@ impl Cognito {
             jwks,
             TokenCache::new(options.token_cache_capacity, options.token_cache_bytes),
         );
+        let sealer = Sealer::new(
+            &settings,
+            options.challenge_key.as_ref(),
+            options.challenge_lifetime,
+        )?;
         let idp = Idp::new(
             client,
             &settings,
@@ -186,6 +218,7 @@ impl Cognito {
             verifier,
             idp,
             flights: Flights::default(),
+            sealer,
             global_sign_out: options.global_sign_out,
         })
     }
@@ -209,67 +242,13 @@ impl Cognito {
         };
         match self.idp.revoke(&tokens.refresh_token).await {
             Ok(()) => tracing::debug!(session = %record.key, "refresh token revoked"),
-            Err(CallError::Refused) => {
+            Err(CallError::Refused | CallError::Denied(_)) => {
                 tracing::debug!(session = %record.key, "refresh token was already ended");
             }
             Err(CallError::Unavailable(error)) => {
                 tracing::warn!(session = %record.key, %error, "refresh token not revoked; the session is deleted anyway");
             }
         }
-    }
-
-    /// Logs `username` in with `password`, and stores the session; its token and record.
-    pub(crate) async fn login(
-        &self,
-        check: &Check,
-        username: &str,
-        password: &str,
-    ) -> Result<(Secret, SessionRecord), SessionError> {
-        let tokens = match self.idp.password_login(username, password).await {
-            Ok(tokens) => tokens,
-            Err(CallError::Refused) => return Err(SessionError::InvalidCredentials),
-            Err(CallError::Unavailable(e)) => return Err(SessionError::Unavailable(e)),
-        };
-        let Some(refresh_token) = tokens.refresh else {
-            unreachable!("password_login insists on a refresh token")
-        };
-        let now = check.now();
-        let verify::Verified { hash, claims } = self
-            .verifier
-            .verify(tokens.access.expose(), now)
-            .await
-            .map_err(|e| match e {
-                AuthError::Unavailable(e) => SessionError::Unavailable(e),
-                _ => SessionError::Unavailable(Box::new(IdpError::new(
-                    "InitiateAuth",
-                    "returned an access token this configuration does not accept (check the pool id, client id and clock)",
-                ))),
-            })?;
-        let key = self.key_of(&claims).ok_or_else(|| {
-            SessionError::Unavailable(Box::new(IdpError::new(
-                "InitiateAuth",
-                "returned an access token without the claim that keys sessions (origin_jti: use KeyClaim::Sub for such pools)",
-            )))
-        })?;
-        let record = SessionRecord {
-            sub: Some(claims.sub.clone()),
-            cognito: Some(CognitoTokens {
-                access_token: tokens.access.clone(),
-                refresh_token,
-                access_expires_at: claims.exp,
-            }),
-            claims: claims.claims.clone(),
-            ..SessionRecord::new(
-                key,
-                claims.username.clone(),
-                hash,
-                now,
-                check.expiry(now, now),
-            )
-        };
-        self.store_new(check, record.clone(), now).await?;
-        tracing::debug!(username = %record.username, session = %record.key, "Cognito session created");
-        Ok((tokens.access, record))
     }
 
     /// Stores a new log-in's record. With [`KeyClaim::Sub`] a record of an earlier log-in of
@@ -316,7 +295,7 @@ impl Cognito {
                 Ok(())
             }
             Err(CallError::Unavailable(e)) => Err(SessionError::Unavailable(e)),
-            Err(CallError::Refused) => {
+            Err(CallError::Refused | CallError::Denied(_)) => {
                 let error = IdpError::new("AdminUserGlobalSignOut", "refused");
                 Err(SessionError::Unavailable(Box::new(error)))
             }
@@ -327,7 +306,7 @@ impl Cognito {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MemoryStore, SessionConfig};
+    use crate::{MemoryStore, Secret, SessionConfig};
 
     fn client() -> aws_sdk_cognitoidentityprovider::Client {
         let config = aws_sdk_cognitoidentityprovider::Config::builder()

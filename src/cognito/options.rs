@@ -30,6 +30,18 @@ pub struct CognitoOptions {
     pub(super) token_cache_bytes: usize,
     pub(super) global_sign_out: bool,
     pub(super) refresh_token_rotation: bool,
+    pub(super) challenge_key: Option<ChallengeKey>,
+    pub(super) challenge_lifetime: Duration,
+}
+
+/// The key that seals challenge sessions: bytes, redacted from `Debug`.
+#[derive(Clone)]
+pub(super) struct ChallengeKey(pub(super) Vec<u8>);
+
+impl std::fmt::Debug for ChallengeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChallengeKey(<redacted>)")
+    }
 }
 
 impl Default for CognitoOptions {
@@ -47,6 +59,8 @@ impl Default for CognitoOptions {
             token_cache_bytes: 16 << 20,
             global_sign_out: false,
             refresh_token_rotation: false,
+            challenge_key: None,
+            challenge_lifetime: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -221,6 +235,46 @@ impl CognitoOptions {
     /// ```
     pub fn with_refresh_token_rotation(mut self, enabled: bool) -> Self {
         self.refresh_token_rotation = enabled;
+        self
+    }
+
+    /// The key that seals the challenge sessions handed to clients during a log-in
+    /// ([`Challenge::session`](super::Challenge::session)): they are HMAC-SHA256-signed
+    /// with it, bound to the username and the app client, and expire, so a client can't
+    /// alter one, keep one, or use one for another user. At least 32 bytes (checked when
+    /// the manager is made); keep it secret, like the client secret.
+    ///
+    /// Every instance that may receive the answer to a challenge must have the same key.
+    /// Default: derived from the app client's secret when it has one (every instance
+    /// configured for the client then agrees); for a client without a secret, a random key
+    /// made when the manager is made, which only works when **one** instance serves the
+    /// log-ins (behind a load balancer, an answer reaching another instance is refused as
+    /// [`LogInExpired`](crate::SessionError::LogInExpired)). Set a key for clients without a
+    /// secret that run on several instances.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let key = std::env::var("CHALLENGE_KEY").unwrap_or_else(|_| "x".repeat(32));
+    /// let options = CognitoOptions::default().with_challenge_key(key);
+    /// ```
+    pub fn with_challenge_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.challenge_key = Some(ChallengeKey(key.as_ref().to_vec()));
+        self
+    }
+
+    /// How long a user has to answer a challenge (a new password, an MFA code) before the
+    /// log-in must start again. Default 15 minutes, the longest a user pool lets its own
+    /// challenge sessions live (3 minutes unless the app client says otherwise; Cognito
+    /// refuses its own expired ones, answered as
+    /// [`LogInExpired`](crate::SessionError::LogInExpired) too).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_challenge_lifetime(Duration::from_secs(300));
+    /// ```
+    pub fn with_challenge_lifetime(mut self, lifetime: Duration) -> Self {
+        self.challenge_lifetime = lifetime;
         self
     }
 }

@@ -88,8 +88,10 @@ impl Cognito {
         let store = check.store();
         let tokens = match self.idp.refresh(&old.refresh_token, &record.username).await {
             Ok(tokens) => tokens,
-            Err(CallError::Refused) => {
-                // Revoked, signed out everywhere, or expired: the log-in is over, unless the
+            // (No refresh error is a `Denied`: those are log-in answers.)
+            Err(CallError::Refused | CallError::Denied(_)) => {
+                // Revoked, signed out everywhere, expired, or the user was disabled, deleted
+                // or made to reset their password: the log-in is over, unless the
                 // row changed since we read it. Another instance may have refreshed it (with
                 // refresh-token rotation, its refresh made ours stale), or a new log-in may
                 // own it now (`KeyClaim::Sub`): then it is not ours to delete.
