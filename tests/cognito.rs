@@ -618,6 +618,40 @@ async fn fifty_concurrent_requests_share_one_refresh() {
     assert!(tokens.iter().all(|t| TokenHash::of(t) == stored.token_hash));
 }
 
+#[tokio::test]
+async fn clients_that_hang_up_mid_refresh_cause_one_cognito_call_not_one_each() {
+    let s = Setup::new().await;
+    // The refreshed tokens take 500 ms to write: every request below is dropped by its
+    // client while its refresh is under way.
+    let slow = Rigged::new(
+        s.store.clone(),
+        RiggedUpdates {
+            delay: Duration::from_millis(500),
+            ..RiggedUpdates::default()
+        },
+    );
+    let manager = s
+        .pool
+        .manager(slow, s.pool.config().with_clock(s.clock.get()));
+    let router = app(&manager);
+    let due = age(&*s.store, &s.key, s.now() + 60).await;
+    let calls = s.pool.calls.get("InitiateAuth");
+    for _ in 0..10 {
+        let request = call(&router, &due, Via::Bearer);
+        match tokio::time::timeout(Duration::from_millis(100), request).await {
+            // Hung up on.
+            Err(_) => {}
+            // Not due to Cognito again: the token has a minute left, and serves meanwhile.
+            Ok(reply) => assert_eq!(reply.status, StatusCode::OK, "{reply:?}"),
+        }
+    }
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth") - calls,
+        1,
+        "one refresh for ten abandoned requests"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_sharing_a_store_agree_on_one_token() {
     let pool = Pool::new().await;

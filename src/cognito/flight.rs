@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::SessionRecord;
 
@@ -21,13 +21,51 @@ pub(crate) struct Flight {
     pub(crate) refreshed: Option<(Instant, Arc<SessionRecord>)>,
 }
 
-/// The per-session locks.
+/// The per-session locks, and the refresh attempts that were abandoned.
 #[derive(Default)]
 pub(crate) struct Flights {
     map: Mutex<HashMap<String, Weak<tokio::sync::Mutex<Flight>>>>,
+    /// When each session's refresh attempt in progress started. An attempt whose request
+    /// was dropped (the client hung up) never ends, and its entry stays until `cooldown`
+    /// has passed: without it, a client that hangs up right after sending each request
+    /// would have every request call Cognito anew.
+    attempts: Mutex<HashMap<String, Instant>>,
+    cooldown: Duration,
 }
 
 impl Flights {
+    /// Locks for sessions whose abandoned refreshes hold off new ones for `cooldown` (the
+    /// longest a call to Cognito may take).
+    pub(crate) fn new(cooldown: Duration) -> Self {
+        Self {
+            cooldown,
+            ..Self::default()
+        }
+    }
+
+    /// Starts a refresh attempt of session `key`: `false` if one was abandoned less than the
+    /// cooldown ago. Call [`end_attempt`](Self::end_attempt) once it has an outcome.
+    pub(crate) fn begin_attempt(&self, key: &str) -> bool {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if attempts
+            .get(key)
+            .is_some_and(|started| started.elapsed() < self.cooldown)
+        {
+            return false;
+        }
+        if attempts.len() >= 64 && attempts.len().is_power_of_two() {
+            attempts.retain(|_, started| started.elapsed() < self.cooldown);
+        }
+        attempts.insert(key.to_owned(), Instant::now());
+        true
+    }
+
+    /// The attempt of session `key` ended, whatever its outcome.
+    pub(crate) fn end_attempt(&self, key: &str) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        attempts.remove(key);
+    }
+
     /// The lock of session `key`, shared by every request refreshing it now.
     pub(crate) fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<Flight>> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -63,6 +101,22 @@ mod tests {
         drop(a);
         let fresh = flights.get("a");
         assert_eq!(Arc::strong_count(&fresh), 1);
+    }
+
+    #[test]
+    fn an_abandoned_attempt_holds_off_the_next_for_the_cooldown() {
+        let flights = Flights::new(Duration::from_millis(100));
+        assert!(flights.begin_attempt("a"));
+        flights.end_attempt("a");
+        assert!(flights.begin_attempt("a"), "an attempt that ended doesn't");
+        // This one is never ended: its request was dropped.
+        assert!(!flights.begin_attempt("a"));
+        assert!(
+            flights.begin_attempt("b"),
+            "other sessions are not held off"
+        );
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(flights.begin_attempt("a"), "after the cooldown");
     }
 
     #[test]

@@ -217,7 +217,7 @@ impl Cognito {
             settings,
             verifier,
             idp,
-            flights: Flights::default(),
+            flights: Flights::new(options.call_timeout),
             sealer,
             global_sign_out: options.global_sign_out,
         })

@@ -61,7 +61,15 @@ impl Cognito {
             let error = IdpError::new("refresh", "failed for a concurrent request of the session");
             return fallback(&record, claims, now, Box::new(error));
         }
-        match self.refresh_now(check, &record, now).await {
+        if !self.flights.begin_attempt(&record.key) {
+            // An attempt of moments ago was abandoned mid-call: Cognito may still be
+            // answering it, and a client that hangs up must not make every request a call.
+            let error = IdpError::new("refresh", "an attempt of moments ago was abandoned");
+            return fallback(&record, claims, now, Box::new(error));
+        }
+        let outcome = self.refresh_now(check, &record, now).await;
+        self.flights.end_attempt(&record.key);
+        match outcome {
             Ok(current) => {
                 flight.refreshed = Some((Instant::now(), current.clone()));
                 Ok(check.adopt(&current, now))
