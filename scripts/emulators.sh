@@ -155,6 +155,8 @@ print(*(x.getsockname()[1] for x in s))')
         echo "export COGNITO_SESSION_DYNAMODB_LOCAL_URL=http://127.0.0.1:$ddb_port"
         echo "export COGNITO_SESSION_MOTO_BIN=$(printf %q "$EMU_VENV/bin/moto_server")"
         echo "export COGNITO_SESSION_DYNAMODB_LOCAL_DIR=$(printf %q "$ddb_dir")"
+        # tests/soak.rs pauses DynamoDB Local (SIGSTOP) to play an outage.
+        echo "export COGNITO_SESSION_DYNAMODB_LOCAL_PID=$ddb_pid"
         echo "export COGNITO_SESSION_MOTO_KEY=$(printf %q "$EMU_KEY")"
         # The venv's python, with pycognito: tests/srp.rs checks the SRP math against it.
         echo "export COGNITO_SESSION_PYTHON=$(printf %q "$EMU_VENV/bin/python")"

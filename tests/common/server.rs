@@ -78,6 +78,11 @@ impl ExampleServer {
 }
 
 impl ExampleServer {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGINT (what Ctrl-C sends) and waits for the exit, at most `within`.
     pub fn interrupt(mut self, within: Duration) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
