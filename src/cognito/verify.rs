@@ -221,14 +221,18 @@ fn well_formed(token: &str) -> bool {
     }
 }
 
+// The tests' own key code, shared with tests/ and benches/.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../tests/common/keys.rs"]
+mod shared_keys;
+
 #[cfg(test)]
 pub(crate) mod test_keys {
     //! RSA keys made for the tests, and a signer.
 
     use std::sync::OnceLock;
 
-    use aws_lc_rs::encoding::AsDer;
-    use base64::Engine as _;
     use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
     use jsonwebtoken::{DecodingKey, EncodingKey, Header};
 
@@ -240,20 +244,7 @@ pub(crate) mod test_keys {
         pub(crate) public_n: String,
     }
 
-    fn make() -> TestKey {
-        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let der = pair.as_der().unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            lines.join("\n")
-        );
-        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    fn make(encoding: EncodingKey) -> TestKey {
         let jwk = Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::RS256).unwrap();
         let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
             unreachable!("an RSA key")
@@ -265,15 +256,16 @@ pub(crate) mod test_keys {
         }
     }
 
-    /// The first test key; `other()` is a second one.
+    /// The first test key (the committed fixture); `other()` is a second one, made once
+    /// per test binary.
     pub(crate) fn key() -> &'static TestKey {
         static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(make)
+        KEY.get_or_init(|| make(super::shared_keys::fixture()))
     }
 
     pub(crate) fn other() -> &'static TestKey {
         static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(make)
+        KEY.get_or_init(|| make(super::shared_keys::fresh()))
     }
 
     /// Signs `claims` with `key` under `kid`, RS256.
