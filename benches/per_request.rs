@@ -469,24 +469,19 @@ async fn cognito(warm: bool, sessions: usize) -> Case {
     let (token, claims) = access_token();
     let now = epoch_now();
     let record = SessionRecord {
-        key: claims.origin_jti.clone(),
-        username: claims.username.clone(),
         sub: Some(claims.sub.clone()),
-        token_hash: TokenHash::of(&token),
-        previous_token_hash: None,
-        previous_valid_until: None,
-        successor: None,
         cognito: Some(CognitoTokens {
             access_token: Secret::new(token.clone()),
             refresh_token: Secret::new("not-used-in-steady-state"),
             access_expires_at: claims.exp,
         }),
-        claims: Default::default(),
-        created_at: now,
-        last_seen_at: now,
-        refreshed_at: now,
-        expires_at: now + 7 * 24 * 3600,
-        version: 0,
+        ..SessionRecord::new(
+            claims.origin_jti.clone(),
+            claims.username.clone(),
+            TokenHash::of(&token),
+            now,
+            now + 7 * 24 * 3600,
+        )
     };
     manager.store().create(&record, now).await.unwrap();
     Case {

@@ -255,24 +255,19 @@ async fn keys_unreachable_at_start_and_during_a_rotation_are_503_never_401() {
         async move {
             let claims = claims_of(&token);
             let record = SessionRecord {
-                key: claims["origin_jti"].as_str().unwrap().to_owned(),
-                username: "rotated".into(),
                 sub: Some("sub-1".into()),
-                token_hash: TokenHash::of(&token),
-                previous_token_hash: None,
-                previous_valid_until: None,
-                successor: None,
                 cognito: Some(CognitoTokens {
                     access_token: token.clone().into(),
                     refresh_token: "unused".to_owned().into(),
                     access_expires_at: now + 3600,
                 }),
-                claims: Default::default(),
-                created_at: now,
-                last_seen_at: now,
-                refreshed_at: now,
-                expires_at: now + 86_400,
-                version: 0,
+                ..SessionRecord::new(
+                    claims["origin_jti"].as_str().unwrap(),
+                    "rotated",
+                    TokenHash::of(&token),
+                    now,
+                    now + 86_400,
+                )
             };
             store.create(&record, now).await.unwrap();
             token
