@@ -113,6 +113,7 @@ mod user;
 
 #[cfg(feature = "cognito")]
 pub mod cognito;
+pub mod csrf;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guard;
