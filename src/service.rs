@@ -85,10 +85,10 @@ where
         let config = self.manager.config();
         let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
             // A cookie rides along on other sites' requests: one that would change state is
-            // refused before the store is read. Safe methods stop at the first test.
+            // refused before the store is read. A safe method costs one comparison here.
             Found::Token(_, TokenSource::Cookie)
-                if config.csrf_protection
-                    && !csrf::is_safe(request.method())
+                if !csrf::is_safe(request.method())
+                    && config.csrf_protection
                     && cross_site(&request, config).is_some() =>
             {
                 if let Some(refused) = cross_site(&request, config) {
