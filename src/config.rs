@@ -8,6 +8,7 @@ pub use cookie::SameSite;
 
 use crate::Secret;
 use crate::cookie::CookieSettings;
+use crate::csrf::AllowedOrigins;
 use crate::token::TokenSource;
 
 /// A configuration that can't work, found when the config is used
@@ -242,6 +243,11 @@ pub struct SessionConfig {
     pub(crate) grace_period: Duration,
     pub(crate) refresh_before: Duration,
     pub(crate) refresh_after_expiry: Duration,
+    pub(crate) csrf_protection: bool,
+    pub(crate) allowed_origins: AllowedOrigins,
+    /// An entry of [`with_allowed_origins`](Self::with_allowed_origins) that is no origin,
+    /// reported by [`validate`](Self::validate).
+    invalid_origin: Option<String>,
     pub(crate) table: Option<TableSettings>,
     pub(crate) cognito: Option<CognitoSettings>,
     clock: Clock,
@@ -261,6 +267,9 @@ impl Default for SessionConfig {
             grace_period: Duration::from_secs(30),
             refresh_before: Duration::from_secs(120),
             refresh_after_expiry: Duration::from_secs(24 * 3600),
+            csrf_protection: true,
+            allowed_origins: AllowedOrigins::same_origin(),
+            invalid_origin: None,
             table: None,
             cognito: None,
             clock: Arc::new(SystemTime::now),
@@ -282,6 +291,8 @@ impl fmt::Debug for SessionConfig {
             .field("grace_period", &self.grace_period)
             .field("refresh_before", &self.refresh_before)
             .field("refresh_after_expiry", &self.refresh_after_expiry)
+            .field("csrf_protection", &self.csrf_protection)
+            .field("allowed_origins", &self.allowed_origins)
             .field("table", &self.table)
             .field("cognito", &self.cognito)
             .finish_non_exhaustive()
@@ -452,6 +463,70 @@ impl SessionConfig {
         self
     }
 
+    /// Whether the layer refuses cross-site requests that change state with the session
+    /// cookie (CSRF): a request whose token came from the cookie, with a method that is not
+    /// [safe](crate::csrf::is_safe), is answered 403
+    /// ([`Rejection::CrossSite`](crate::Rejection::CrossSite)) when it carries
+    /// `Sec-Fetch-Site: cross-site` or an `Origin` that is not
+    /// [allowed](Self::with_allowed_origins), before the session is looked up. Default
+    /// `true`. Requests authenticated with `Authorization: Bearer` are never checked: a
+    /// browser doesn't add that header to another site's requests by itself.
+    ///
+    /// ```
+    /// # use cognito_session::SessionConfig;
+    /// // An API whose cookie clients are not browsers.
+    /// let config = SessionConfig::default().with_csrf_protection(false);
+    /// ```
+    pub fn with_csrf_protection(mut self, enabled: bool) -> Self {
+        self.csrf_protection = enabled;
+        self
+    }
+
+    /// The origins whose pages may send requests that change state with the session cookie,
+    /// each `scheme://host[:port]` as browsers send them in `Origin`. Default: the request's
+    /// own origin, by its `Host` and either `http` or `https` (why either:
+    /// [`AllowedOrigins`]). A list replaces the default: list the site's own origin too if
+    /// its pages call the API. Something that is no origin (a path, `null`, `*`) makes
+    /// [`SessionManager::new`](crate::SessionManager::new) fail. Log-in handlers read them
+    /// back with [`allowed_origins`](Self::allowed_origins) for
+    /// [`csrf::check`](crate::csrf::check).
+    ///
+    /// ```
+    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let config = SessionConfig::default()
+    ///     .with_allowed_origins(["https://app.example.com", "https://admin.example.com"]);
+    /// assert!(SessionManager::new(MemoryStore::new(), config).is_ok());
+    /// let typo = SessionConfig::default().with_allowed_origins(["https://app.example.com/"]);
+    /// assert!(SessionManager::new(MemoryStore::new(), typo).is_err());
+    /// ```
+    pub fn with_allowed_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        match AllowedOrigins::list(origins) {
+            Ok(allowed) => {
+                self.allowed_origins = allowed;
+                self.invalid_origin = None;
+            }
+            Err(invalid) => self.invalid_origin = Some(invalid.to_string()),
+        }
+        self
+    }
+
+    /// The origins allowed to send requests that change state with the session cookie
+    /// (see [`with_allowed_origins`](Self::with_allowed_origins)).
+    pub fn allowed_origins(&self) -> &AllowedOrigins {
+        &self.allowed_origins
+    }
+
+    /// Whether the layer's CSRF check is on (see
+    /// [`with_csrf_protection`](Self::with_csrf_protection)).
+    pub fn csrf_protection(&self) -> bool {
+        self.csrf_protection
+    }
+
     /// The DynamoDB session table. Default none (sessions in memory).
     ///
     /// ```
@@ -532,6 +607,9 @@ impl SessionConfig {
         }
         if self.lifetime.is_zero() {
             return Err(ConfigError::Invalid("the session lifetime is zero".into()));
+        }
+        if let Some(invalid) = &self.invalid_origin {
+            return Err(ConfigError::Invalid(format!("allowed origins: {invalid}")));
         }
         Ok(())
     }

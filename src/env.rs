@@ -37,6 +37,8 @@ impl SessionConfig {
     /// | `SESSION_ROTATE_AFTER_SECS` | [`with_rotation`](Self::with_rotation) |
     /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
     /// | `REFRESH_AFTER_EXPIRY_SECS` | [`with_refresh_after_expiry`](Self::with_refresh_after_expiry) |
+    /// | `ALLOWED_ORIGINS` | [`with_allowed_origins`](Self::with_allowed_origins), comma-separated; unset: the request's own origin |
+    /// | `CSRF_PROTECTION` | `true`/`false`, [`with_csrf_protection`](Self::with_csrf_protection) |
     ///
     /// ```
     /// use cognito_session::{ConfigError, SessionConfig};
@@ -159,16 +161,7 @@ impl SessionConfig {
             config.cookie.name = name;
         }
         if let Some(secure) = get("COOKIE_SECURE") {
-            config.cookie.secure = match secure.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(ConfigError::Env {
-                        variable: "COOKIE_SECURE",
-                        message: format!("expected true or false, got {secure:?}"),
-                    });
-                }
-            };
+            config.cookie.secure = boolean("COOKIE_SECURE", &secure)?;
         }
         config.cookie.domain = get("COOKIE_DOMAIN");
         if let Some(lifetime) = secs("SESSION_LIFETIME_SECS")? {
@@ -182,6 +175,17 @@ impl SessionConfig {
         if let Some(window) = secs("REFRESH_AFTER_EXPIRY_SECS")? {
             config.refresh_after_expiry = window;
         }
+        if let Some(origins) = get("ALLOWED_ORIGINS") {
+            let list = origins.split(',').map(str::trim).filter(|o| !o.is_empty());
+            config.allowed_origins =
+                crate::csrf::AllowedOrigins::list(list).map_err(|e| ConfigError::Env {
+                    variable: "ALLOWED_ORIGINS",
+                    message: e.to_string(),
+                })?;
+        }
+        if let Some(enabled) = get("CSRF_PROTECTION") {
+            config.csrf_protection = boolean("CSRF_PROTECTION", &enabled)?;
+        }
         config
             .cookie
             .validate()
@@ -191,6 +195,18 @@ impl SessionConfig {
             })?;
         config.validate()?;
         Ok(config)
+    }
+}
+
+/// `true`/`false` (or `1`/`0`, `yes`/`no`, any case) in `variable`.
+fn boolean(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Env {
+            variable,
+            message: format!("expected true or false, got {value:?}"),
+        }),
     }
 }
 
@@ -213,6 +229,35 @@ mod tests {
             Err(ConfigError::Env { variable, .. }) => variable,
             other => panic!("expected an Env error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn allowed_origins_and_csrf_protection() {
+        let default = env(&[]).unwrap();
+        assert!(default.allowed_origins().is_same_origin());
+        assert!(default.csrf_protection());
+        let config = env(&[
+            (
+                "ALLOWED_ORIGINS",
+                " https://a.example , http://127.0.0.1:8080,",
+            ),
+            ("CSRF_PROTECTION", "false"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins(),
+            &crate::csrf::AllowedOrigins::list(["https://a.example", "http://127.0.0.1:8080"])
+                .unwrap()
+        );
+        assert!(!config.csrf_protection());
+        assert_eq!(
+            variable(env(&[("ALLOWED_ORIGINS", "https://a.example/")])),
+            "ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            variable(env(&[("CSRF_PROTECTION", "maybe")])),
+            "CSRF_PROTECTION"
+        );
     }
 
     #[test]

@@ -65,6 +65,16 @@
 //! [`scopes`](CurrentUser::scopes) and [`claim`](CurrentUser::claim) read them, and the
 //! [`guard`] layers and extractor turn users without a group or scope away with 403.
 //!
+//! # Cross-site requests
+//!
+//! A browser sends the session cookie with requests other pages make. The layer refuses
+//! (403, [`Rejection::CrossSite`]) a request authenticated by the cookie whose method is not
+//! safe when the browser marks it `Sec-Fetch-Site: cross-site`, or when its `Origin` is not
+//! [allowed](SessionConfig::with_allowed_origins) (by default, the request's own origin);
+//! the session isn't even looked up. Requests authenticated with `Authorization: Bearer` are
+//! not checked. A log-in handler runs the same test with [`csrf::check`]: a forged log-in
+//! form would otherwise sign the visitor into the attacker's account.
+//!
 //! # Stores
 //!
 //! [`MemoryStore`] for one process and for tests; `DynamoDbStore` (feature `dynamodb`) for
@@ -113,6 +123,7 @@ mod user;
 
 #[cfg(feature = "cognito")]
 pub mod cognito;
+pub mod csrf;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guard;

@@ -23,6 +23,10 @@ pub enum Rejection {
     /// A valid session whose user lacks the group or scope a [guard](crate::guard) requires.
     /// 403 with `error="insufficient_scope"` (RFC 6750, section 3.1).
     Forbidden,
+    /// A request that would change state with the session cookie, sent by another site's
+    /// page or an origin that is not allowed ([CSRF](crate::csrf)). 403, no
+    /// `WWW-Authenticate`; the session is not looked up and the cookie is kept.
+    CrossSite,
 }
 
 /// Why a token was rejected. Kept coarse on purpose: the client learns that its token is no
@@ -43,7 +47,7 @@ impl Rejection {
         match self {
             Self::Missing | Self::Invalid(_) => StatusCode::UNAUTHORIZED,
             Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -57,6 +61,7 @@ impl Rejection {
             Self::BadRequest => "More than one session token in the request.",
             Self::Unavailable => "Session service unavailable, try again shortly.",
             Self::Forbidden => "Insufficient permissions.",
+            Self::CrossSite => "Cross-site request refused.",
         }
     }
 
@@ -67,7 +72,7 @@ impl Rejection {
             Self::Invalid(_) => "Bearer error=\"invalid_token\"",
             Self::BadRequest => "Bearer error=\"invalid_request\"",
             Self::Forbidden => "Bearer error=\"insufficient_scope\"",
-            Self::Unavailable => return None,
+            Self::Unavailable | Self::CrossSite => return None,
         }))
     }
 }
@@ -110,7 +115,7 @@ where
 }
 
 /// The default rejection: the status, `{"error":"<message>"}` as JSON, `WWW-Authenticate`
-/// on 400/401/403 and `Retry-After` on 503. (Named like tower-http's `DefaultOnFailure`; axum
+/// on 400/401 and a guard's 403, and `Retry-After` on 503. (Named like tower-http's `DefaultOnFailure`; axum
 /// has a `JsonRejection` of its own.)
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultOnRejection;
@@ -187,6 +192,12 @@ mod tests {
                 403,
                 Some(r#"Bearer error="insufficient_scope""#),
                 r#"{"error":"Insufficient permissions."}"#,
+            ),
+            (
+                Rejection::CrossSite,
+                403,
+                None,
+                r#"{"error":"Cross-site request refused."}"#,
             ),
             (
                 Rejection::Unavailable,

@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::csrf;
 use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
 use crate::token::{self, Found, TokenSource};
 use crate::{AuthError, Authenticated, CurrentUser, NewToken, SessionConfig, SessionManager};
@@ -83,6 +84,20 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = self.manager.config();
         let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
+            // A cookie rides along on other sites' requests: one that would change state is
+            // refused before the store is read. A safe method costs one comparison here.
+            Found::Token(_, TokenSource::Cookie)
+                if !csrf::is_safe(request.method())
+                    && config.csrf_protection
+                    && cross_site(&request, config).is_some() =>
+            {
+                if let Some(refused) = cross_site(&request, config) {
+                    tracing::debug!(%refused, method = %request.method(), "cross-site request refused");
+                }
+                State::Rejected {
+                    response: Some(self.rejection.on_rejection(&Rejection::CrossSite)),
+                }
+            }
             // Most requests are decided here, from memory, with no future to allocate.
             Found::Token(token, source) => match self.manager.authenticate_now(token, source) {
                 Some(outcome) => decide(
@@ -130,6 +145,11 @@ where
         };
         ResponseFuture { state }
     }
+}
+
+/// Why the [CSRF check](csrf::check) refuses `request`, if it does.
+fn cross_site<B>(request: &Request<B>, config: &SessionConfig) -> Option<csrf::Refused> {
+    csrf::check(request.headers(), request.uri(), &config.allowed_origins).err()
 }
 
 /// Readies a request to go on without a user: none that a client or an outer layer put in,

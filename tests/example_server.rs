@@ -33,6 +33,7 @@ async fn bad_requests_get_json_errors() {
         let (status, value) = json(
             client
                 .post(format!("{base}/sessions"))
+                .header("content-type", "application/json")
                 .body(body)
                 .send()
                 .await

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! POST   /sessions             {"username","password"} -> {"sessionId"} + Set-Cookie,
-//!                              or 202 {"challenge","session","parameters"} (Cognito asks more)
+//!                              or 202 {"challenge","session","parameters"} (Cognito asks more);
+//!                              JSON only (415), from an allowed origin only (403)
 //! POST   /sessions/challenge   {"username","session"} + "newPassword" (and "attributes"),
 //!                              "code" or "mfaType" -> as POST /sessions
 //! GET    /                     -> a page to try the cookie flow in a browser
@@ -39,11 +40,12 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::cognito::{ChallengeAnswer, ChallengeName, CognitoOptions};
+use cognito_session::csrf;
 use cognito_session::guard::RequireGroup;
 use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
@@ -65,7 +67,39 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-async fn create_session(State(sessions): State<SessionManager>, body: Bytes) -> Response {
+/// Login CSRF: another site's page could post a log-in form (`enctype="text/plain"` makes
+/// a body that parses as JSON) and sign the visitor's browser into the attacker's account.
+/// A log-in must be JSON, which a form can't send (415 otherwise), and come from an
+/// allowed origin (`ALLOWED_ORIGINS`, default this server's own), which
+/// `cognito_session::csrf::check` tells from `Sec-Fetch-Site` and `Origin` (403 otherwise,
+/// before anything is read or created).
+fn log_in_request(sessions: &SessionManager, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    if let Err(refused) = csrf::check(headers, uri, sessions.config().allowed_origins()) {
+        tracing::info!(%refused, "log-in refused");
+        return Some(error(StatusCode::FORBIDDEN, "Cross-site request refused."));
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    (!json).then(|| {
+        error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected Content-Type: application/json.",
+        )
+    })
+}
+
+async fn create_session(
+    State(sessions): State<SessionManager>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = log_in_request(&sessions, &uri, &headers) {
+        return refused;
+    }
     let Ok(Credentials { username, password }) = serde_json::from_slice::<Credentials>(&body)
     else {
         return error(
@@ -101,7 +135,15 @@ struct ChallengeBody {
     mfa_type: Option<String>,
 }
 
-async fn answer_challenge(State(sessions): State<SessionManager>, body: Bytes) -> Response {
+async fn answer_challenge(
+    State(sessions): State<SessionManager>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = log_in_request(&sessions, &uri, &headers) {
+        return refused;
+    }
     let Ok(body) = serde_json::from_slice::<ChallengeBody>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
