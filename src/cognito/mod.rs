@@ -101,6 +101,7 @@
 //! Tokens and refresh tokens are never logged, and Cognito's error messages (which may quote
 //! them) are not either: errors carry Cognito's error code only.
 
+mod app_client;
 mod authenticate;
 mod cache;
 mod challenge;
@@ -114,6 +115,7 @@ mod refresh;
 pub(crate) mod srp;
 mod verify;
 
+pub use self::app_client::AppClientCheck;
 pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
 pub use self::options::CognitoOptions;
 
@@ -128,7 +130,7 @@ use self::challenge::Sealer;
 use self::flight::Flights;
 use self::idp::{CallError, Idp, IdpError};
 use self::jwks::{Jwks, JwksTiming};
-use self::verify::{AccessClaims, Verifier};
+use self::verify::{AccessClaims, IdClaimNames, Verifier};
 
 /// Whether a token goes down the Cognito path rather than the opaque one. Opaque tokens are
 /// base64url and never hold a dot, so one dot decides; the verifier checks the three-part
@@ -146,6 +148,8 @@ pub(crate) struct Cognito {
     flights: Flights,
     sealer: Sealer,
     global_sign_out: bool,
+    /// The ID-token claims sessions keep; none by default.
+    id_claims: IdClaimNames,
 }
 
 impl std::fmt::Debug for Cognito {
@@ -220,6 +224,7 @@ impl Cognito {
             flights: Flights::default(),
             sealer,
             global_sign_out: options.global_sign_out,
+            id_claims: IdClaimNames::new(options.id_token_claims),
         })
     }
 
@@ -230,6 +235,28 @@ impl Cognito {
             KeyClaim::Sub => claims.sub.as_str(),
         };
         (!key.is_empty() && key.len() <= 256).then_some(key)
+    }
+
+    /// The chosen claims of the ID token Cognito returned, verified and about
+    /// `sub`; `None` when no claim is chosen or no ID token came. Refused as
+    /// [`AuthError::Invalid`] when the ID token doesn't verify.
+    async fn id_claims_of(
+        &self,
+        id_token: Option<&crate::Secret>,
+        sub: &str,
+        now: u64,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, crate::AuthError> {
+        if self.id_claims.is_empty() {
+            return Ok(None);
+        }
+        let Some(id) = id_token else {
+            return Ok(None);
+        };
+        let claims = self
+            .verifier
+            .verify_id(id.expose(), sub, &self.id_claims, now)
+            .await?;
+        Ok(Some(claims))
     }
 
     /// Ends the refresh token of a session that is being deleted (`RevokeToken`). Best
