@@ -17,7 +17,9 @@
 //!
 //! With `SESSION_TABLE` the sessions live in DynamoDB (the table is created if missing);
 //! with `USER_POOL_ID` and `CLIENT_ID`, `POST /sessions` checks the password with Cognito and
-//! the token is the Cognito access token, refreshed as it nears expiry. `scripts/dev-aws`
+//! the token is the Cognito access token, refreshed as it nears expiry; at start the app
+//! client must allow the log-in flow (`COGNITO_AUTH_FLOW`) and refreshes, or the server
+//! refuses to start naming the flag (a warning when the credentials can't tell). `scripts/dev-aws`
 //! runs this against local emulators.
 //!
 //! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of

@@ -54,7 +54,9 @@
 //! `USER_SRP_AUTH` (the password never leaves the server; its `PASSWORD_VERIFIER` challenge
 //! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`](crate::AuthFlow::Srp):
 //! the app client must allow `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` (else
-//! [`SessionError::FlowNotEnabled`] names the flag). Cognito may answer with a
+//! [`SessionError::FlowNotEnabled`] names the flag;
+//! [`SessionManager::check_app_client`](crate::SessionManager::check_app_client) tells at
+//! start, when the AWS credentials may ask). Cognito may answer with a
 //! [`Challenge`] rather than tokens: a new password for a user an administrator created, an
 //! MFA or one-time code, a choice of MFA, or setting up an authenticator app. The client
 //! gets its name, parameters and a sealed session, and sends its [`ChallengeAnswer`] back
@@ -67,7 +69,13 @@
 //! | the sealed session was altered, expired, or is another user's; `NotAuthorizedException` | [`SessionError::LogInExpired`] | log in again |
 //! | `InvalidPasswordException` | [`SessionError::PasswordRefused`] (the policy's message) | choose another password |
 //! | `InvalidParameterException` (e.g. a required attribute missing) | [`SessionError::InvalidAnswer`] | the message |
+//! | `PasswordResetRequiredException` at log-in | [`SessionError::PasswordResetRequired`] | reset the password |
+//! | `UserNotConfirmedException` at log-in | [`SessionError::UserNotConfirmed`] | confirm the account |
 //! | throttling, 5xx, unreachable | [`SessionError::Unavailable`] | try again shortly |
+//!
+//! The ID token that comes with the access token is not read, unless
+//! [`CognitoOptions::with_id_token_claims`] names claims to keep (`email`, `custom:*`): it
+//! is then verified too, and those claims join the session's claims.
 //!
 //! # Verification
 //!
