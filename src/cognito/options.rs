@@ -293,7 +293,10 @@ impl CognitoOptions {
     /// about the token (`aud`, `iss`, `exp`, `jti`, `at_hash`, ...) and `cognito:groups`
     /// (the access token's [groups](crate::CurrentUser::groups) are the ones checked) are
     /// never taken. The app client must be allowed to read the attributes (its read
-    /// attributes) for Cognito to put them in the ID token.
+    /// attributes) for Cognito to put them in the ID token. An ID token that doesn't verify
+    /// fails the log-in or refresh like an access token that doesn't
+    /// ([`Unavailable`](crate::SessionError::Unavailable): a configuration problem, not the
+    /// user's); a refresh that brings no ID token keeps the claims the last one gave.
     ///
     /// ```
     /// # use cognito_session::cognito::CognitoOptions;
