@@ -59,14 +59,33 @@ pub enum SessionError {
     /// required attribute missing, ...). The message says what is wrong, for the user.
     #[error("invalid answer: {0}")]
     InvalidAnswer(String),
-    /// The app client does not allow the authentication flow this manager uses: enable
+    /// The user must reset their password before logging in (Cognito's
+    /// `PasswordResetRequiredException`: an administrator reset it, or the pool imported the
+    /// user without one). Send them to the pool's forgot-password flow.
+    #[error("the user must reset their password")]
+    PasswordResetRequired,
+    /// The user signed up but has not confirmed their account yet (Cognito's
+    /// `UserNotConfirmedException`): they must enter the code Cognito sent, or an
+    /// administrator must confirm them.
+    #[error("the user has not confirmed their account")]
+    UserNotConfirmed,
+    /// The app client does not allow an authentication flow this manager uses: enable
     /// `flag` on the app client (user pool → App clients → Authentication flows), or
-    /// configure the other flow. A configuration error, not the user's.
-    #[error("the Cognito app client does not allow this log-in flow: enable {flag}")]
+    /// configure the other flow. A configuration error, not the user's. Reported by a
+    /// log-in, and at start by
+    /// [`SessionManager::check_app_client`](crate::SessionManager::check_app_client).
+    #[error("the Cognito app client does not allow a flow this server uses: enable {flag}")]
     FlowNotEnabled {
-        /// The app client's flag to enable: `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`.
+        /// The app client's flag to enable: `ALLOW_USER_PASSWORD_AUTH` or
+        /// `ALLOW_USER_SRP_AUTH` (the log-in), or `ALLOW_REFRESH_TOKEN_AUTH` (refreshes).
         flag: &'static str,
     },
+    /// The user pool has no app client with the configured id (Cognito's
+    /// `ResourceNotFoundException` to
+    /// [`SessionManager::check_app_client`](crate::SessionManager::check_app_client)):
+    /// check `USER_POOL_ID` and `CLIENT_ID`. A configuration error.
+    #[error("the Cognito user pool has no app client with the configured id")]
+    UnknownAppClient,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

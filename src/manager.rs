@@ -248,7 +248,9 @@ pub use cognito_api::LogIn;
 #[cfg(feature = "cognito")]
 mod cognito_api {
     use super::*;
-    use crate::cognito::{Challenge, ChallengeAnswer, Cognito, CognitoOptions, Outcome};
+    use crate::cognito::{
+        AppClientCheck, Challenge, ChallengeAnswer, Cognito, CognitoOptions, Outcome,
+    };
 
     /// What a Cognito log-in step ends in: a session, or a challenge the user must answer
     /// (with [`SessionManager::answer_challenge`]).
@@ -383,6 +385,34 @@ mod cognito_api {
                 .answer_challenge(&self.inner.check, username, session, answer)
                 .await?;
             Ok(self.log_in(outcome))
+        }
+
+        /// Checks, with Cognito's `DescribeUserPoolClient`, that the app client allows the
+        /// configured log-in flow ([`CognitoSettings::auth_flow`](crate::CognitoSettings::auth_flow):
+        /// `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`) and refreshing tokens
+        /// (`ALLOW_REFRESH_TOKEN_AUTH`). Call it at start, so that a client set up without
+        /// the flag stops the start rather than every log-in.
+        ///
+        /// [`AppClientCheck::Unknown`] when it can't tell: `DescribeUserPoolClient` needs
+        /// AWS credentials allowed to call it (`cognito-idp:DescribeUserPoolClient`), which
+        /// log-in and refresh don't, or Cognito could not be asked. Errors:
+        /// [`SessionError::FlowNotEnabled`] naming the flag to enable;
+        /// [`SessionError::UnknownAppClient`] when the pool has no such client.
+        ///
+        /// ```no_run
+        /// # async fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {
+        /// use cognito_session::cognito::AppClientCheck;
+        ///
+        /// match sessions.check_app_client().await? {
+        ///     AppClientCheck::Ready => {}
+        ///     AppClientCheck::Unknown { reason } => eprintln!("app client not checked: {reason}"),
+        ///     _ => {}
+        /// }
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub async fn check_app_client(&self) -> Result<AppClientCheck, SessionError> {
+            self.cognito()?.check_app_client().await
         }
 
         fn log_in(&self, outcome: Outcome) -> LogIn {

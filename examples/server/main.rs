@@ -18,7 +18,9 @@
 //!
 //! With `SESSION_TABLE` the sessions live in DynamoDB (the table is created if missing);
 //! with `USER_POOL_ID` and `CLIENT_ID`, `POST /sessions` checks the password with Cognito and
-//! the token is the Cognito access token, refreshed as it nears expiry. `scripts/dev-aws`
+//! the token is the Cognito access token, refreshed as it nears expiry; at start the app
+//! client must allow the log-in flow (`COGNITO_AUTH_FLOW`) and refreshes, or the server
+//! refuses to start naming the flag (a warning when the credentials can't tell). `scripts/dev-aws`
 //! runs this against local emulators.
 //!
 //! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of
@@ -44,14 +46,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use cognito_session::cognito::{ChallengeAnswer, ChallengeName, CognitoOptions};
+use cognito_session::cognito::{AppClientCheck, ChallengeAnswer, ChallengeName, CognitoOptions};
 use cognito_session::csrf;
 use cognito_session::guard::RequireGroup;
 use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
-    CurrentUser, LogIn, MemoryStore, SessionConfig, SessionError, SessionLayer, SessionManager,
-    SessionStore, TableSettings,
+    CognitoSettings, CurrentUser, LogIn, MemoryStore, SessionConfig, SessionError, SessionLayer,
+    SessionManager, SessionStore, TableSettings,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -211,6 +213,16 @@ fn log_in(step: Result<LogIn, SessionError>) -> Response {
         Err(SessionError::PasswordRefused(message) | SessionError::InvalidAnswer(message)) => {
             error(StatusCode::BAD_REQUEST, &message)
         }
+        // The password was right (Cognito checks it first), but the account can't log in
+        // yet: say what the user must do.
+        Err(SessionError::PasswordResetRequired) => error(
+            StatusCode::FORBIDDEN,
+            "Password reset required: reset your password, then log in.",
+        ),
+        Err(SessionError::UserNotConfirmed) => error(
+            StatusCode::FORBIDDEN,
+            "Account not confirmed: confirm it with the code you were sent, then log in.",
+        ),
         Err(e @ SessionError::FlowNotEnabled { .. }) => {
             // The server's configuration, not the user's doing: say so in the log.
             tracing::error!(error = %e, "log-in refused by the app client's settings");
@@ -364,7 +376,56 @@ async fn sessions(config: SessionConfig) -> Result<SessionManager, String> {
     }
     let client = aws_sdk_cognitoidentityprovider::Client::new(&aws);
     tracing::info!(pool = %cognito.user_pool_id, client = %cognito.client_id, "Cognito mode");
-    SessionManager::with_cognito_options(store, config, client, options).map_err(|e| e.to_string())
+    let sessions = SessionManager::with_cognito_options(store, config, client, options)
+        .map_err(|e| e.to_string())?;
+    check_app_client(&sessions, &cognito).await?;
+    Ok(sessions)
+}
+
+/// Stops the start when the app client doesn't allow the log-in flow or refreshes, naming
+/// the flag to enable; goes on with a warning when the AWS credentials can't tell.
+async fn check_app_client(
+    sessions: &SessionManager,
+    cognito: &CognitoSettings,
+) -> Result<(), String> {
+    match sessions.check_app_client().await {
+        Ok(AppClientCheck::Ready) => {
+            tracing::info!(
+                flow = cognito.auth_flow.client_flag(),
+                "app client allows the log-in flow and refreshes"
+            );
+            Ok(())
+        }
+        Ok(AppClientCheck::Unknown { reason }) => {
+            tracing::warn!(
+                %reason,
+                "could not check the app client's authentication flows; it must allow {} and ALLOW_REFRESH_TOKEN_AUTH",
+                cognito.auth_flow.client_flag()
+            );
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(SessionError::FlowNotEnabled { flag }) => {
+            let or = if flag == cognito.auth_flow.client_flag() {
+                ", or set COGNITO_AUTH_FLOW to a flow it allows (password or srp)"
+            } else {
+                ""
+            };
+            Err(format!(
+                "CLIENT_ID: the app client {} does not allow {flag}: enable it (user pool → \
+                 App clients → Authentication flows){or}",
+                cognito.client_id
+            ))
+        }
+        Err(SessionError::UnknownAppClient) => Err(format!(
+            "CLIENT_ID: the user pool {} has no app client {}",
+            cognito.user_pool_id, cognito.client_id
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the app client's authentication flows");
+            Ok(())
+        }
+    }
 }
 
 /// The session table, created (with its index and TTL) if it is missing.

@@ -285,6 +285,12 @@ fn step_error(error: CallError) -> SessionError {
         CallError::Denied(Denial::FlowNotEnabled) => SessionError::FlowNotEnabled {
             flag: "ALLOW_USER_PASSWORD_AUTH",
         },
+        CallError::Denied(Denial::PasswordResetRequired) => SessionError::PasswordResetRequired,
+        CallError::Denied(Denial::UserNotConfirmed) => SessionError::UserNotConfirmed,
+        CallError::Denied(denial @ (Denial::UnknownClient | Denial::NoPermission(_))) => {
+            // Not answers to a log-in step; reported as they come.
+            SessionError::Unavailable(Box::new(IdpError::new("log-in", format!("{denial:?}"))))
+        }
         CallError::Unavailable(e) => SessionError::Unavailable(e),
     }
 }
@@ -327,6 +333,12 @@ impl Cognito {
                 return Err(SessionError::FlowNotEnabled {
                     flag: flow.client_flag(),
                 });
+            }
+            Err(CallError::Denied(Denial::PasswordResetRequired)) => {
+                return Err(SessionError::PasswordResetRequired);
+            }
+            Err(CallError::Denied(Denial::UserNotConfirmed)) => {
+                return Err(SessionError::UserNotConfirmed);
             }
             Err(CallError::Denied(_)) => {
                 // Not an answer a log-in gets; a wrong password is `Refused`.
@@ -542,6 +554,18 @@ impl Cognito {
                 "returned an access token without the claim that keys sessions (origin_jti: use KeyClaim::Sub for such pools)",
             )))
         })?;
+        let mut session_claims = claims.claims.clone();
+        let id_claims = self
+            .id_claims_of(tokens.id.as_ref(), &claims.sub, now)
+            .await
+            .map_err(|e| match e {
+                AuthError::Unavailable(e) => SessionError::Unavailable(e),
+                _ => SessionError::Unavailable(Box::new(IdpError::new(
+                    "log-in",
+                    "returned an ID token this configuration does not accept (check the pool id, client id and clock)",
+                ))),
+            })?;
+        session_claims.other.extend(id_claims.unwrap_or_default());
         let record = SessionRecord {
             sub: Some(claims.sub.clone()),
             cognito: Some(CognitoTokens {
@@ -549,7 +573,7 @@ impl Cognito {
                 refresh_token,
                 access_expires_at: claims.exp,
             }),
-            claims: claims.claims.clone(),
+            claims: session_claims,
             ..SessionRecord::new(
                 key,
                 claims.username.clone(),

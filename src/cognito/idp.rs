@@ -27,6 +27,8 @@ pub(crate) struct Tokens {
     pub(crate) access: Secret,
     /// A refresh token: always at log-in; after a refresh only when the pool rotates them.
     pub(crate) refresh: Option<Secret>,
+    /// The ID token, when Cognito sent one (it does with every log-in and refresh).
+    pub(crate) id: Option<Secret>,
 }
 
 /// What Cognito answered a log-in step: tokens, or another challenge.
@@ -71,6 +73,15 @@ pub(crate) enum Denial {
     /// `InvalidParameterException` "... flow not enabled for this client" at log-in (or
     /// another wording naming the flow as not enabled).
     FlowNotEnabled,
+    /// `PasswordResetRequiredException` at log-in.
+    PasswordResetRequired,
+    /// `UserNotConfirmedException` at log-in.
+    UserNotConfirmed,
+    /// `ResourceNotFoundException` from `DescribeUserPoolClient`: no such app client.
+    UnknownClient,
+    /// `AccessDeniedException` (or a refusal of the AWS credentials) from an operation that
+    /// needs them: no verdict, and not an outage either.
+    NoPermission(String),
 }
 
 /// Sorts an error code (and its message) into a verdict; `None` leaves it unavailable.
@@ -80,6 +91,8 @@ type Sort = fn(&str, Option<&str>) -> Option<CallError>;
 fn login_errors(code: &str, message: Option<&str>) -> Option<CallError> {
     match code {
         "NotAuthorizedException" | "UserNotFoundException" => Some(CallError::Refused),
+        "PasswordResetRequiredException" => Some(CallError::Denied(Denial::PasswordResetRequired)),
+        "UserNotConfirmedException" => Some(CallError::Denied(Denial::UserNotConfirmed)),
         // "USER_PASSWORD_AUTH flow not enabled for this client", and SRP's likewise.
         "InvalidParameterException"
             if message.is_some_and(|m| {
@@ -117,6 +130,22 @@ fn challenge_errors(code: &str, message: Option<&str>) -> Option<CallError> {
         "InvalidParameterException" => Denial::InvalidParameter(
             user_message(message).unwrap_or_else(|| "Invalid answer.".into()),
         ),
+        _ => return None,
+    };
+    Some(CallError::Denied(denial))
+}
+
+/// `DescribeUserPoolClient`: no such client, or credentials that may not ask.
+fn describe_errors(code: &str, _message: Option<&str>) -> Option<CallError> {
+    let denial = match code {
+        "ResourceNotFoundException" => Denial::UnknownClient,
+        // IAM's refusal, and the signature checks' (no, wrong or expired credentials).
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "MissingAuthenticationTokenException"
+        | "ExpiredTokenException"
+        | "NotAuthorizedException" => Denial::NoPermission(code.to_owned()),
         _ => return None,
     };
     Some(CallError::Denied(denial))
@@ -472,6 +501,30 @@ impl Idp {
         tokens("InitiateAuth", output.authentication_result(), false)
     }
 
+    /// `DescribeUserPoolClient`: the app client's `ExplicitAuthFlows` (as Cognito spells
+    /// them). Needs AWS credentials allowed to call it, unlike log-in and refresh.
+    pub(crate) async fn explicit_auth_flows(&self) -> Result<Vec<String>, CallError> {
+        let request = self
+            .client
+            .describe_user_pool_client()
+            .user_pool_id(&self.pool_id)
+            .client_id(&self.client_id);
+        let output = self
+            .call("DescribeUserPoolClient", describe_errors, request.send())
+            .await?;
+        let client = output.user_pool_client().ok_or_else(|| {
+            CallError::Unavailable(Box::new(IdpError::new(
+                "DescribeUserPoolClient",
+                "answer without UserPoolClient",
+            )))
+        })?;
+        Ok(client
+            .explicit_auth_flows()
+            .iter()
+            .map(|flow| flow.as_str().to_owned())
+            .collect())
+    }
+
     /// `RevokeToken`: ends a refresh token and the tokens issued from it.
     pub(crate) async fn revoke(&self, refresh_token: &Secret) -> Result<(), CallError> {
         let mut request = self
@@ -548,6 +601,7 @@ fn tokens(
     Ok(Tokens {
         access: Secret::new(access),
         refresh,
+        id: result.id_token().map(Secret::new),
     })
 }
 

@@ -54,7 +54,9 @@
 //! `USER_SRP_AUTH` (the password never leaves the server; its `PASSWORD_VERIFIER` challenge
 //! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`](crate::AuthFlow::Srp):
 //! the app client must allow `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` (else
-//! [`SessionError::FlowNotEnabled`] names the flag). Cognito may answer with a
+//! [`SessionError::FlowNotEnabled`] names the flag;
+//! [`SessionManager::check_app_client`](crate::SessionManager::check_app_client) tells at
+//! start, when the AWS credentials may ask). Cognito may answer with a
 //! [`Challenge`] rather than tokens: a new password for a user an administrator created, an
 //! MFA or one-time code, a choice of MFA, or setting up an authenticator app. The client
 //! gets its name, parameters and a sealed session, and sends its [`ChallengeAnswer`] back
@@ -67,7 +69,13 @@
 //! | the sealed session was altered, expired, or is another user's; `NotAuthorizedException` | [`SessionError::LogInExpired`] | log in again |
 //! | `InvalidPasswordException` | [`SessionError::PasswordRefused`] (the policy's message) | choose another password |
 //! | `InvalidParameterException` (e.g. a required attribute missing) | [`SessionError::InvalidAnswer`] | the message |
+//! | `PasswordResetRequiredException` at log-in | [`SessionError::PasswordResetRequired`] | reset the password |
+//! | `UserNotConfirmedException` at log-in | [`SessionError::UserNotConfirmed`] | confirm the account |
 //! | throttling, 5xx, unreachable | [`SessionError::Unavailable`] | try again shortly |
+//!
+//! The ID token that comes with the access token is not read, unless
+//! [`CognitoOptions::with_id_token_claims`] names claims to keep (`email`, `custom:*`): it
+//! is then verified too, and those claims join the session's claims.
 //!
 //! # Verification
 //!
@@ -101,6 +109,7 @@
 //! Tokens and refresh tokens are never logged, and Cognito's error messages (which may quote
 //! them) are not either: errors carry Cognito's error code only.
 
+mod app_client;
 mod authenticate;
 mod cache;
 mod challenge;
@@ -114,6 +123,7 @@ mod refresh;
 pub(crate) mod srp;
 mod verify;
 
+pub use self::app_client::AppClientCheck;
 pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
 pub use self::options::CognitoOptions;
 
@@ -128,7 +138,7 @@ use self::challenge::Sealer;
 use self::flight::Flights;
 use self::idp::{CallError, Idp, IdpError};
 use self::jwks::{Jwks, JwksTiming};
-use self::verify::{AccessClaims, Verifier};
+use self::verify::{AccessClaims, IdClaimNames, Verifier};
 
 /// Whether a token goes down the Cognito path rather than the opaque one. Opaque tokens are
 /// base64url and never hold a dot, so one dot decides; the verifier checks the three-part
@@ -146,6 +156,8 @@ pub(crate) struct Cognito {
     flights: Flights,
     sealer: Sealer,
     global_sign_out: bool,
+    /// The ID-token claims sessions keep; none by default.
+    id_claims: IdClaimNames,
 }
 
 impl std::fmt::Debug for Cognito {
@@ -220,6 +232,7 @@ impl Cognito {
             flights: Flights::new(options.call_timeout),
             sealer,
             global_sign_out: options.global_sign_out,
+            id_claims: IdClaimNames::new(options.id_token_claims),
         })
     }
 
@@ -230,6 +243,28 @@ impl Cognito {
             KeyClaim::Sub => claims.sub.as_str(),
         };
         (!key.is_empty() && key.len() <= 256).then_some(key)
+    }
+
+    /// The chosen claims of the ID token Cognito returned, verified and about
+    /// `sub`; `None` when no claim is chosen or no ID token came. Refused as
+    /// [`AuthError::Invalid`] when the ID token doesn't verify.
+    async fn id_claims_of(
+        &self,
+        id_token: Option<&crate::Secret>,
+        sub: &str,
+        now: u64,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, crate::AuthError> {
+        if self.id_claims.is_empty() {
+            return Ok(None);
+        }
+        let Some(id) = id_token else {
+            return Ok(None);
+        };
+        let claims = self
+            .verifier
+            .verify_id(id.expose(), sub, &self.id_claims, now)
+            .await?;
+        Ok(Some(claims))
     }
 
     /// Ends the refresh token of a session that is being deleted (`RevokeToken`). Best

@@ -32,6 +32,7 @@ pub struct CognitoOptions {
     pub(super) refresh_token_rotation: bool,
     pub(super) challenge_key: Option<ChallengeKey>,
     pub(super) challenge_lifetime: Duration,
+    pub(super) id_token_claims: Vec<String>,
 }
 
 /// The key that seals challenge sessions: bytes, redacted from `Debug`.
@@ -61,6 +62,7 @@ impl Default for CognitoOptions {
             refresh_token_rotation: false,
             challenge_key: None,
             challenge_lifetime: Duration::from_secs(15 * 60),
+            id_token_claims: Vec::new(),
         }
     }
 }
@@ -275,6 +277,41 @@ impl CognitoOptions {
     /// ```
     pub fn with_challenge_lifetime(mut self, lifetime: Duration) -> Self {
         self.challenge_lifetime = lifetime;
+        self
+    }
+
+    /// Claims of the user's ID token to keep in the session, by name (`email`, `name`,
+    /// `email_verified`, ...); a name ending in `*` takes every claim that starts so
+    /// (`custom:*` for the custom attributes). Default: none, and the ID token is not read.
+    ///
+    /// The ID token Cognito returns at log-in, and at each refresh, is verified like the
+    /// access token (signature by the pool's key, `iss`), and must be an ID token
+    /// (`token_use` = `id`) for the app client (`aud`), unexpired, and about the same user
+    /// (`sub`); then the chosen claims join the session's [`Claims::other`](crate::Claims::other),
+    /// read with [`CurrentUser::claim`](crate::CurrentUser::claim) (a claim the access
+    /// token also carries takes the ID token's value). The token itself is not kept. Claims
+    /// about the token (`aud`, `iss`, `exp`, `jti`, `at_hash`, ...) and `cognito:groups`
+    /// (the access token's [groups](crate::CurrentUser::groups) are the ones checked) are
+    /// never taken. The app client must be allowed to read the attributes (its read
+    /// attributes) for Cognito to put them in the ID token. An ID token that doesn't verify
+    /// fails the log-in or refresh like an access token that doesn't
+    /// ([`Unavailable`](crate::SessionError::Unavailable): a configuration problem, not the
+    /// user's); a refresh that brings no ID token keeps the claims the last one gave.
+    ///
+    /// ```
+    /// # use cognito_session::cognito::CognitoOptions;
+    /// let options = CognitoOptions::default().with_id_token_claims(["email", "name", "custom:*"]);
+    /// ```
+    pub fn with_id_token_claims<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.id_token_claims = names
+            .into_iter()
+            .map(Into::into)
+            .filter(|name: &String| !name.is_empty())
+            .collect();
         self
     }
 }

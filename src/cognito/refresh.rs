@@ -159,6 +159,25 @@ impl Cognito {
             return Err(unusable("returned an access token of another session"));
         }
 
+        // Groups and claims as the user pool says now: a group change lands here.
+        let mut claims = new_claims.claims.clone();
+        match self
+            .id_claims_of(tokens.id.as_ref(), &new_claims.sub, now)
+            .await
+        {
+            Ok(Some(id_claims)) => claims.other.extend(id_claims),
+            // No ID token this time: the chosen claims stay as the last one said.
+            Ok(None) => {
+                for (name, value) in &record.claims.other {
+                    if self.id_claims.wants(name) && !claims.other.contains_key(name) {
+                        claims.other.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            Err(AuthError::Unavailable(e)) => return Err(Failure::Unavailable(e)),
+            Err(_) => return Err(unusable("returned an ID token that does not verify")),
+        }
+
         let config = check.config();
         let updated = SessionRecord {
             token_hash: new_hash,
@@ -169,8 +188,7 @@ impl Cognito {
                 refresh_token: tokens.refresh.unwrap_or_else(|| old.refresh_token.clone()),
                 access_expires_at: new_claims.exp,
             }),
-            // Groups and claims as the user pool says now: a group change lands here.
-            claims: new_claims.claims.clone(),
+            claims,
             refreshed_at: now,
             last_seen_at: now,
             // Unchanged unless an idle timeout slides it.

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 use super::cache::TokenCache;
@@ -83,11 +83,68 @@ struct Payload {
 /// [`Claims::other`] (those not already taken by [`Payload`]'s fields).
 const TOKEN_CLAIMS: [&str; 4] = ["iss", "jti", "event_id", "version"];
 
+/// The payload of an ID token, as far as it is checked; `iss`, `aud` and `exp` are also
+/// checked by `jsonwebtoken`.
+#[derive(Deserialize)]
+struct IdPayload {
+    sub: String,
+    token_use: String,
+    exp: u64,
+    iat: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    /// Every claim not named above.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Claims of an ID token about the token rather than the user: never taken, whatever the
+/// [names](IdClaimNames) say.
+const ID_TOKEN_CLAIMS: [&str; 10] = [
+    "iss",
+    "aud",
+    "azp",
+    "jti",
+    "origin_jti",
+    "event_id",
+    "at_hash",
+    "nonce",
+    "version",
+    "cognito:groups",
+];
+
+/// Which claims of the ID token a session keeps: names, and prefixes written `name*`
+/// (e.g. `custom:*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IdClaimNames(Vec<String>);
+
+impl IdClaimNames {
+    pub(crate) fn new(names: Vec<String>) -> Self {
+        Self(names)
+    }
+
+    /// Whether no claim is wanted: the ID token is not read at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the claim `name` is wanted.
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        !ID_TOKEN_CLAIMS.contains(&name)
+            && self.0.iter().any(|wanted| match wanted.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => wanted == name,
+            })
+    }
+}
+
 /// Verifies access tokens of one user pool.
 pub(crate) struct Verifier {
     clients: Vec<String>,
     leeway: u64,
     validation: Validation,
+    /// For ID tokens: `aud` must be the app client that logs in and refreshes.
+    id_validation: Validation,
     jwks: Jwks,
     cache: TokenCache,
 }
@@ -121,12 +178,19 @@ impl Verifier {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
+        let mut id_validation = Validation::new(Algorithm::RS256);
+        id_validation.set_issuer(&settings.issuers());
+        id_validation.set_audience(&[&settings.client_id]);
+        id_validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        id_validation.validate_exp = false;
+        id_validation.validate_nbf = false;
         let mut clients = vec![settings.client_id.clone()];
         clients.extend(settings.extra_client_ids.iter().cloned());
         Self {
             clients,
             leeway: leeway.as_secs(),
             validation,
+            id_validation,
             jwks,
             cache,
         }
@@ -149,7 +213,40 @@ impl Verifier {
         self.cache.get(token, now)
     }
 
-    async fn verify_uncached(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {
+    /// The claims named by `names` of the ID token `token`, which must be signed by the
+    /// pool, issued by it, for the app client (`aud`), an ID token (`token_use` = `id`),
+    /// not expired (beyond the leeway), and about the user `sub` (the access token's).
+    pub(crate) async fn verify_id(
+        &self,
+        token: &str,
+        sub: &str,
+        names: &IdClaimNames,
+        now: u64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+        let key = Box::pin(self.key_for(token)).await?;
+        let payload = decode::<IdPayload>(token, &key, &self.id_validation)
+            .map_err(|e| {
+                tracing::debug!(error = ?e.kind(), "ID token refused");
+                malformed()
+            })?
+            .claims;
+        let future = |t: u64| t > now.saturating_add(self.leeway);
+        if payload.token_use != "id"
+            || payload.sub != sub
+            || payload.exp.saturating_add(self.leeway) <= now
+            || future(payload.iat)
+            || payload.nbf.is_some_and(future)
+        {
+            tracing::debug!(token_use = %payload.token_use, "ID token refused: claims");
+            return Err(malformed());
+        }
+        let mut claims = payload.other;
+        claims.retain(|name, _| names.wants(name));
+        Ok(claims)
+    }
+
+    /// The pool's key that signed `token`, once its shape and header pass.
+    async fn key_for(&self, token: &str) -> Result<Arc<DecodingKey>, AuthError> {
         if !well_formed(token) {
             return Err(malformed());
         }
@@ -162,14 +259,18 @@ impl Verifier {
             .kid
             .filter(|kid| !kid.is_empty() && kid.len() <= MAX_KID_LEN)
             .ok_or_else(malformed)?;
-        let key = match self.jwks.key(&kid).await {
-            Ok(key) => key,
+        match self.jwks.key(&kid).await {
+            Ok(key) => Ok(key),
             Err(KeyError::Unknown) => {
                 tracing::debug!("token refused: unknown key id");
-                return Err(malformed());
+                Err(malformed())
             }
-            Err(KeyError::Unavailable(e)) => return Err(AuthError::Unavailable(e)),
-        };
+            Err(KeyError::Unavailable(e)) => Err(AuthError::Unavailable(e)),
+        }
+    }
+
+    async fn verify_uncached(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {
+        let key = self.key_for(token).await?;
         let payload = decode::<Payload>(token, &key, &self.validation)
             .map_err(|e| {
                 tracing::debug!(error = ?e.kind(), "token refused");
@@ -542,6 +643,109 @@ mod tests {
             assert_malformed(check(&v, &token).await, what);
         }
         assert!(check(&v, &good).await.is_ok());
+    }
+
+    fn id_claims() -> Value {
+        json!({
+            "sub": "sub-1",
+            "iss": settings().issuer(),
+            "aud": "client",
+            "token_use": "id",
+            "cognito:username": "alice",
+            "cognito:groups": ["admins"],
+            "email": "alice@example.com",
+            "email_verified": true,
+            "name": "Alice",
+            "custom:team": "blue",
+            "custom:level": "3",
+            "origin_jti": "ojti-1",
+            "at_hash": "h",
+            "iat": NOW - 10,
+            "exp": NOW + 3590,
+            "jti": "jti-2",
+        })
+    }
+
+    fn id_with(changes: Value) -> String {
+        let mut claims = id_claims();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        sign(&claims, key(), "k1")
+    }
+
+    fn names(names: &[&str]) -> IdClaimNames {
+        IdClaimNames::new(names.iter().map(|&n| n.to_owned()).collect())
+    }
+
+    #[tokio::test]
+    async fn an_id_token_gives_the_chosen_claims_only() {
+        let v = verifier();
+        let wanted = names(&["email", "custom:*", "aud", "cognito:groups", "at_hash"]);
+        let claims = v
+            .verify_id(&id_with(json!({})), "sub-1", &wanted, NOW)
+            .await
+            .unwrap();
+        let mut got: Vec<&str> = claims.keys().map(String::as_str).collect();
+        got.sort_unstable();
+        // Token claims and groups are never taken, even when named.
+        assert_eq!(got, ["custom:level", "custom:team", "email"]);
+        assert_eq!(claims["email"], "alice@example.com");
+        let none = v
+            .verify_id(&id_with(json!({})), "sub-1", &names(&["phone_number"]), NOW)
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_id_token_for_another_client_user_or_use_is_refused() {
+        let v = verifier();
+        let wanted = names(&["email"]);
+        let cases = [
+            ("another audience", id_with(json!({ "aud": "stranger" }))),
+            // Extra client ids are for access tokens: log-in and refresh use the main one.
+            (
+                "an extra client's audience",
+                id_with(json!({ "aud": "mobile" })),
+            ),
+            ("no audience", id_with(json!({ "aud": null }))),
+            ("an access token", id_with(json!({ "token_use": "access" }))),
+            ("no token_use", id_with(json!({ "token_use": null }))),
+            (
+                "expired",
+                id_with(json!({ "iat": NOW - 7200, "exp": NOW - 61 })),
+            ),
+            ("iat in the future", id_with(json!({ "iat": NOW + 61 }))),
+            (
+                "another issuer",
+                id_with(
+                    json!({ "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x" }),
+                ),
+            ),
+            ("signed by another key", sign(&id_claims(), other(), "k1")),
+            ("not a JWT", "a.b".to_owned()),
+        ];
+        for (what, token) in cases {
+            match v.verify_id(&token, "sub-1", &wanted, NOW).await {
+                Err(AuthError::Invalid(InvalidReason::Malformed)) => {}
+                other => panic!("{what}: expected Malformed, got {other:?}"),
+            }
+        }
+        match v
+            .verify_id(&id_with(json!({})), "sub-2", &wanted, NOW)
+            .await
+        {
+            Err(AuthError::Invalid(InvalidReason::Malformed)) => {}
+            other => panic!("another user's ID token: {other:?}"),
+        }
+        // Expired within the leeway still passes: it was issued moments ago.
+        let late = id_with(json!({ "exp": NOW - 30 }));
+        assert!(v.verify_id(&late, "sub-1", &wanted, NOW).await.is_ok());
     }
 
     #[tokio::test]
