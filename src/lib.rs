@@ -99,6 +99,7 @@
 mod check;
 mod config;
 mod cookie;
+mod encryption;
 mod env;
 mod error;
 mod layer;
@@ -132,6 +133,7 @@ pub use check::{Authenticated, NewToken};
 pub use config::{
     AuthFlow, CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings,
 };
+pub use encryption::EncryptionKeys;
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
 #[cfg(feature = "cognito")]
