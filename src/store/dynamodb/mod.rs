@@ -130,10 +130,10 @@
 //! The layer answers 503 for `Unavailable` and `Backend` alike; the distinction is for your
 //! logs and alarms.
 
-mod batch;
 mod error;
 mod item;
 mod table;
+mod user;
 
 use std::fmt;
 
@@ -145,7 +145,7 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use self::error::sdk_error;
-use self::item::{Fields, Item, n, s};
+use self::item::{Item, n, s};
 use super::{SessionStore, StoreError};
 use crate::{ConfigError, EncryptionKeys, SessionRecord, TableSettings};
 
@@ -487,27 +487,11 @@ impl SessionStore for DynamoDbStore {
         Ok(())
     }
 
-    /// Finds the user's sessions through the username index and deletes them 25 at a time;
-    /// how many the index listed. See [Consistency](self#consistency) for what the index
-    /// can miss.
+    /// Finds the user's sessions through the username index, deletes them, and follows
+    /// each one's rotation successor; how many items it removed. See
+    /// [Consistency](self#consistency) for what the index can miss.
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        let pk = &self.table.partition_key;
-        let mut deleted = 0;
-        let mut start = None;
-        loop {
-            let page = self.page_of_user(username, start).await?;
-            let keys = page
-                .items()
-                .iter()
-                .map(|item| Fields(item).required(pk, Fields::string))
-                .collect::<Result<Vec<_>, _>>()?;
-            self.delete_all(&keys).await?;
-            deleted += keys.len();
-            start = page.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(deleted);
-            }
-        }
+        self.delete_sessions_of(username).await
     }
 }
 
