@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cookie::SameSite;
 
-use crate::Secret;
 use crate::cookie::CookieSettings;
 use crate::csrf::AllowedOrigins;
 use crate::token::TokenSource;
+use crate::{EncryptionKeys, Secret};
 
 /// A configuration that can't work, found when the config is used
 /// ([`SessionManager::new`](crate::SessionManager::new), `DynamoDbStore::new`) or read
@@ -97,17 +97,28 @@ pub struct TableSettings {
     /// (`SESSION_CACHE_SECS`, see [`CachedStore`](crate::CachedStore));
     /// default `None`, every request reads the table.
     pub cache: Option<Duration>,
+    /// The keys that encrypt the Cognito tokens in the table (`SESSION_ENCRYPTION_KEY`);
+    /// [`DynamoDbStore::new`](crate::store::dynamodb::DynamoDbStore::new) uses them.
+    /// Default `None`: Cognito sessions can't be stored unless `allow_plaintext_tokens`.
+    pub encryption: Option<EncryptionKeys>,
+    /// Whether Cognito tokens may be in the table as plaintext (`ALLOW_PLAINTEXT_TOKENS`):
+    /// without a key they are written so, with one they are still read (while a table
+    /// written without a key is migrated). Default `false`: a plaintext token is refused,
+    /// and [`SessionConfig::from_env`] refuses a Cognito pool and a table without a key.
+    pub allow_plaintext_tokens: bool,
 }
 
 impl TableSettings {
     /// The table `name`, with the default partition key `SessionToken` and index
-    /// `UsernameIndex`.
+    /// `UsernameIndex`, no encryption key and no plaintext tokens allowed.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             partition_key: "SessionToken".into(),
             username_index: "UsernameIndex".into(),
             cache: None,
+            encryption: None,
+            allow_plaintext_tokens: false,
         }
     }
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::{
-    AuthFlow, CognitoSettings, ConfigError, KeyClaim, Secret, SessionConfig, TableSettings,
+    AuthFlow, CognitoSettings, ConfigError, EncryptionKeys, KeyClaim, Secret, SessionConfig,
+    TableSettings,
 };
 
 impl SessionConfig {
@@ -22,6 +23,8 @@ impl SessionConfig {
     /// | `PARTITION_KEY` | [`TableSettings::partition_key`] |
     /// | `SESSION_USERNAME_INDEX` | [`TableSettings::username_index`] |
     /// | `SESSION_CACHE_SECS` | [`TableSettings::cache`] |
+    /// | `SESSION_ENCRYPTION_KEY` | [`TableSettings::encryption`], see [`EncryptionKeys`] for the format; needed with a table and a Cognito pool |
+    /// | `ALLOW_PLAINTEXT_TOKENS` | `true`/`false`, [`TableSettings::allow_plaintext_tokens`] |
     /// | `USER_POOL_ID` | [`CognitoSettings::user_pool_id`]; needs `CLIENT_ID` |
     /// | `CLIENT_ID` | [`CognitoSettings::client_id`]; needs `USER_POOL_ID` |
     /// | `CLIENT_SECRET` | [`CognitoSettings::client_secret`] |
@@ -69,8 +72,16 @@ impl SessionConfig {
                 })
                 .transpose()
         };
+        let flag = |name: &'static str| -> Result<Option<bool>, ConfigError> {
+            get(name).map(|v| boolean(name, &v)).transpose()
+        };
         let mut config = Self::default();
 
+        // Read even without a table, so that a malformed key is reported wherever it is set.
+        let encryption = get("SESSION_ENCRYPTION_KEY")
+            .map(|keys| keys.parse::<EncryptionKeys>())
+            .transpose()?;
+        let allow_plaintext_tokens = flag("ALLOW_PLAINTEXT_TOKENS")?.unwrap_or(false);
         if let Some(name) = get("SESSION_TABLE") {
             let mut table = TableSettings::new(name);
             if let Some(pk) = get("PARTITION_KEY") {
@@ -80,6 +91,8 @@ impl SessionConfig {
                 table.username_index = index;
             }
             table.cache = secs("SESSION_CACHE_SECS")?;
+            table.encryption = encryption;
+            table.allow_plaintext_tokens = allow_plaintext_tokens;
             config.table = Some(table);
         }
 
@@ -156,12 +169,25 @@ impl SessionConfig {
             }
             (None, None) => {}
         }
+        if let (Some(table), Some(_)) = (&config.table, &config.cognito)
+            && table.encryption.is_none()
+            && !table.allow_plaintext_tokens
+        {
+            return Err(ConfigError::Env {
+                variable: "SESSION_ENCRYPTION_KEY",
+                message: "not set, and Cognito sessions in SESSION_TABLE hold each user's \
+                          access and refresh tokens: set it to the base64 of 32 random bytes \
+                          (`openssl rand -base64 32`), or set ALLOW_PLAINTEXT_TOKENS=true to \
+                          store them in plaintext"
+                    .into(),
+            });
+        }
 
         if let Some(name) = get("SESSION_COOKIE") {
             config.cookie.name = name;
         }
-        if let Some(secure) = get("COOKIE_SECURE") {
-            config.cookie.secure = boolean("COOKIE_SECURE", &secure)?;
+        if let Some(secure) = flag("COOKIE_SECURE")? {
+            config.cookie.secure = secure;
         }
         config.cookie.domain = get("COOKIE_DOMAIN");
         if let Some(lifetime) = secs("SESSION_LIFETIME_SECS")? {
@@ -183,8 +209,8 @@ impl SessionConfig {
                     message: e.to_string(),
                 })?;
         }
-        if let Some(enabled) = get("CSRF_PROTECTION") {
-            config.csrf_protection = boolean("CSRF_PROTECTION", &enabled)?;
+        if let Some(enabled) = flag("CSRF_PROTECTION")? {
+            config.csrf_protection = enabled;
         }
         config
             .cookie
@@ -278,6 +304,7 @@ mod tests {
             ("CLIENT_ID", "client"),
             ("CLIENT_SECRET", "shh"),
             ("SESSION_KEY_CLAIM", "sub"),
+            ("SESSION_ENCRYPTION_KEY", KEY_ONES),
             ("COOKIE_SECURE", "false"),
             ("REFRESH_BEFORE_SECS", "3595"),
             ("REFRESH_AFTER_EXPIRY_SECS", "7200"),
@@ -306,6 +333,91 @@ mod tests {
         assert!(!config.cookie.secure);
         assert_eq!(config.refresh_before, Duration::from_secs(3595));
         assert_eq!(config.refresh_after_expiry, Duration::from_secs(7200));
+    }
+
+    /// The base64 of 32 bytes of 1.
+    const KEY_ONES: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn cognito_on_a_table_needs_a_key_or_an_explicit_plaintext_opt_in() {
+        let base = [
+            ("SESSION_TABLE", "sessions"),
+            ("USER_POOL_ID", "us-east-1_p"),
+            ("CLIENT_ID", "c"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            env(&vars)
+        };
+        match with(&[]) {
+            Err(ConfigError::Env { variable, message }) => {
+                assert_eq!(variable, "SESSION_ENCRYPTION_KEY");
+                assert!(message.contains("ALLOW_PLAINTEXT_TOKENS"), "{message}");
+            }
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+        assert_eq!(
+            variable(with(&[("ALLOW_PLAINTEXT_TOKENS", "false")])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+
+        let keyed = with(&[("SESSION_ENCRYPTION_KEY", KEY_ONES)]).unwrap();
+        let table = keyed.table.unwrap();
+        assert_eq!(table.encryption, Some(EncryptionKeys::single([1; 32])));
+        assert!(
+            !table.allow_plaintext_tokens,
+            "plaintext is refused by default"
+        );
+
+        let plain = with(&[("ALLOW_PLAINTEXT_TOKENS", "true")]).unwrap();
+        let table = plain.table.unwrap();
+        assert_eq!(table.encryption, None);
+        assert!(table.allow_plaintext_tokens);
+
+        let migrating = with(&[
+            ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+            ("ALLOW_PLAINTEXT_TOKENS", "true"),
+        ])
+        .unwrap();
+        let table = migrating.table.unwrap();
+        assert!(table.encryption.is_some() && table.allow_plaintext_tokens);
+
+        // Opaque sessions keep only hashes: a table alone needs no key, nor does Cognito
+        // with sessions in memory.
+        assert!(env(&[("SESSION_TABLE", "sessions")]).is_ok());
+        assert!(env(&[("USER_POOL_ID", "us-east-1_p"), ("CLIENT_ID", "c")]).is_ok());
+    }
+
+    #[test]
+    fn encryption_variables_are_checked_wherever_they_are_set() {
+        let rotated = format!(
+            "2:{},1:{KEY_ONES}",
+            "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+        );
+        let config = env(&[
+            ("SESSION_TABLE", "s"),
+            ("SESSION_ENCRYPTION_KEY", rotated.as_str()),
+        ])
+        .unwrap();
+        let keys = config.table.unwrap().encryption.unwrap();
+        assert_eq!(keys.ids().collect::<Vec<_>>(), [2, 1]);
+
+        assert_eq!(
+            variable(env(&[("SESSION_ENCRYPTION_KEY", "c2hvcnQ=")])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+        assert_eq!(
+            variable(env(&[
+                ("SESSION_TABLE", "s"),
+                ("SESSION_ENCRYPTION_KEY", "1:abc,")
+            ])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+        assert_eq!(
+            variable(env(&[("ALLOW_PLAINTEXT_TOKENS", "sure")])),
+            "ALLOW_PLAINTEXT_TOKENS"
+        );
     }
 
     #[test]

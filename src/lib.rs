@@ -109,6 +109,7 @@
 mod check;
 mod config;
 mod cookie;
+mod encryption;
 mod env;
 mod error;
 mod layer;
@@ -143,6 +144,7 @@ pub use check::{Authenticated, NewToken};
 pub use config::{
     AuthFlow, CognitoSettings, ConfigError, KeyClaim, SameSite, SessionConfig, TableSettings,
 };
+pub use encryption::EncryptionKeys;
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
 #[cfg(feature = "cognito")]

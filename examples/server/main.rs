@@ -450,6 +450,19 @@ async fn dynamodb_store(
         }
     };
     let store = DynamoDbStore::new(client, table.clone()).map_err(|e| e.to_string())?;
+    // `DynamoDbStore::new` applies SESSION_ENCRYPTION_KEY and ALLOW_PLAINTEXT_TOKENS, which
+    // `SessionConfig::from_env` has checked: a Cognito pool on a table needs one of them.
+    match &table.encryption {
+        Some(keys) => tracing::info!(
+            key_id = keys.current_id(),
+            keys = keys.ids().count(),
+            "Cognito tokens in the table are encrypted"
+        ),
+        None if table.allow_plaintext_tokens => tracing::warn!(
+            "ALLOW_PLAINTEXT_TOKENS: Cognito tokens are stored in the table in plaintext"
+        ),
+        None => {}
+    }
     if missing {
         store.create_table().await.map_err(|e| {
             format!(

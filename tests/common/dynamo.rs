@@ -23,9 +23,19 @@ pub fn client(url: &str, access_key: &str, operation_timeout: Duration) -> Clien
     Client::from_conf(config)
 }
 
-/// A store on `table` through `client`: the tests make every `DynamoDbStore` here.
+/// The encryption key of the tests' stores, and of the example server they start.
+pub const TEST_KEY: [u8; 32] = [0x5E; 32];
+
+/// [`TEST_KEY`] as `SESSION_ENCRYPTION_KEY` spells it.
+#[allow(dead_code)]
+pub const TEST_KEY_BASE64: &str = "Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4=";
+
+/// A store on `table` through `client`, encrypting with [`TEST_KEY`] (a store without a
+/// key refuses Cognito tokens): the tests make every `DynamoDbStore` here.
 pub fn store(client: Client, table: TableSettings) -> DynamoDbStore {
-    DynamoDbStore::new(client, table).expect("the tests' partition keys are valid")
+    DynamoDbStore::new(client, table)
+        .expect("the tests' partition keys are valid")
+        .with_encryption_key(TEST_KEY)
 }
 
 /// A store on a new table at `url`, its client giving up after `operation_timeout`.

@@ -164,6 +164,10 @@ pub fn aws_env(pool: &Pool, extra: &[(&'static str, String)]) -> Vec<(&'static s
         ("USER_POOL_ID", pool.pool_id.clone()),
         ("CLIENT_ID", pool.client_id.clone()),
         ("COOKIE_SECURE", "false".into()),
+        (
+            "SESSION_ENCRYPTION_KEY",
+            super::dynamo::TEST_KEY_BASE64.into(),
+        ),
     ];
     if let Some(secret) = &pool.client_secret {
         env.push(("CLIENT_SECRET", secret.clone()));

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 
-use aes_gcm::Nonce;
 use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -117,19 +117,28 @@ impl DynamoDbStore {
         })
     }
 
-    /// A Cognito token as it is written: encrypted when the store has a key.
+    /// A Cognito token as it is written: sealed under the newest key, or in plaintext when
+    /// the store has no key and allows it.
     fn seal(
         &self,
         key: &str,
         attribute: &str,
         secret: &Secret,
     ) -> Result<AttributeValue, StoreError> {
-        let Some(cipher) = &self.cipher else {
-            return Ok(s(secret.expose()));
+        let Some((id, cipher)) = self.ciphers.first() else {
+            if self.table.allow_plaintext_tokens {
+                return Ok(s(secret.expose()));
+            }
+            return Err(backend_msg(format!(
+                "refusing to store {attribute} in plaintext: the store has no encryption key \
+                 (SESSION_ENCRYPTION_KEY), and plaintext tokens are not allowed \
+                 (ALLOW_PLAINTEXT_TOKENS)"
+            )));
         };
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(backend)?;
-        let aad = associated_data(key, attribute);
+        let header = [FORMAT_KEY_ID, *id];
+        let aad = associated_data(&header, key, attribute);
         let payload = Payload {
             msg: secret.expose().as_bytes(),
             aad: &aad,
@@ -137,13 +146,14 @@ impl DynamoDbStore {
         let ciphertext = cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
             .map_err(|_| backend_msg(format!("could not encrypt {attribute}")))?;
-        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        let mut sealed = Vec::with_capacity(header.len() + NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&header);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
         Ok(AttributeValue::B(Blob::new(sealed)))
     }
 
-    /// Reads what [`seal`](Self::seal) wrote.
+    /// Reads what [`seal`](Self::seal) wrote, and what it wrote before key ids existed.
     fn open(
         &self,
         fields: &Fields<'_>,
@@ -152,31 +162,47 @@ impl DynamoDbStore {
     ) -> Result<Option<Secret>, StoreError> {
         let sealed = match fields.0.get(attribute) {
             None => return Ok(None),
+            Some(AttributeValue::S(_)) if !self.table.allow_plaintext_tokens => {
+                return Err(malformed(
+                    attribute,
+                    "is stored in plaintext, and plaintext tokens are not allowed \
+                     (ALLOW_PLAINTEXT_TOKENS)",
+                ));
+            }
             Some(AttributeValue::S(plain)) => return Ok(Some(Secret::new(plain.as_str()))),
             Some(AttributeValue::B(sealed)) => sealed.as_ref(),
             Some(_) => return Err(malformed(attribute, "is neither a string nor binary")),
         };
-        let Some(cipher) = &self.cipher else {
+        if self.ciphers.is_empty() {
             return Err(malformed(
                 attribute,
                 "is encrypted, but the store has no encryption key",
             ));
+        }
+        let cipher = |id: u8| self.ciphers.iter().find(|(i, _)| *i == id).map(|(_, c)| c);
+        let decrypt = |cipher: &Aes256Gcm, header: &[u8], rest: &[u8]| {
+            let (nonce, ciphertext) = rest.split_at_checked(NONCE_LEN)?;
+            let aad = associated_data(header, key, attribute);
+            let payload = Payload {
+                msg: ciphertext,
+                aad: &aad,
+            };
+            cipher.decrypt(Nonce::from_slice(nonce), payload).ok()
         };
+        // `[FORMAT_KEY_ID, id, nonce, ciphertext]`, sealed under key `id`.
+        let current = match sealed {
+            [FORMAT_KEY_ID, id, rest @ ..] => {
+                cipher(*id).and_then(|c| decrypt(c, &sealed[..2], rest))
+            }
+            _ => None,
+        };
+        // `[nonce, ciphertext]`, as sealed before key ids, under key 1. Also tried when the
+        // value merely looked like the format above: a legacy nonce may begin with its bytes.
+        let plain = current.or_else(|| cipher(LEGACY_KEY_ID).and_then(|c| decrypt(c, &[], sealed)));
         // The reason is left out on purpose: "wrong key", "moved from another item" and
         // "tampered with" look alike to AES-GCM, and the error may end up in a log.
         let undecryptable = || malformed(attribute, "could not be decrypted");
-        if sealed.len() < NONCE_LEN {
-            return Err(undecryptable());
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let aad = associated_data(key, attribute);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: &aad,
-        };
-        let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), payload)
-            .map_err(|_| undecryptable())?;
+        let plain = plain.ok_or_else(undecryptable)?;
         String::from_utf8(plain)
             .map(|token| Some(Secret::new(token)))
             .map_err(|_| undecryptable())
@@ -189,10 +215,20 @@ impl DynamoDbStore {
 
 const NONCE_LEN: usize = 12;
 
-/// What AES-GCM authenticates along with a token: the item's key and the attribute, each
-/// length-prefixed so that no other (key, attribute) pair is spelled the same.
-fn associated_data(key: &str, attribute: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(16 + key.len() + attribute.len());
+/// The first byte of a sealed value that names its key: the key id follows.
+const FORMAT_KEY_ID: u8 = 0xE1;
+
+/// The key that reads values sealed before key ids existed: [`EncryptionKeys::single`]'s.
+///
+/// [`EncryptionKeys::single`]: crate::EncryptionKeys::single
+const LEGACY_KEY_ID: u8 = 1;
+
+/// What AES-GCM authenticates along with a token: the value's header (format and key id,
+/// empty for the legacy format), the attribute and the item's key, each length-prefixed so
+/// that no other (header, attribute, key) triple is spelled the same.
+fn associated_data(header: &[u8], key: &str, attribute: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(header.len() + 16 + key.len() + attribute.len());
+    aad.extend_from_slice(header);
     for part in [attribute, key] {
         aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
         aad.extend_from_slice(part.as_bytes());
@@ -295,6 +331,13 @@ fn malformed(attribute: &str, problem: &'static str) -> StoreError {
 mod tests {
     use super::super::tests::{full_record, record, store};
     use super::*;
+    use crate::EncryptionKeys;
+
+    /// A store without a key that allows plaintext tokens: what earlier versions did by
+    /// default.
+    fn plaintext() -> DynamoDbStore {
+        store().with_plaintext_tokens(true)
+    }
 
     fn is_malformed(result: Result<SessionRecord, StoreError>, attribute: &str) -> bool {
         match result {
@@ -305,7 +348,12 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_and_without_a_key() {
-        for store in [store(), store().with_encryption_key([9; 32])] {
+        let ring = EncryptionKeys::new([(5, [5; 32]), (1, [1; 32])]).unwrap();
+        for store in [
+            plaintext(),
+            store().with_encryption_key([9; 32]),
+            store().with_encryption_keys(Some(ring)),
+        ] {
             for record in [record(false), record(true), full_record()] {
                 let item = store.encode(&record).unwrap();
                 assert_eq!(store.decode(&item).unwrap(), record);
@@ -338,7 +386,7 @@ mod tests {
             AttributeValue::S(TokenHash::of("token").to_hex())
         );
 
-        let full = store().encode(&full_record()).unwrap();
+        let full = plaintext().encode(&full_record()).unwrap();
         assert_eq!(full["user_sub"], AttributeValue::S("sub-1".into()));
         assert_eq!(
             full["refresh_token"],
@@ -366,7 +414,7 @@ mod tests {
 
     #[test]
     fn claims_round_trip_and_empty_claims_write_nothing() {
-        let store = store();
+        let store = plaintext();
         let full = full_record();
         assert!(!full.claims.is_empty());
         let decoded = store.decode(&store.encode(&full).unwrap()).unwrap();
@@ -391,7 +439,11 @@ mod tests {
                 panic!("not binary: {:?}", item["refresh_token"]);
             };
             let bytes = sealed.as_ref();
-            assert_eq!(bytes.len(), NONCE_LEN + "refresh-token-value".len() + 16);
+            assert_eq!(
+                bytes.len(),
+                2 + NONCE_LEN + "refresh-token-value".len() + 16
+            );
+            assert_eq!(bytes[..2], [FORMAT_KEY_ID, 1], "format, then the key id");
             assert!(!bytes.windows(7).any(|w| w == b"refresh"));
         }
         assert_ne!(a["refresh_token"], b["refresh_token"]);
@@ -433,15 +485,152 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_tokens_are_still_read_once_a_key_is_set() {
-        let plain = store().encode(&full_record()).unwrap();
+    fn without_a_key_cognito_tokens_are_refused_unless_plaintext_is_allowed() {
+        let store = store();
+        match store.encode(&full_record()) {
+            Err(StoreError::Backend(e)) => {
+                let message = e.to_string();
+                assert!(message.contains("in plaintext"), "{message}");
+                assert!(message.contains("SESSION_ENCRYPTION_KEY"), "{message}");
+            }
+            other => panic!("expected a Backend error, got {other:?}"),
+        }
+        // Opaque sessions hold no token: nothing to refuse.
+        let opaque = record(false);
+        let item = store.encode(&opaque).unwrap();
+        assert_eq!(store.decode(&item).unwrap(), opaque);
+
+        let written = plaintext().encode(&full_record()).unwrap();
+        assert_eq!(written["access_token"], s("access.jwt.value"));
+        assert!(is_malformed(store.decode(&written), "in plaintext"));
+        assert_eq!(plaintext().decode(&written).unwrap(), full_record());
+    }
+
+    #[test]
+    fn plaintext_tokens_are_refused_with_a_key_unless_allowed_while_migrating() {
+        let plain = plaintext().encode(&full_record()).unwrap();
         let keyed = store().with_encryption_key([1; 32]);
-        assert_eq!(keyed.decode(&plain).unwrap(), full_record());
+        assert!(is_malformed(keyed.decode(&plain), "access_token"));
+        assert!(is_malformed(keyed.decode(&plain), "plaintext"));
+        let migrating = keyed.with_plaintext_tokens(true);
+        let record = migrating.decode(&plain).unwrap();
+        assert_eq!(record, full_record());
+        // Written back, it is sealed.
+        let rewritten = migrating.encode(&record).unwrap();
+        assert!(rewritten["refresh_token"].is_b());
+    }
+
+    /// Sealed as `with_encryption_key` did before key ids: `[nonce, ciphertext]`, with the
+    /// attribute and item key, length-prefixed, as associated data.
+    fn legacy_seal(
+        key: [u8; 32],
+        nonce: [u8; NONCE_LEN],
+        item_key: &str,
+        attribute: &str,
+        value: &str,
+    ) -> AttributeValue {
+        use aes_gcm::aead::KeyInit;
+        let mut aad = Vec::new();
+        for part in [attribute, item_key] {
+            aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            aad.extend_from_slice(part.as_bytes());
+        }
+        let cipher = Aes256Gcm::new(&key.into());
+        let payload = Payload {
+            msg: value.as_bytes(),
+            aad: &aad,
+        };
+        let mut sealed = nonce.to_vec();
+        sealed.extend(cipher.encrypt(Nonce::from_slice(&nonce), payload).unwrap());
+        AttributeValue::B(Blob::new(sealed))
+    }
+
+    #[test]
+    fn values_sealed_before_key_ids_are_read_with_key_one() {
+        let record = full_record();
+        let mut item = plaintext().encode(&record).unwrap();
+        // The second nonce begins like a value of the current format under key 2: it is
+        // still read as what it is.
+        let nonces = [[0x42; NONCE_LEN], {
+            let mut n = [0x42; NONCE_LEN];
+            n[..2].copy_from_slice(&[FORMAT_KEY_ID, 2]);
+            n
+        }];
+        for nonce in nonces {
+            let cognito = record.cognito.as_ref().unwrap();
+            for (name, value) in [
+                ("access_token", &cognito.access_token),
+                ("refresh_token", &cognito.refresh_token),
+            ] {
+                item.insert(
+                    name.into(),
+                    legacy_seal([1; 32], nonce, &record.key, name, value.expose()),
+                );
+            }
+            let ring = EncryptionKeys::new([(2, [2; 32]), (1, [1; 32])]).unwrap();
+            let rotated = store().with_encryption_keys(Some(ring));
+            assert_eq!(rotated.decode(&item).unwrap(), record);
+            assert_eq!(
+                store().with_encryption_key([1; 32]).decode(&item).unwrap(),
+                record
+            );
+            // Key 1 dropped from the ring: the legacy values are no longer readable.
+            let only_two =
+                store().with_encryption_keys(Some(EncryptionKeys::new([(2, [2; 32])]).unwrap()));
+            assert!(is_malformed(
+                only_two.decode(&item),
+                "could not be decrypted"
+            ));
+        }
+    }
+
+    #[test]
+    fn the_newest_key_seals_and_every_listed_key_opens() {
+        let record = full_record();
+        let ring = |keys: &[(u8, [u8; 32])]| {
+            store().with_encryption_keys(Some(EncryptionKeys::new(keys.iter().copied()).unwrap()))
+        };
+        let old = ring(&[(1, [1; 32])]);
+        let rotating = ring(&[(2, [2; 32]), (1, [1; 32])]);
+        let new = ring(&[(2, [2; 32])]);
+
+        let under_one = old.encode(&record).unwrap();
+        let under_two = rotating.encode(&record).unwrap();
+        let AttributeValue::B(sealed) = &under_two["access_token"] else {
+            panic!("not binary")
+        };
+        assert_eq!(
+            sealed.as_ref()[..2],
+            [FORMAT_KEY_ID, 2],
+            "the newest key seals"
+        );
+
+        assert_eq!(rotating.decode(&under_one).unwrap(), record);
+        assert_eq!(rotating.decode(&under_two).unwrap(), record);
+        assert_eq!(new.decode(&under_two).unwrap(), record);
+        assert!(is_malformed(
+            new.decode(&under_one),
+            "could not be decrypted"
+        ));
+        assert!(is_malformed(
+            old.decode(&under_two),
+            "could not be decrypted"
+        ));
+
+        // A key id is bound to its value: relabelled, it no longer opens, even under a ring
+        // holding the same key bytes under both ids.
+        let same_bytes = ring(&[(2, [2; 32]), (3, [2; 32])]);
+        let mut relabelled = under_two.clone();
+        let mut bytes = sealed.as_ref().to_vec();
+        bytes[1] = 3;
+        relabelled.insert("access_token".into(), AttributeValue::B(Blob::new(bytes)));
+        assert!(is_malformed(same_bytes.decode(&relabelled), "access_token"));
+        assert_eq!(same_bytes.decode(&under_two).unwrap(), record);
     }
 
     #[test]
     fn malformed_items_are_backend_errors_naming_the_attribute() {
-        let store = store();
+        let store = plaintext();
         let good = store.encode(&full_record()).unwrap();
         let with = |name: &str, value: Option<AttributeValue>| {
             let mut item = good.clone();

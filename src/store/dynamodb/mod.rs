@@ -52,7 +52,7 @@
 //! | `previous_valid_until`, `created_at`, `last_seen_at`, `refreshed_at` | N | epoch seconds |
 //! | `expires_at` | N | epoch seconds; the TTL attribute |
 //! | `successor` | S | key of the record that replaced a rotated one |
-//! | `access_token`, `refresh_token` | B, or S without a key | the Cognito tokens, see below |
+//! | `access_token`, `refresh_token` | B (S only where plaintext is allowed) | the Cognito tokens, see [Encryption](#encryption) |
 //! | `access_expires_at` | N | epoch seconds |
 //! | `version` | N | compared by every conditional write |
 //! | `groups`, `scopes` | L of S | [`Claims::groups`](crate::Claims::groups), [`Claims::scopes`](crate::Claims::scopes), in order; absent when empty |
@@ -77,16 +77,47 @@
 //! as absent.
 //!
 //! [`delete_user`](SessionStore::delete_user) is the exception: it finds a user's sessions
-//! through the `username` index, and a global secondary index is eventually consistent, so a
-//! session created in the same instant may be missed (call it again to be sure). A session it
-//! did delete is gone at once for every reader, because they read the table, not the index.
+//! through the `username` index, and a global secondary index is eventually consistent. It
+//! deletes each session with a `DeleteItem` that returns the item removed, and follows the
+//! item's `successor`: a session rotated a moment before, whose new item the index doesn't
+//! list yet, is ended with it (a rotation that lands after the delete fails its conditional
+//! write and removes its new item itself). A session *logged in* in the same instant may
+//! still be missed: call it again to be sure. A session it did delete is gone at once for
+//! every reader, because they read the table, not the index. One `DeleteItem` per session,
+//! 25 at a time, rather than `BatchWriteItem`, which can't say what it removed: deleting
+//! everything of a user is rare, and correct beats a few round trips fewer.
 //!
 //! # Encryption
 //!
-//! The Cognito refresh token is the one secret in the table (opaque tokens are only kept as
-//! hashes). [`DynamoDbStore::with_encryption_key`] encrypts it and the access token with
-//! AES-256-GCM; without a key they are stored **in plaintext** and anyone who can read the
-//! table can act as the user until the refresh token expires.
+//! The table holds two live credentials of every Cognito session: the current access token
+//! (a bearer token good against this service and any other that accepts the pool's tokens
+//! until it expires) and the refresh token (good against Cognito for new tokens until it
+//! expires, 30 days by default). Opaque tokens are only kept as hashes. Both Cognito tokens
+//! are encrypted with AES-256-GCM under the newest of the store's [`EncryptionKeys`]
+//! (`SESSION_ENCRYPTION_KEY`), bound to their item and attribute.
+//!
+//! **Safe by default**: without a key, a store refuses to write a Cognito token (and
+//! [`SessionConfig::from_env`](crate::SessionConfig::from_env) refuses a pool and a table
+//! without one), and with or without a key it refuses a token it finds in plaintext. Both
+//! are allowed only when asked for, with
+//! [`with_plaintext_tokens`](DynamoDbStore::with_plaintext_tokens)
+//! (`ALLOW_PLAINTEXT_TOKENS=true`).
+//!
+//! A sealed value is binary: `0xE1`, the key id, a random 96-bit nonce, then the ciphertext
+//! and tag; the format byte and key id are authenticated too. Values written before key ids
+//! existed (nonce then ciphertext) are read with key id 1, the id of a single key.
+//!
+//! - **Rotating keys**: list the new key first (`2:new,1:old`); it seals every value written
+//!   from then on, and the old one still opens the values sealed under it. A value is sealed
+//!   again at its session's next refresh; drop the old key once every session older than
+//!   that has ended (the session lifetime, 7 days by default).
+//! - **Migrating a table that holds plaintext tokens**: deploy with the key *and*
+//!   `ALLOW_PLAINTEXT_TOKENS=true`. New and refreshed sessions are sealed, old ones are still
+//!   read. After the session lifetime every plaintext token has been rewritten or has
+//!   expired; then unset `ALLOW_PLAINTEXT_TOKENS`, and a plaintext value in the table (one
+//!   planted by someone who can write it but not read the key) is refused. Without the
+//!   migration step, plaintext sessions answer 503 until they expire (and their users log in
+//!   again).
 //!
 //! # Errors
 //!
@@ -99,10 +130,10 @@
 //! The layer answers 503 for `Unavailable` and `Backend` alike; the distinction is for your
 //! logs and alarms.
 
-mod batch;
 mod error;
 mod item;
 mod table;
+mod user;
 
 use std::fmt;
 
@@ -114,9 +145,9 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use self::error::sdk_error;
-use self::item::{Fields, Item, n, s};
+use self::item::{Item, n, s};
 use super::{SessionStore, StoreError};
-use crate::{ConfigError, SessionRecord, TableSettings};
+use crate::{ConfigError, EncryptionKeys, SessionRecord, TableSettings};
 
 /// Attribute names of a session item, other than the configurable partition key.
 mod attr {
@@ -159,6 +190,14 @@ mod attr {
     ];
 }
 
+/// Ciphers for each of `keys`, in their order.
+fn ciphers(keys: &EncryptionKeys) -> Vec<(u8, Aes256Gcm)> {
+    keys.keys()
+        .iter()
+        .map(|(id, key)| (*id, Aes256Gcm::new(key.into())))
+        .collect()
+}
+
 /// Sessions in a DynamoDB table: see the [module docs](self) for the table's layout,
 /// timeouts, consistency and encryption.
 ///
@@ -169,7 +208,8 @@ pub struct DynamoDbStore {
     client: Client,
     table: TableSettings,
     page_size: Option<i32>,
-    cipher: Option<Aes256Gcm>,
+    /// [`TableSettings::encryption`] made ready: newest first, the first encrypts.
+    ciphers: Vec<(u8, Aes256Gcm)>,
 }
 
 impl fmt::Debug for DynamoDbStore {
@@ -179,10 +219,10 @@ impl fmt::Debug for DynamoDbStore {
             .field("page_size", &self.page_size)
             .field(
                 "encryption",
-                &if self.cipher.is_some() {
-                    "AES-256-GCM"
-                } else {
+                &if self.ciphers.is_empty() {
                     "none"
+                } else {
+                    "AES-256-GCM"
                 },
             )
             .finish_non_exhaustive()
@@ -190,7 +230,9 @@ impl fmt::Debug for DynamoDbStore {
 }
 
 impl DynamoDbStore {
-    /// A store on `table`, reached through `client`.
+    /// A store on `table`, reached through `client`, encrypting with
+    /// [`TableSettings::encryption`] and allowing plaintext tokens as
+    /// [`TableSettings::allow_plaintext_tokens`] says.
     ///
     /// Give the client a timeout (see [Timeouts](self#timeouts)). DynamoDB is not called
     /// here; [`create_table`](Self::create_table) makes or checks the table.
@@ -206,12 +248,18 @@ impl DynamoDbStore {
                  choose another PARTITION_KEY"
             )));
         }
-        Ok(Self {
+        let mut store = Self {
             client,
             table,
             page_size: None,
-            cipher: None,
-        })
+            ciphers: Vec::new(),
+        };
+        store.ciphers = store
+            .table
+            .encryption
+            .as_ref()
+            .map_or_else(Vec::new, ciphers);
+        Ok(store)
     }
 
     /// How many index entries each `Query` page of [`delete_user`](SessionStore::delete_user)
@@ -230,17 +278,9 @@ impl DynamoDbStore {
         self
     }
 
-    /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under `key`. Default:
-    /// no key, and the tokens are stored as plaintext strings.
-    ///
-    /// Each value gets a fresh random 96-bit nonce and is stored as binary, nonce then
-    /// ciphertext. The session key and attribute name are authenticated with it, so a value
-    /// copied into another item, or another attribute, fails to decrypt
-    /// ([`StoreError::Backend`]) instead of handing one session's refresh token to another.
-    ///
-    /// Plaintext tokens already in the table are still read, so turning encryption on doesn't
-    /// end existing sessions; they are encrypted at their next refresh. Keep the key in a
-    /// secret manager: losing it ends every Cognito session in the table.
+    /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under `key`, as key
+    /// id 1: [`with_encryption_keys`](Self::with_encryption_keys) with
+    /// [`EncryptionKeys::single`]. Default: [`TableSettings::encryption`], none unless set.
     ///
     /// ```no_run
     /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
@@ -250,8 +290,52 @@ impl DynamoDbStore {
     ///     .with_encryption_key(key_from_your_secret_manager());
     /// # Ok::<(), cognito_session::ConfigError>(())
     /// ```
-    pub fn with_encryption_key(mut self, key: [u8; 32]) -> Self {
-        self.cipher = Some(Aes256Gcm::new(&key.into()));
+    pub fn with_encryption_key(self, key: [u8; 32]) -> Self {
+        self.with_encryption_keys(Some(EncryptionKeys::single(key)))
+    }
+
+    /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under the newest of
+    /// `keys`, and decrypts with any of them (see [Encryption](self#encryption)). Default:
+    /// [`TableSettings::encryption`], none unless set (`SESSION_ENCRYPTION_KEY`).
+    ///
+    /// Without keys, Cognito tokens are refused (a [`StoreError::Backend`] on writing or
+    /// reading one) unless [`with_plaintext_tokens`](Self::with_plaintext_tokens) allows
+    /// them.
+    ///
+    /// ```no_run
+    /// # use cognito_session::{EncryptionKeys, TableSettings, store::dynamodb::DynamoDbStore};
+    /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
+    /// // Rotating: key 2 seals from now on; values sealed under key 1 are still read.
+    /// let keys = EncryptionKeys::new([(2, [2; 32]), (1, [1; 32])])?;
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
+    ///     .with_encryption_keys(Some(keys));
+    /// # Ok::<(), cognito_session::ConfigError>(())
+    /// ```
+    pub fn with_encryption_keys(mut self, keys: Option<EncryptionKeys>) -> Self {
+        self.ciphers = keys.as_ref().map_or_else(Vec::new, ciphers);
+        self.table.encryption = keys;
+        self
+    }
+
+    /// Whether Cognito tokens may be in the table as plaintext: without keys they are then
+    /// written so, with keys they are written encrypted but plaintext ones are still read
+    /// (a table written without a key, being migrated). Default:
+    /// [`TableSettings::allow_plaintext_tokens`], `false` unless set
+    /// (`ALLOW_PLAINTEXT_TOKENS`): a plaintext token is a [`StoreError::Backend`].
+    ///
+    /// ```no_run
+    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
+    /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
+    /// // Turning encryption on for a table that holds plaintext tokens: they are read
+    /// // until every session has been refreshed (and so sealed) or has expired.
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
+    ///     .with_encryption_key(key_from_your_secret_manager())
+    ///     .with_plaintext_tokens(true);
+    /// # Ok::<(), cognito_session::ConfigError>(())
+    /// ```
+    pub fn with_plaintext_tokens(mut self, allow: bool) -> Self {
+        self.table.allow_plaintext_tokens = allow;
         self
     }
 
@@ -403,27 +487,11 @@ impl SessionStore for DynamoDbStore {
         Ok(())
     }
 
-    /// Finds the user's sessions through the username index and deletes them 25 at a time;
-    /// how many the index listed. See [Consistency](self#consistency) for what the index
-    /// can miss.
+    /// Finds the user's sessions through the username index, deletes them, and follows
+    /// each one's rotation successor; how many items it removed. See
+    /// [Consistency](self#consistency) for what the index can miss.
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        let pk = &self.table.partition_key;
-        let mut deleted = 0;
-        let mut start = None;
-        loop {
-            let page = self.page_of_user(username, start).await?;
-            let keys = page
-                .items()
-                .iter()
-                .map(|item| Fields(item).required(pk, Fields::string))
-                .collect::<Result<Vec<_>, _>>()?;
-            self.delete_all(&keys).await?;
-            deleted += keys.len();
-            start = page.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(deleted);
-            }
-        }
+        self.delete_sessions_of(username).await
     }
 }
 
@@ -497,7 +565,9 @@ mod tests {
         // `sub` is fine: `@sswahn/session`'s tables use it, and the record's sub is `user_sub`.
         let mut table = TableSettings::new("sessions");
         table.partition_key = "sub".into();
-        let store = DynamoDbStore::new(client, table).unwrap();
+        let store = DynamoDbStore::new(client, table)
+            .unwrap()
+            .with_encryption_key([3; 32]);
         let item = store.encode(&full_record()).unwrap();
         assert_eq!(store.decode(&item).unwrap(), full_record());
     }
