@@ -230,6 +230,21 @@ impl fmt::Debug for DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// Deletes the item under `key` and returns it, if there was one.
+    async fn delete_item(&self, key: &str) -> Result<Option<item::Item>, StoreError> {
+        let (pk, value) = self.key_of(key);
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table.name)
+            .key(pk, value)
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(output.attributes.filter(|old| !old.is_empty()))
+    }
+
     /// A store on `table`, reached through `client`, encrypting with
     /// [`TableSettings::encryption`] and allowing plaintext tokens as
     /// [`TableSettings::allow_plaintext_tokens`] says.
@@ -455,19 +470,9 @@ impl SessionStore for DynamoDbStore {
 
     /// A malformed item is deleted all the same, and reported as [`StoreError::Backend`].
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let (pk, value) = self.key_of(key);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table.name)
-            .key(pk, value)
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DeleteItem", e))?;
-        match output.attributes() {
-            Some(old) if !old.is_empty() => self.decode(old).map(Some),
-            _ => Ok(None),
+        match self.delete_item(key).await? {
+            Some(old) => self.decode(&old).map(Some),
+            None => Ok(None),
         }
     }
 

@@ -3,10 +3,9 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_dynamodb::types::ReturnValue;
 use tokio::task::JoinSet;
 
-use super::error::{backend, sdk_error};
+use super::error::backend;
 use super::item::Fields;
 use super::{DynamoDbStore, attr};
 #[cfg(doc)]
@@ -94,22 +93,10 @@ impl DynamoDbStore {
     /// Only `successor` is read from the removed item, not the whole record: an item this
     /// store can't decrypt is removed all the same.
     async fn remove(&self, key: &str) -> Result<Option<Option<String>>, StoreError> {
-        let (pk, value) = self.key_of(key);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table.name)
-            .key(pk, value)
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DeleteItem", e))?;
-        match output.attributes() {
-            Some(old) if !old.is_empty() => {
-                let successor = Fields(old).string(attr::SUCCESSOR)?.map(str::to_owned);
-                Ok(Some(successor))
-            }
-            _ => Ok(None),
-        }
+        let Some(old) = self.delete_item(key).await? else {
+            return Ok(None);
+        };
+        let successor = Fields(&old).string(attr::SUCCESSOR)?.map(str::to_owned);
+        Ok(Some(successor))
     }
 }
