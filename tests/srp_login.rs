@@ -260,3 +260,65 @@ async fn a_challenge_after_the_verifier_is_answered_for_cognitos_user_id() {
     assert_eq!(responses["userAttributes.given_name"], "Alice");
     assert_eq!(responses["NEW_PASSWORD"], "N3w-Password!");
 }
+
+/// The whole flow with moto doing the log-in: it starts `USER_SRP_AUTH`, sets the
+/// `PASSWORD_VERIFIER` challenge and issues the tokens. Two moto gaps: its `SECRET_BLOCK` is
+/// a UUID where Cognito sends base64 (and it finds the challenge by it), so the proxy
+/// encodes that one field on its way back and decodes it on its way in; it looks the answer's
+/// `USERNAME` up by user name, where Cognito takes the `USER_ID_FOR_SRP` it gave, so the
+/// proxy puts the name back; and it accepts any signature, so the SRP math is checked in
+/// tests/srp.rs, not here.
+/// The user name moto's last challenge named (each test runs in a process of its own).
+static MOTO_USERNAME: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+#[tokio::test]
+async fn srp_log_in_runs_against_moto() {
+    let proxy = FaultProxy::start(common::moto_url()).await;
+    proxy.rewrite(
+        "InitiateAuth",
+        None,
+        Some(|answer| {
+            let parameters = &mut answer["ChallengeParameters"];
+            if let Some(name) = parameters["USERNAME"].as_str() {
+                *MOTO_USERNAME.lock().unwrap() = name.to_owned();
+            }
+            let block = &mut parameters["SECRET_BLOCK"];
+            if let Some(uuid) = block.as_str() {
+                *block = STANDARD.encode(uuid).into();
+            }
+        }),
+    );
+    proxy.rewrite(
+        "RespondToAuthChallenge",
+        Some(|request| {
+            let responses = &mut request["ChallengeResponses"];
+            responses["USERNAME"] = MOTO_USERNAME.lock().unwrap().clone().into();
+            let block = &mut responses["PASSWORD_CLAIM_SECRET_BLOCK"];
+            if let Some(encoded) = block.as_str() {
+                let uuid = STANDARD.decode(encoded).expect("the block we encoded");
+                *block = String::from_utf8(uuid).unwrap().into();
+            }
+        }),
+        None,
+    );
+    let pool = Pool::create(&proxy.url, false).await;
+    let (username, password) = pool.user().await;
+    let manager = pool.manager(MemoryStore::new(), srp_config(&pool));
+    let session = manager
+        .login(&username, &password)
+        .await
+        .unwrap()
+        .into_session()
+        .expect("tokens after the verifier");
+
+    let started = proxy.bodies("InitiateAuth");
+    assert_eq!(started.last().unwrap()["AuthFlow"], "USER_SRP_AUTH");
+    let answered = proxy.bodies("RespondToAuthChallenge");
+    assert_eq!(
+        answered.last().unwrap()["ChallengeName"],
+        "PASSWORD_VERIFIER"
+    );
+    let reply = call(&app(&manager), session.token.expose(), Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.username(), username);
+}

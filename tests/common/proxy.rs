@@ -27,23 +27,30 @@ pub enum Fault {
 
 type Faults = Arc<Mutex<HashMap<&'static str, Fault>>>;
 type Bodies = Arc<Mutex<HashMap<String, Vec<serde_json::Value>>>>;
+/// Changes made to an operation's requests on their way to the emulator (`.0`), and to its
+/// answers on their way back (`.1`).
+type Rewrite = fn(&mut serde_json::Value);
+type Rewrites = Arc<Mutex<HashMap<&'static str, (Option<Rewrite>, Option<Rewrite>)>>>;
 
 pub struct FaultProxy {
     pub url: String,
     fault: Faults,
     bodies: Bodies,
+    rewrites: Rewrites,
 }
 
 impl FaultProxy {
     pub async fn start(upstream: String) -> Self {
         let fault: Faults = Arc::default();
         let bodies: Bodies = Arc::default();
+        let rewrites: Rewrites = Arc::default();
         let state = fault.clone();
         let seen = bodies.clone();
+        let rewriting = rewrites.clone();
         let http = reqwest::Client::new();
         let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let (state, http, upstream) = (state.clone(), http.clone(), upstream.clone());
-            let seen = seen.clone();
+            let (seen, rewriting) = (seen.clone(), rewriting.clone());
             async move {
                 let target = headers
                     .get("x-amz-target")
@@ -61,18 +68,38 @@ impl FaultProxy {
                 if let Some(fault) = injected {
                     return error(fault);
                 }
+                let (to_emulator, back) = rewriting
+                    .lock()
+                    .unwrap()
+                    .get(operation.as_str())
+                    .copied()
+                    .unwrap_or_default();
+                let mut body = body;
+                if let Some(rewrite) = to_emulator
+                    && let Ok(mut json) = serde_json::from_slice(&body)
+                {
+                    rewrite(&mut json);
+                    body = Bytes::from(json.to_string());
+                }
                 let path = uri.path_and_query().map_or("/", |p| p.as_str());
                 let mut forwarded = http.request(method, format!("{upstream}{path}")).body(body);
                 for (name, value) in &headers {
-                    if name != http::header::HOST {
+                    if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
                         forwarded = forwarded.header(name, value);
                     }
                 }
                 match forwarded.send().await {
                     Ok(answer) => {
                         let status = answer.status();
-                        let headers = answer.headers().clone();
-                        let body = answer.bytes().await.unwrap_or_default();
+                        let mut headers = answer.headers().clone();
+                        let mut body = answer.bytes().await.unwrap_or_default();
+                        if let Some(rewrite) = back
+                            && let Ok(mut json) = serde_json::from_slice(&body)
+                        {
+                            rewrite(&mut json);
+                            body = Bytes::from(json.to_string());
+                            headers.remove(http::header::CONTENT_LENGTH);
+                        }
                         (status, headers, body).into_response()
                     }
                     Err(_) => StatusCode::BAD_GATEWAY.into_response(),
@@ -83,7 +110,26 @@ impl FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, fault, bodies }
+        Self {
+            url,
+            fault,
+            bodies,
+            rewrites,
+        }
+    }
+
+    /// Passes `operation` through, changing its JSON request with `to_emulator` and the
+    /// emulator's JSON answer with `back`.
+    pub fn rewrite(
+        &self,
+        operation: &'static str,
+        to_emulator: Option<Rewrite>,
+        back: Option<Rewrite>,
+    ) {
+        self.rewrites
+            .lock()
+            .unwrap()
+            .insert(operation, (to_emulator, back));
     }
 
     /// Answers `operation` (e.g. `InitiateAuth`) with `fault` from now on (other operations
