@@ -78,6 +78,25 @@ fn bad_configuration_stops_the_server_with_one_line_naming_the_variable() {
     }
 }
 
+#[test]
+fn the_password_less_demo_listens_only_on_this_machine_unless_told_otherwise() {
+    // Refused before anything is bound: these addresses are never listened on.
+    for bind in ["0.0.0.0:3999", "[::]:3999", "192.0.2.7:3999"] {
+        assert_refused_naming(&[("BIND", bind)], "BIND");
+        let output = common::server::start_failure(&[("BIND", bind)]);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("ALLOW_INSECURE_DEMO=true"), "{said}");
+    }
+    // Told otherwise, it goes past that check (and fails only to bind an address this
+    // machine doesn't have).
+    let output = common::server::start_failure(&[
+        ("BIND", "192.0.2.7:3999"),
+        ("ALLOW_INSECURE_DEMO", "true"),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("cannot listen on 192.0.2.7:3999"), "{said}");
+}
+
 #[tokio::test]
 async fn the_home_page_is_served() {
     let server = ExampleServer::start(&[]);

@@ -36,6 +36,28 @@ async fn the_books_curl_flow_with_cognito_and_dynamodb() {
 }
 
 #[tokio::test]
+async fn a_user_pool_without_a_table_says_sessions_stay_in_this_process() {
+    let pool = pool_with_user("alone", false).await;
+    // A port already taken: the server gets as far as listening, then stops, so its
+    // start-up output can be read.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    let env: Vec<(&str, String)> = aws_env(&pool, &[])
+        .into_iter()
+        .filter(|(k, _)| *k != "SESSION_TABLE")
+        .chain([("BIND", bind)])
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = common::server::start_failure(&env);
+    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("sessions are kept in this process only"),
+        "{said}"
+    );
+    assert!(said.contains("cannot listen on"), "{said}");
+}
+
+#[tokio::test]
 async fn cookie_flow_with_a_client_secret() {
     let pool = pool_with_user("cookie-user", true).await;
     assert!(pool.client_secret.is_some());

@@ -23,7 +23,9 @@
 //! refuses to start naming the flag (a warning when the credentials can't tell). `scripts/dev-aws`
 //! runs this against local emulators.
 //!
-//! Environment: `BIND` (default `127.0.0.1:3000`), `RUST_LOG`, the variables of
+//! Environment: `BIND` (default `127.0.0.1:3000`; an address other machines can reach is
+//! refused in the password-less embedded mode unless `ALLOW_INSECURE_DEMO=true`), `RUST_LOG`,
+//! the variables of
 //! `SessionConfig::from_env`, `COGNITO_GLOBAL_SIGN_OUT` (`true`: `DELETE` also signs the
 //! user out of Cognito everywhere), `ADMIN_GROUP` (the group `GET /admin` needs, default
 //! `admins`; Cognito's `cognito:groups`, renewed at each refresh), `COGNITO_CHALLENGE_KEY`
@@ -521,6 +523,21 @@ async fn run() -> Result<(), String> {
         .parse()
         .map_err(|_| format!("BIND: expected an address like 127.0.0.1:3000, got {bind:?}"))?;
     let config = SessionConfig::from_env().map_err(|e| e.to_string())?;
+    // Without a user pool anyone can log in as anyone: fine on this machine, a hole anywhere
+    // else.
+    let insecure_demo = std::env::var("ALLOW_INSECURE_DEMO").is_ok_and(|v| v == "true");
+    if config.cognito().is_none() && !addr.ip().is_loopback() && !insecure_demo {
+        return Err(format!(
+            "BIND: {addr} is reachable from other machines, and without USER_POOL_ID this server \
+             logs anyone in without a password; set ALLOW_INSECURE_DEMO=true to listen there anyway"
+        ));
+    }
+    if config.cognito().is_some() && config.table().is_none() {
+        tracing::warn!(
+            "sessions are kept in this process only (no SESSION_TABLE): they end when it stops, \
+             and other instances behind the same load balancer don't see them"
+        );
+    }
     let sessions = sessions(config).await?;
 
     let listener = tokio::net::TcpListener::bind(addr)
