@@ -12,16 +12,6 @@ use serde_json::json;
 
 const PASSWORD: &str = "Sup3r-Secret!";
 
-async fn group(pool: &Pool, name: &str) {
-    pool.client
-        .create_group()
-        .user_pool_id(&pool.pool_id)
-        .group_name(name)
-        .send()
-        .await
-        .expect("CreateGroup");
-}
-
 async fn log_in(base: &str, username: &str) -> String {
     let response = reqwest::Client::new()
         .post(format!("{base}/sessions"))
@@ -56,17 +46,10 @@ async fn admin_needs_the_group_and_a_removal_takes_effect_at_the_refresh() {
     let pool = Pool::new().await;
     pool.add_user("boss", PASSWORD).await;
     for name in ["admins", "staff"] {
-        group(&pool, name).await;
+        pool.create_group(name).await;
     }
     for name in ["admins", "staff"] {
-        pool.client
-            .admin_add_user_to_group()
-            .user_pool_id(&pool.pool_id)
-            .username("boss")
-            .group_name(name)
-            .send()
-            .await
-            .expect("AdminAddUserToGroup");
+        pool.add_to_group("boss", name).await;
     }
     // moto's tokens live 3600 s: with a 3595 s window they are due five seconds after issue.
     let server = start(&aws_env(&pool, &[("REFRESH_BEFORE_SECS", "3595".into())]));
@@ -84,14 +67,7 @@ async fn admin_needs_the_group_and_a_removal_takes_effect_at_the_refresh() {
         )
     );
 
-    pool.client
-        .admin_remove_user_from_group()
-        .user_pool_id(&pool.pool_id)
-        .username("boss")
-        .group_name("admins")
-        .send()
-        .await
-        .expect("AdminRemoveUserFromGroup");
+    pool.remove_from_group("boss", "admins").await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let (status, body, refreshed) = admin(&server.url, &token).await;
     assert_eq!(
@@ -116,18 +92,11 @@ async fn admin_needs_the_group_and_a_removal_takes_effect_at_the_refresh() {
 async fn admin_group_names_the_group_and_other_members_get_403() {
     let pool = Pool::new().await;
     for name in ["ops", "admins"] {
-        group(&pool, name).await;
+        pool.create_group(name).await;
     }
     for (user, member_of) in [("operator", "ops"), ("admin", "admins")] {
         pool.add_user(user, PASSWORD).await;
-        pool.client
-            .admin_add_user_to_group()
-            .user_pool_id(&pool.pool_id)
-            .username(user)
-            .group_name(member_of)
-            .send()
-            .await
-            .expect("AdminAddUserToGroup");
+        pool.add_to_group(user, member_of).await;
     }
     pool.add_user("loner", PASSWORD).await;
     let server = start(&aws_env(&pool, &[("ADMIN_GROUP", "ops".into())]));

@@ -51,46 +51,14 @@ async fn get_as(app: &Router, path: &str, token: &str) -> (StatusCode, Value, Op
     (status, body, new_token)
 }
 
-async fn create_group(pool: &Pool, group: &str) {
-    pool.client
-        .create_group()
-        .user_pool_id(&pool.pool_id)
-        .group_name(group)
-        .send()
-        .await
-        .expect("CreateGroup");
-}
-
-async fn add_to_group(pool: &Pool, username: &str, group: &str) {
-    pool.client
-        .admin_add_user_to_group()
-        .user_pool_id(&pool.pool_id)
-        .username(username)
-        .group_name(group)
-        .send()
-        .await
-        .expect("AdminAddUserToGroup");
-}
-
-async fn remove_from_group(pool: &Pool, username: &str, group: &str) {
-    pool.client
-        .admin_remove_user_from_group()
-        .user_pool_id(&pool.pool_id)
-        .username(username)
-        .group_name(group)
-        .send()
-        .await
-        .expect("AdminRemoveUserFromGroup");
-}
-
 #[tokio::test]
 async fn groups_come_from_the_access_token_and_change_at_the_next_refresh() {
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
     for group in ["admins", "staff"] {
-        create_group(&pool, group).await;
+        pool.create_group(group).await;
     }
-    add_to_group(&pool, &username, "admins").await;
+    pool.add_to_group(&username, "admins").await;
 
     let store = Arc::new(MemoryStore::new());
     let clock = TestClock::new();
@@ -128,8 +96,8 @@ async fn groups_come_from_the_access_token_and_change_at_the_next_refresh() {
 
     // Taken out of `admins`, put in `staff`: the token the client holds still says
     // `admins` until the session refreshes it.
-    remove_from_group(&pool, &username, "admins").await;
-    add_to_group(&pool, &username, "staff").await;
+    pool.remove_from_group(&username, "admins").await;
+    pool.add_to_group(&username, "staff").await;
     assert_eq!(get_as(&app, "/admin", &token).await.0, StatusCode::OK);
 
     // The token comes due (a copy of it with an earlier `exp`, signed with moto's key: the

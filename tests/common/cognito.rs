@@ -96,6 +96,41 @@ impl Pool {
         (username, password)
     }
 
+    /// A group of the pool named `group`.
+    pub async fn create_group(&self, group: &str) {
+        self.client
+            .create_group()
+            .user_pool_id(&self.pool_id)
+            .group_name(group)
+            .send()
+            .await
+            .expect("CreateGroup");
+    }
+
+    /// Puts `username` in `group`.
+    pub async fn add_to_group(&self, username: &str, group: &str) {
+        self.client
+            .admin_add_user_to_group()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .group_name(group)
+            .send()
+            .await
+            .expect("AdminAddUserToGroup");
+    }
+
+    /// Takes `username` out of `group`.
+    pub async fn remove_from_group(&self, username: &str, group: &str) {
+        self.client
+            .admin_remove_user_from_group()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .group_name(group)
+            .send()
+            .await
+            .expect("AdminRemoveUserFromGroup");
+    }
+
     /// A confirmed user named `username` with the permanent `password`.
     pub async fn add_user(&self, username: &str, password: &str) {
         self.client
