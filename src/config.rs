@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cookie::SameSite;
 
+use crate::ManagedLoginSettings;
+
 use crate::cookie::CookieSettings;
 use crate::csrf::AllowedOrigins;
 use crate::token::TokenSource;
@@ -147,6 +149,10 @@ pub struct CognitoSettings {
     /// (`COGNITO_EXTRA_REGIONS`, comma-separated): a replica issues tokens naming its own
     /// region in `iss`. Default: none, only the pool's region.
     pub extra_regions: Vec<String>,
+    /// The pool's managed login (Hosted UI), for log-ins through its pages
+    /// ([`SessionManager::start_login`](crate::SessionManager::start_login)); with it,
+    /// refreshes and revocations go through the domain's OAuth endpoints. Default: none.
+    pub managed_login: Option<ManagedLoginSettings>,
 }
 
 impl CognitoSettings {
@@ -161,6 +167,7 @@ impl CognitoSettings {
             key_claim: KeyClaim::default(),
             auth_flow: AuthFlow::default(),
             extra_regions: Vec::new(),
+            managed_login: None,
         }
     }
 

@@ -78,6 +78,20 @@ impl CookieSettings {
         self.header(self.base(token.to_owned()).max_age(max_age).build())
     }
 
+    /// The cookie that carries a managed log-in's state from the redirect to the callback:
+    /// the session cookie's name with `-login` appended (a `__Host-` prefix stays), its path,
+    /// domain and `Secure`; always `HttpOnly`, and `SameSite=Lax`, since the callback is a
+    /// navigation from the domain's site, on which a `Strict` cookie would not be sent.
+    #[cfg(feature = "cognito")]
+    pub(crate) fn login_state(&self) -> Self {
+        Self {
+            name: format!("{}-login", self.name),
+            http_only: true,
+            same_site: SameSite::Lax,
+            ..self.clone()
+        }
+    }
+
     /// A `Set-Cookie` that makes the browser drop the cookie: same name, Path, Domain and
     /// Secure as the one that was set, or the browser keeps the original.
     pub(crate) fn removal(&self) -> HeaderValue {

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::{
-    AuthFlow, CognitoSettings, ConfigError, EncryptionKeys, KeyClaim, Secret, SessionConfig,
-    TableSettings,
+    AuthFlow, CognitoSettings, ConfigError, EncryptionKeys, KeyClaim, ManagedLoginSettings, Secret,
+    SessionConfig, TableSettings,
 };
 
 impl SessionConfig {
@@ -32,6 +32,10 @@ impl SessionConfig {
     /// | `SESSION_KEY_CLAIM` | `origin_jti` or `sub`, [`KeyClaim`] |
     /// | `COGNITO_AUTH_FLOW` | `password` or `srp`, [`AuthFlow`]; the app client needs `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` |
     /// | `COGNITO_EXTRA_REGIONS` | [`CognitoSettings::extra_regions`], comma-separated |
+    /// | `COGNITO_DOMAIN` | [`CognitoSettings::managed_login`]: the managed login domain's base URL |
+    /// | `OAUTH_REDIRECT_URI` | [`ManagedLoginSettings::redirect_uri`](crate::ManagedLoginSettings::redirect_uri); default `http://127.0.0.1:3000/auth/callback` |
+    /// | `OAUTH_SCOPES` | [`ManagedLoginSettings::with_scopes`](crate::ManagedLoginSettings::with_scopes), space-separated; default `openid email` |
+    /// | `OAUTH_LOGOUT_URI` | [`ManagedLoginSettings::with_logout_uri`](crate::ManagedLoginSettings::with_logout_uri) |
     /// | `SESSION_COOKIE` | [`with_cookie_name`](Self::with_cookie_name) |
     /// | `COOKIE_SECURE` | `true`/`false`, [`with_cookie_secure`](Self::with_cookie_secure) |
     /// | `COOKIE_DOMAIN` | [`with_cookie_domain`](Self::with_cookie_domain) |
@@ -153,6 +157,22 @@ impl SessionConfig {
                             .collect()
                     })
                     .unwrap_or_default();
+                if let Some(domain) = get("COGNITO_DOMAIN") {
+                    let redirect = get("OAUTH_REDIRECT_URI")
+                        .unwrap_or_else(|| "http://127.0.0.1:3000/auth/callback".to_owned());
+                    let mut login = ManagedLoginSettings::new(domain, redirect);
+                    if let Some(scopes) = get("OAUTH_SCOPES") {
+                        login = login.with_scopes(scopes.split_ascii_whitespace());
+                    }
+                    if let Some(logout) = get("OAUTH_LOGOUT_URI") {
+                        login = login.with_logout_uri(logout);
+                    }
+                    login.validate().map_err(|message| ConfigError::Env {
+                        variable: "COGNITO_DOMAIN",
+                        message,
+                    })?;
+                    cognito.managed_login = Some(login);
+                }
                 config.cognito = Some(cognito);
             }
             (Some(_), None) => {
@@ -490,6 +510,46 @@ mod tests {
         let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
         let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
         assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
+    }
+
+    #[test]
+    fn managed_login_comes_from_cognito_domain() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        assert!(
+            env(&[pool, client])
+                .unwrap()
+                .cognito
+                .unwrap()
+                .managed_login
+                .is_none()
+        );
+
+        let domain = (
+            "COGNITO_DOMAIN",
+            "https://app.auth.us-east-1.amazoncognito.com/",
+        );
+        let cognito = env(&[pool, client, domain]).unwrap().cognito.unwrap();
+        let login = cognito.managed_login.unwrap();
+        assert_eq!(
+            login.domain(),
+            "https://app.auth.us-east-1.amazoncognito.com"
+        );
+        assert_eq!(login.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+        assert_eq!(login.scopes(), ["openid", "email"]);
+
+        let scopes = ("OAUTH_SCOPES", "openid  profile");
+        let redirect = ("OAUTH_REDIRECT_URI", "https://a.example/cb");
+        let logout = ("OAUTH_LOGOUT_URI", "https://a.example/bye");
+        let cognito = env(&[pool, client, domain, scopes, redirect, logout]).unwrap();
+        let login = cognito.cognito.unwrap().managed_login.unwrap();
+        assert_eq!(login.scopes(), ["openid", "profile"]);
+        assert_eq!(login.redirect_uri(), "https://a.example/cb");
+        assert_eq!(login.logout_uri(), "https://a.example/bye");
+
+        let plain = ("COGNITO_DOMAIN", "http://auth.example");
+        let err = env(&[pool, client, plain]).unwrap_err().to_string();
+        assert!(err.starts_with("COGNITO_DOMAIN:"), "{err}");
     }
 
     #[test]

@@ -86,6 +86,32 @@ pub enum SessionError {
     /// check `USER_POOL_ID` and `CLIENT_ID`. A configuration error.
     #[error("the Cognito user pool has no app client with the configured id")]
     UnknownAppClient,
+    /// Managed login: the callback's `state` is missing, altered, expired, was issued to
+    /// another browser, or was used already. Send the user to log in again.
+    #[error("invalid log-in state")]
+    InvalidLoginState,
+    /// Managed login: the domain ended the log-in with an OAuth error instead of a code
+    /// (`access_denied` when the user cancelled or an identity provider refused). Carries
+    /// the error code and description the domain sent (control characters removed, length
+    /// bounded), never a token.
+    #[error("log-in ended by the authorization server: {error}")]
+    AuthorizationDenied {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The domain's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// Managed login: the token endpoint refused the code (already used, expired, issued
+    /// for another client or redirect URI, or a PKCE verifier that doesn't match). The code
+    /// is not tried again and no session is made.
+    #[error("the authorization code was refused")]
+    CodeRefused,
+    /// Tokens that don't verify as this pool's for this app client: handed to
+    /// [`create_from_tokens`](crate::SessionManager::create_from_tokens), or returned by
+    /// the token endpoint with an ID token whose `nonce` or `aud` is wrong. Nothing is
+    /// stored.
+    #[error("tokens refused")]
+    InvalidTokens,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -128,6 +128,7 @@ pub mod csrf;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guard;
+pub mod managed_login;
 pub mod store;
 
 // Entry points for the fuzz targets in fuzz/; internal, not part of the API.
@@ -147,6 +148,7 @@ pub use config::{
 pub use encryption::EncryptionKeys;
 pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
+pub use managed_login::ManagedLoginSettings;
 #[cfg(feature = "cognito")]
 pub use manager::LogIn;
 pub use manager::{NewSession, SessionManager};

@@ -249,7 +249,8 @@ pub use cognito_api::LogIn;
 mod cognito_api {
     use super::*;
     use crate::cognito::{
-        AppClientCheck, Challenge, ChallengeAnswer, Cognito, CognitoOptions, Outcome,
+        AppClientCheck, Challenge, ChallengeAnswer, Cognito, CognitoOptions, LoggedIn,
+        LoginOptions, LoginRedirect, Outcome,
     };
 
     /// What a Cognito log-in step ends in: a session, or a challenge the user must answer
@@ -413,6 +414,134 @@ mod cognito_api {
         /// ```
         pub async fn check_app_client(&self) -> Result<AppClientCheck, SessionError> {
             self.cognito()?.check_app_client().await
+        }
+
+        /// Starts a log-in through the pool's managed login
+        /// ([`CognitoSettings::managed_login`](crate::CognitoSettings::managed_login)):
+        /// answer with a redirect to [`LoginRedirect::url`] and its
+        /// [`set_cookie`](LoginRedirect::set_cookie), which binds the log-in to this browser.
+        ///
+        /// The URL asks for an authorization code with PKCE (S256, a 64-character verifier
+        /// from the OS random source), a random `state`, and a `nonce` when the scopes
+        /// include `openid`; see [`LoginOptions`] for a federated identity provider, the
+        /// language and where to go afterwards.
+        ///
+        /// Errors: [`SessionError::InvalidAnswer`] for an identity provider name that can't
+        /// be one; [`SessionError::Unavailable`] when no managed login is configured.
+        ///
+        /// ```no_run
+        /// # fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {
+        /// use cognito_session::cognito::LoginOptions;
+        ///
+        /// let login = sessions.start_login(&LoginOptions::new().with_next("/orders"))?;
+        /// let response = http::Response::builder()
+        ///     .status(302)
+        ///     .header("location", login.url)
+        ///     .header("set-cookie", login.set_cookie)
+        ///     .body(())
+        ///     .unwrap();
+        /// # let _ = response;
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub fn start_login(&self, options: &LoginOptions) -> Result<LoginRedirect, SessionError> {
+            self.cognito()?.start_login(&self.inner.check, options)
+        }
+
+        /// Finishes a managed log-in at the callback URL: `query` is the callback's query
+        /// string (`code` and `state`, or `error`), `headers` the request's (for the log-in
+        /// state cookie). Checks `state` against the cookie (constant time) and its age,
+        /// exchanges the code at the domain's token endpoint (once: a refused code is not
+        /// tried again), verifies the access token as every request does and the ID token
+        /// (signature, `aud`, `token_use`, `nonce`), and stores the session like
+        /// [`login`](Self::login). Answer with a redirect to [`LoggedIn::next`], the
+        /// session's `Set-Cookie` and [`LoggedIn::clear_state_cookie`].
+        ///
+        /// Errors (send [`login_state_removal_cookie`](Self::login_state_removal_cookie)
+        /// with them): [`SessionError::InvalidLoginState`] for a `state` that is missing,
+        /// altered, expired, another browser's or used already;
+        /// [`SessionError::AuthorizationDenied`] when the domain sent an `error`;
+        /// [`SessionError::CodeRefused`] when the token endpoint refused the code;
+        /// [`SessionError::InvalidTokens`] for tokens that don't verify (a wrong nonce,
+        /// another client's); [`SessionError::Unavailable`] when the token endpoint or the
+        /// pool's keys can't be reached, and [`SessionError::Store`]: nothing is stored then.
+        ///
+        /// ```no_run
+        /// # async fn run(sessions: cognito_session::SessionManager, request: http::Request<()>) {
+        /// let query = request.uri().query().unwrap_or_default();
+        /// match sessions.finish_login(query, request.headers()).await {
+        ///     Ok(logged_in) => {
+        ///         // 302 to logged_in.next, with logged_in.session.set_cookie and
+        ///         // logged_in.clear_state_cookie.
+        ///         # let _ = logged_in;
+        ///     }
+        ///     Err(error) => {
+        ///         // 400, 401 or 503 by the error, with sessions.login_state_removal_cookie().
+        ///         # let _ = error;
+        ///     }
+        /// }
+        /// # }
+        /// ```
+        pub async fn finish_login(
+            &self,
+            query: &str,
+            headers: &http::HeaderMap,
+        ) -> Result<LoggedIn, SessionError> {
+            let check = &self.inner.check;
+            let (token, record, next) = self.cognito()?.finish_login(check, query, headers).await?;
+            Ok(LoggedIn {
+                session: self.new_session(token, record),
+                next,
+                clear_state_cookie: Cognito::login_state_removal(check),
+            })
+        }
+
+        /// A `Set-Cookie` that removes the managed log-in state cookie, for the callback's
+        /// answers that end in an error.
+        pub fn login_state_removal_cookie(&self) -> HeaderValue {
+            Cognito::login_state_removal(&self.inner.check)
+        }
+
+        /// The managed login domain's `/logout` URL (`client_id`, and `logout_uri`: see
+        /// [`ManagedLoginSettings::with_logout_uri`](crate::ManagedLoginSettings::with_logout_uri)),
+        /// to redirect the browser to after deleting its session, so that the domain's own
+        /// session ends too; `None` without managed login.
+        pub fn logout_url(&self) -> Option<String> {
+            self.inner.cognito.as_ref().and_then(Cognito::logout_url)
+        }
+
+        /// A session from Cognito tokens obtained elsewhere: a mobile app, an Amplify
+        /// client, a custom authentication flow. Nothing is stored before they verify: the
+        /// access token as every request's (signature, issuer, `token_use`) and issued to
+        /// this manager's app client (`client_id`, which refreshes it) and not expired; the
+        /// ID token, when given, for this client and about the same user. The refresh token
+        /// can't be checked without spending a call: a wrong one ends the session at its
+        /// first refresh.
+        ///
+        /// Errors: [`SessionError::InvalidTokens`] for tokens that don't verify;
+        /// [`SessionError::Unavailable`] when the pool's keys can't be fetched;
+        /// [`SessionError::Store`].
+        ///
+        /// ```no_run
+        /// # async fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {
+        /// // Tokens a native app got from Cognito and handed over, e.g. to start a web view.
+        /// let (access, refresh, id) = ("eyJ...", "eyJ...", Some("eyJ..."));
+        /// let session = sessions.create_from_tokens(access, refresh, id).await?;
+        /// # let _ = session;
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub async fn create_from_tokens(
+            &self,
+            access_token: &str,
+            refresh_token: &str,
+            id_token: Option<&str>,
+        ) -> Result<NewSession, SessionError> {
+            let (token, record) = self
+                .cognito()?
+                .create_from_tokens(&self.inner.check, access_token, refresh_token, id_token)
+                .await?;
+            Ok(self.new_session(token, record))
         }
 
         fn log_in(&self, outcome: Outcome) -> LogIn {

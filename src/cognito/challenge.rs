@@ -15,17 +15,16 @@ use aws_sdk_cognitoidentityprovider::types::ChallengeNameType;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::idp::{CallError, Denial, IdpError, RawChallenge, Step, Tokens};
+use super::Cognito;
+use super::idp::{CallError, Denial, IdpError, RawChallenge, Step};
 use super::options::ChallengeKey;
-use super::{Cognito, verify};
+use super::start::Source;
 use crate::check::Check;
-use crate::{
-    AuthError, AuthFlow, CognitoSettings, CognitoTokens, ConfigError, Secret, SessionError,
-    SessionRecord,
-};
+use crate::{AuthFlow, CognitoSettings, ConfigError, Secret, SessionError, SessionRecord};
 
 /// A challenge Cognito asks during a log-in, by its name in Cognito's API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -240,35 +239,54 @@ impl Sealer {
         })
     }
 
-    fn mac(&self, username: &str, payload: &str) -> Hmac<Sha256> {
+    /// The MAC over `payload`, bound to this client, to what the value is for (`purpose`:
+    /// a challenge session is not a log-in state) and to `binding` (the username).
+    fn mac(&self, purpose: &str, binding: &str, payload: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        for part in [self.client_id.as_str(), username, payload] {
+        for part in [purpose, self.client_id.as_str(), binding, payload] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
         mac
     }
 
-    fn seal(&self, username: &str, envelope: &Envelope) -> String {
-        let json = serde_json::to_vec(envelope).expect("an envelope serialises");
+    /// `value` as JSON in base64url, and its MAC: readable by the client, not alterable.
+    pub(super) fn seal<T: Serialize>(&self, purpose: &str, binding: &str, value: &T) -> String {
+        let json = serde_json::to_vec(value).expect("a sealed value serialises");
         let payload = URL_SAFE_NO_PAD.encode(json);
-        let tag = URL_SAFE_NO_PAD.encode(self.mac(username, &payload).finalize().into_bytes());
+        let tag =
+            URL_SAFE_NO_PAD.encode(self.mac(purpose, binding, &payload).finalize().into_bytes());
         format!("{payload}.{tag}")
     }
 
-    /// The envelope `sealed` holds, if it is ours, for `username`, and not expired.
-    fn open(&self, username: &str, sealed: &str, now: u64) -> Option<Envelope> {
+    /// The value `sealed` holds, if this sealer sealed it for `purpose` and `binding`.
+    pub(super) fn open<T: DeserializeOwned>(
+        &self,
+        purpose: &str,
+        binding: &str,
+        sealed: &str,
+    ) -> Option<T> {
         if sealed.len() > MAX_SEALED {
             return None;
         }
         let (payload, tag) = sealed.split_once('.')?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        self.mac(username, payload).verify_slice(&tag).ok()?;
-        let envelope: Envelope =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        self.mac(purpose, binding, payload)
+            .verify_slice(&tag)
+            .ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
+
+    /// The challenge envelope `sealed` holds, if it is ours, for `username`, and not
+    /// expired.
+    fn open_challenge(&self, username: &str, sealed: &str, now: u64) -> Option<Envelope> {
+        let envelope: Envelope = self.open(CHALLENGE, username, sealed)?;
         (now < envelope.e).then_some(envelope)
     }
 }
+
+/// The sealer's purpose for challenge sessions.
+const CHALLENGE: &str = "challenge";
 
 /// A denial or failure of a log-in step, as the manager reports it.
 fn step_error(error: CallError) -> SessionError {
@@ -359,7 +377,7 @@ impl Cognito {
     ) -> Result<Outcome, SessionError> {
         let envelope = self
             .sealer
-            .open(username, session, check.now())
+            .open_challenge(username, session, check.now())
             .ok_or(SessionError::LogInExpired)?;
         // Only this crate seals envelopes, and only for the challenges it answers.
         let name = ChallengeName::from_name(&envelope.c).ok_or(SessionError::LogInExpired)?;
@@ -467,7 +485,7 @@ impl Cognito {
             parameters,
         } = match step {
             Step::Tokens(tokens) => {
-                let (token, record) = self.start_session(check, tokens).await?;
+                let (token, record) = self.start_session(check, tokens, Source::Api).await?;
                 return Ok(Outcome::Session(token, Box::new(record)));
             }
             Step::Challenge(challenge) => challenge,
@@ -521,70 +539,10 @@ impl Cognito {
         tracing::debug!(username, challenge = %kind, "Cognito asks a challenge");
         Ok(Outcome::Challenge(Challenge {
             name: kind,
-            session: Secret::new(self.sealer.seal(username, &envelope)),
+            session: Secret::new(self.sealer.seal(CHALLENGE, username, &envelope)),
             parameters,
             secret_code,
         }))
-    }
-
-    /// Stores the session of a log-in that got its tokens.
-    async fn start_session(
-        &self,
-        check: &Check,
-        tokens: Tokens,
-    ) -> Result<(Secret, SessionRecord), SessionError> {
-        let Some(refresh_token) = tokens.refresh else {
-            unreachable!("a log-in step's tokens always hold a refresh token")
-        };
-        let now = check.now();
-        let verify::Verified { hash, claims } = self
-            .verifier
-            .verify(tokens.access.expose(), now)
-            .await
-            .map_err(|e| match e {
-                AuthError::Unavailable(e) => SessionError::Unavailable(e),
-                _ => SessionError::Unavailable(Box::new(IdpError::new(
-                    "log-in",
-                    "returned an access token this configuration does not accept (check the pool id, client id and clock)",
-                ))),
-            })?;
-        let key = self.key_of(&claims).ok_or_else(|| {
-            SessionError::Unavailable(Box::new(IdpError::new(
-                "log-in",
-                "returned an access token without the claim that keys sessions (origin_jti: use KeyClaim::Sub for such pools)",
-            )))
-        })?;
-        let mut session_claims = claims.claims.clone();
-        let id_claims = self
-            .id_claims_of(tokens.id.as_ref(), &claims.sub, now)
-            .await
-            .map_err(|e| match e {
-                AuthError::Unavailable(e) => SessionError::Unavailable(e),
-                _ => SessionError::Unavailable(Box::new(IdpError::new(
-                    "log-in",
-                    "returned an ID token this configuration does not accept (check the pool id, client id and clock)",
-                ))),
-            })?;
-        session_claims.other.extend(id_claims.unwrap_or_default());
-        let record = SessionRecord {
-            sub: Some(claims.sub.clone()),
-            cognito: Some(CognitoTokens {
-                access_token: tokens.access.clone(),
-                refresh_token,
-                access_expires_at: claims.exp,
-            }),
-            claims: session_claims,
-            ..SessionRecord::new(
-                key,
-                claims.username.clone(),
-                hash,
-                now,
-                check.expiry(now, now),
-            )
-        };
-        self.store_new(check, record.clone(), now).await?;
-        tracing::debug!(username = %record.username, session = %record.key, "Cognito session created");
-        Ok((tokens.access, record))
     }
 }
 

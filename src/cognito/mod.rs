@@ -113,24 +113,26 @@ mod app_client;
 mod authenticate;
 mod cache;
 mod challenge;
+mod domain;
 #[cfg(feature = "__fuzz")]
 pub(crate) mod fixed_keys;
 mod flight;
 mod idp;
 mod jwks;
+mod managed;
 mod options;
 mod refresh;
 pub(crate) mod srp;
+mod start;
 mod verify;
 
 pub use self::app_client::AppClientCheck;
 pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
+pub use self::managed::{LoggedIn, LoginOptions, LoginRedirect};
 pub use self::options::CognitoOptions;
 
 pub(crate) use self::challenge::Outcome;
 
-use crate::check::Check;
-use crate::store::StoreError;
 use crate::{CognitoSettings, ConfigError, KeyClaim, SessionError, SessionRecord};
 
 use self::cache::TokenCache;
@@ -153,6 +155,8 @@ pub(crate) struct Cognito {
     settings: CognitoSettings,
     verifier: Verifier,
     idp: Idp,
+    /// The managed login domain's endpoints, when configured.
+    domain: Option<domain::Domain>,
     flights: Flights,
     sealer: Sealer,
     global_sign_out: bool,
@@ -219,6 +223,25 @@ impl Cognito {
             options.challenge_key.as_ref(),
             options.challenge_lifetime,
         )?;
+        let domain = match &settings.managed_login {
+            Some(login) => {
+                login.validate().map_err(ConfigError::Invalid)?;
+                let http = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| {
+                        ConfigError::Invalid(format!("HTTP client for the managed login: {e}"))
+                    })?;
+                Some(domain::Domain::new(
+                    login.clone(),
+                    &settings.client_id,
+                    settings.client_secret.clone(),
+                    http,
+                    options.call_timeout,
+                ))
+            }
+            None => None,
+        };
         let idp = Idp::new(
             client,
             &settings,
@@ -229,6 +252,7 @@ impl Cognito {
             settings,
             verifier,
             idp,
+            domain,
             flights: Flights::new(options.call_timeout),
             sealer,
             global_sign_out: options.global_sign_out,
@@ -262,7 +286,7 @@ impl Cognito {
         };
         let claims = self
             .verifier
-            .verify_id(id.expose(), sub, &self.id_claims, now)
+            .verify_id(id.expose(), sub, &self.id_claims, None, now)
             .await?;
         Ok(Some(claims))
     }
@@ -275,7 +299,7 @@ impl Cognito {
         let Some(tokens) = &record.cognito else {
             return;
         };
-        match self.idp.revoke(&tokens.refresh_token).await {
+        match self.revoke_token(&tokens.refresh_token).await {
             Ok(()) => tracing::debug!(session = %record.key, "refresh token revoked"),
             Err(CallError::Refused | CallError::Denied(_)) => {
                 tracing::debug!(session = %record.key, "refresh token was already ended");
@@ -284,38 +308,6 @@ impl Cognito {
                 tracing::warn!(session = %record.key, %error, "refresh token not revoked; the session is deleted anyway");
             }
         }
-    }
-
-    /// Stores a new log-in's record. With [`KeyClaim::Sub`] a record of an earlier log-in of
-    /// the user may be in the way: it is replaced (one session per user is what that layout
-    /// means), and its refresh token revoked.
-    async fn store_new(
-        &self,
-        check: &Check,
-        mut record: SessionRecord,
-        now: u64,
-    ) -> Result<(), SessionError> {
-        let store = check.store();
-        for _ in 0..3 {
-            match store.create(&record, now).await {
-                Err(StoreError::Conflict) if self.settings.key_claim == KeyClaim::Sub => {}
-                other => return other.map_err(SessionError::from),
-            }
-            let Some(old) = store.load(&record.key, now).await? else {
-                continue; // gone meanwhile: create again
-            };
-            record.version = old.version + 1;
-            match store.update(&record, old.version).await {
-                Ok(()) => {
-                    tracing::debug!(session = %record.key, "earlier session of the user replaced");
-                    self.revoke(&old).await;
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => record.version = 0,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict.into())
     }
 
     /// Cognito's `AdminUserGlobalSignOut` of `username`, when

@@ -94,7 +94,10 @@ impl Cognito {
             return Err(Failure::Ended);
         };
         let store = check.store();
-        let tokens = match self.idp.refresh(&old.refresh_token, &record.username).await {
+        let tokens = match self
+            .refresh_tokens(&old.refresh_token, &record.username)
+            .await
+        {
             Ok(tokens) => tokens,
             // (No refresh error is a `Denied`: those are log-in answers.)
             Err(CallError::Refused | CallError::Denied(_)) => {

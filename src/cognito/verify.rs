@@ -215,12 +215,14 @@ impl Verifier {
 
     /// The claims named by `names` of the ID token `token`, which must be signed by the
     /// pool, issued by it, for the app client (`aud`), an ID token (`token_use` = `id`),
-    /// not expired (beyond the leeway), and about the user `sub` (the access token's).
+    /// not expired (beyond the leeway), about the user `sub` (the access token's), and,
+    /// when `nonce` is given, carrying it (a managed login's ID token).
     pub(crate) async fn verify_id(
         &self,
         token: &str,
         sub: &str,
         names: &IdClaimNames,
+        nonce: Option<&str>,
         now: u64,
     ) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
         let key = Box::pin(self.key_for(token)).await?;
@@ -236,6 +238,7 @@ impl Verifier {
             || payload.exp.saturating_add(self.leeway) <= now
             || future(payload.iat)
             || payload.nbf.is_some_and(future)
+            || nonce.is_some_and(|nonce| !same_nonce(&payload.other, nonce))
         {
             tracing::debug!(token_use = %payload.token_use, "ID token refused: claims");
             return Err(malformed());
@@ -304,6 +307,15 @@ impl Verifier {
             },
         })
     }
+}
+
+/// Whether the ID token's `nonce` claim is `expected`, compared in constant time.
+fn same_nonce(claims: &serde_json::Map<String, serde_json::Value>, expected: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    claims
+        .get("nonce")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|nonce| bool::from(nonce.as_bytes().ct_eq(expected.as_bytes())))
 }
 
 /// Three non-empty base64url parts (the signature may not be empty either), short enough.

@@ -20,17 +20,23 @@ fn envelope() -> Envelope {
 #[test]
 fn a_sealed_session_opens_for_its_user_only_and_until_it_expires() {
     let sealer = sealer_with(&"k".repeat(32));
-    let sealed = sealer.seal("alice", &envelope());
-    let opened = sealer.open("alice", &sealed, 999).expect("opens");
+    let sealed = sealer.seal(CHALLENGE, "alice", &envelope());
+    let opened = sealer.open_challenge("alice", &sealed, 999).expect("opens");
     assert_eq!(
         (opened.c.as_str(), opened.s.as_str()),
         ("SMS_MFA", "cognito-session")
     );
-    assert!(sealer.open("bob", &sealed, 999).is_none(), "another user");
-    assert!(sealer.open("alice", &sealed, 1000).is_none(), "expired");
+    assert!(
+        sealer.open_challenge("bob", &sealed, 999).is_none(),
+        "another user"
+    );
+    assert!(
+        sealer.open_challenge("alice", &sealed, 1000).is_none(),
+        "expired"
+    );
     assert!(
         sealer_with(&"j".repeat(32))
-            .open("alice", &sealed, 999)
+            .open_challenge("alice", &sealed, 999)
             .is_none(),
         "another key"
     );
@@ -39,7 +45,7 @@ fn a_sealed_session_opens_for_its_user_only_and_until_it_expires() {
 #[test]
 fn an_altered_session_is_refused() {
     let sealer = sealer_with(&"k".repeat(32));
-    let sealed = sealer.seal("alice", &envelope());
+    let sealed = sealer.seal(CHALLENGE, "alice", &envelope());
     let (payload, tag) = sealed.split_once('.').unwrap();
     let mut longer = envelope();
     longer.e = u64::MAX;
@@ -52,7 +58,10 @@ fn an_altered_session_is_refused() {
         String::new(),
         "x".repeat(MAX_SEALED + 1),
     ] {
-        assert!(sealer.open("alice", &altered, 999).is_none(), "{altered}");
+        assert!(
+            sealer.open_challenge("alice", &altered, 999).is_none(),
+            "{altered}"
+        );
     }
 }
 
@@ -70,14 +79,14 @@ fn without_a_key_instances_of_a_client_with_a_secret_agree_and_others_do_not() {
     let lifetime = Duration::from_secs(60);
     let one = Sealer::new(&settings, None, lifetime).unwrap();
     let two = Sealer::new(&settings, None, lifetime).unwrap();
-    let sealed = one.seal("alice", &envelope());
-    assert!(two.open("alice", &sealed, 999).is_some());
+    let sealed = one.seal(CHALLENGE, "alice", &envelope());
+    assert!(two.open_challenge("alice", &sealed, 999).is_some());
 
     settings.client_secret = None;
     let one = Sealer::new(&settings, None, lifetime).unwrap();
     let two = Sealer::new(&settings, None, lifetime).unwrap();
     assert!(
-        two.open("alice", &one.seal("alice", &envelope()), 999)
+        two.open_challenge("alice", &one.seal(CHALLENGE, "alice", &envelope()), 999)
             .is_none()
     );
 }

@@ -306,7 +306,7 @@ async fn an_id_token_gives_the_chosen_claims_only() {
     let v = verifier();
     let wanted = names(&["email", "custom:*", "aud", "cognito:groups", "at_hash"]);
     let claims = v
-        .verify_id(&id_with(json!({})), "sub-1", &wanted, NOW)
+        .verify_id(&id_with(json!({})), "sub-1", &wanted, None, NOW)
         .await
         .unwrap();
     let mut got: Vec<&str> = claims.keys().map(String::as_str).collect();
@@ -315,7 +315,13 @@ async fn an_id_token_gives_the_chosen_claims_only() {
     assert_eq!(got, ["custom:level", "custom:team", "email"]);
     assert_eq!(claims["email"], "alice@example.com");
     let none = v
-        .verify_id(&id_with(json!({})), "sub-1", &names(&["phone_number"]), NOW)
+        .verify_id(
+            &id_with(json!({})),
+            "sub-1",
+            &names(&["phone_number"]),
+            None,
+            NOW,
+        )
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -348,13 +354,13 @@ async fn an_id_token_for_another_client_user_or_use_is_refused() {
         ("not a JWT", "a.b".to_owned()),
     ];
     for (what, token) in cases {
-        match v.verify_id(&token, "sub-1", &wanted, NOW).await {
+        match v.verify_id(&token, "sub-1", &wanted, None, NOW).await {
             Err(AuthError::Invalid(InvalidReason::Malformed)) => {}
             other => panic!("{what}: expected Malformed, got {other:?}"),
         }
     }
     match v
-        .verify_id(&id_with(json!({})), "sub-2", &wanted, NOW)
+        .verify_id(&id_with(json!({})), "sub-2", &wanted, None, NOW)
         .await
     {
         Err(AuthError::Invalid(InvalidReason::Malformed)) => {}
@@ -362,7 +368,34 @@ async fn an_id_token_for_another_client_user_or_use_is_refused() {
     }
     // Expired within the leeway still passes: it was issued moments ago.
     let late = id_with(json!({ "exp": NOW - 30 }));
-    assert!(v.verify_id(&late, "sub-1", &wanted, NOW).await.is_ok());
+    assert!(
+        v.verify_id(&late, "sub-1", &wanted, None, NOW)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_managed_login_id_token_must_carry_its_nonce() {
+    let v = verifier();
+    let none = names(&[]);
+    let with_nonce = id_with(json!({ "nonce": "n-1" }));
+    assert!(
+        v.verify_id(&with_nonce, "sub-1", &none, Some("n-1"), NOW)
+            .await
+            .is_ok()
+    );
+    for (what, token) in [
+        ("another nonce", with_nonce.clone()),
+        ("no nonce", id_with(json!({}))),
+        ("a number", id_with(json!({ "nonce": 1 }))),
+    ] {
+        let got = v.verify_id(&token, "sub-1", &none, Some("n-2"), NOW).await;
+        assert!(
+            matches!(got, Err(AuthError::Invalid(InvalidReason::Malformed))),
+            "{what}: {got:?}"
+        );
+    }
 }
 
 #[tokio::test]
