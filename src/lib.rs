@@ -151,7 +151,7 @@ pub use layer::SessionLayer;
 pub use managed_login::ManagedLoginSettings;
 #[cfg(feature = "cognito")]
 pub use manager::LogIn;
-pub use manager::{NewSession, SessionManager};
+pub use manager::{LoggedOut, NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;
 pub use service::{ResponseFuture, SessionService};

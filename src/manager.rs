@@ -239,6 +239,73 @@ impl SessionManager {
     pub fn removal_cookie(&self) -> HeaderValue {
         self.inner.check.removal_cookie().clone()
     }
+
+    /// Logs out the session a request carries (its token from the `Authorization` header
+    /// or the cookie, as the layer reads them): the session is deleted, and a Cognito
+    /// session's refresh token revoked (best effort). A request without a valid session
+    /// logs nothing out and is no error, so a log-out link always works.
+    ///
+    /// Answer with [`LoggedOut::removal_cookie`], and, after a managed login, a redirect to
+    /// [`LoggedOut::logout_url`] so that the domain's session ends too.
+    ///
+    /// Errors: [`SessionError::Unavailable`] or [`SessionError::Store`] when the session
+    /// could not be checked or deleted: it is still live, and the cookie should stay.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
+    /// let session = sessions.create("alice").await?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("authorization", format!("Bearer {}", session.token.expose()).parse()?);
+    /// let logged_out = sessions.log_out(&headers).await?;
+    /// assert!(logged_out.ended);
+    /// assert!(sessions.load(session.user.session_key()).await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn log_out(&self, headers: &http::HeaderMap) -> Result<LoggedOut, SessionError> {
+        let config = self.config();
+        let found = crate::token::find(headers, &config.sources, &config.cookie.name);
+        let ended = match found {
+            crate::token::Found::Token(token, source) => {
+                match self.authenticate_from(token, source).await {
+                    Ok(authenticated) => self.delete(authenticated.user.session_key()).await?,
+                    Err(AuthError::Unavailable(e)) => return Err(SessionError::Unavailable(e)),
+                    Err(_) => false,
+                }
+            }
+            _ => false,
+        };
+        #[cfg(feature = "cognito")]
+        let logout_url = self
+            .inner
+            .cognito
+            .as_ref()
+            .and_then(crate::cognito::Cognito::logout_url);
+        #[cfg(not(feature = "cognito"))]
+        let logout_url = None;
+        Ok(LoggedOut {
+            ended,
+            removal_cookie: self.removal_cookie(),
+            logout_url,
+        })
+    }
+}
+
+/// What [`SessionManager::log_out`] did, and what to answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LoggedOut {
+    /// Whether a session was ended.
+    pub ended: bool,
+    /// Removes the session cookie.
+    pub removal_cookie: HeaderValue,
+    /// The managed login domain's `/logout` URL, to redirect the browser to; `None`
+    /// without managed login.
+    pub logout_url: Option<String>,
 }
 
 #[cfg(feature = "cognito")]

@@ -23,7 +23,7 @@ struct Credentials {
 }
 
 /// A JSON error response, as the original API sends them.
-fn error(status: StatusCode, message: &str) -> Response {
+pub fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
@@ -200,8 +200,16 @@ fn log_in(step: Result<LogIn, SessionError>) -> Response {
 }
 
 /// A page to try the cookie flow in a browser: plain HTML and a few lines of script.
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
+async fn index(State(sessions): State<SessionManager>) -> Html<String> {
+    let page = include_str!("index.html");
+    if sessions.logout_url().is_none() {
+        return Html(page.to_owned());
+    }
+    // Managed login is on: show its links.
+    Html(
+        page.replacen(r#"<p id="managed" hidden>"#, r#"<p id="managed">"#, 1)
+            .replacen(r#"href="/logout" hidden>"#, r#"href="/logout">"#, 1),
+    )
 }
 
 async fn get_session(user: CurrentUser) -> Json<serde_json::Value> {
@@ -257,7 +265,7 @@ fn admin_group() -> String {
 /// The application: the book's three routes, the last two behind the session layer, and
 /// `/admin` behind it and a group guard.
 pub fn app(sessions: SessionManager) -> Router {
-    Router::new()
+    let app = Router::new()
         .route(
             "/admin",
             get(admin).route_layer(RequireGroup::new(admin_group())),
@@ -267,6 +275,10 @@ pub fn app(sessions: SessionManager) -> Router {
         .route_layer(SessionLayer::new(sessions.clone()))
         .route("/sessions", post(create_session))
         .route("/sessions/challenge", post(answer_challenge))
-        .route("/", get(index))
-        .with_state(sessions)
+        .route("/", get(index));
+    let app = match crate::login::routes(&sessions) {
+        Some(login) => app.merge(login),
+        None => app,
+    };
+    app.with_state(sessions)
 }

@@ -10,6 +10,9 @@
 //! GET    /sessions             -> {"username"}                      (needs a session)
 //! DELETE /sessions/{username}  -> {"username"}, ends all its sessions (needs that user's session)
 //! GET    /admin                -> {"username","groups"}             (needs the ADMIN_GROUP group)
+//! GET    /login                -> 302 to the managed login    (with COGNITO_DOMAIN; ?provider=, ?next=)
+//! GET    /auth/callback        -> 302 to next, with the session cookie; 400 bad state, 401 refused
+//! GET    /logout               -> ends this session, 302 to the domain's /logout
 //! ```
 //!
 //! With no AWS configuration it runs on the embedded default: sessions in memory, opaque
@@ -20,8 +23,10 @@
 //! with `USER_POOL_ID` and `CLIENT_ID`, `POST /sessions` checks the password with Cognito and
 //! the token is the Cognito access token, refreshed as it nears expiry; at start the app
 //! client must allow the log-in flow (`COGNITO_AUTH_FLOW`) and refreshes, or the server
-//! refuses to start naming the flag (a warning when the credentials can't tell). `scripts/dev-aws`
-//! runs this against local emulators.
+//! refuses to start naming the flag (a warning when the credentials can't tell). With
+//! `COGNITO_DOMAIN` (and `OAUTH_REDIRECT_URI`, `OAUTH_SCOPES`, `OAUTH_LOGOUT_URI`) the page
+//! offers "Sign in" through the pool's managed login. `scripts/dev-aws` runs this against
+//! local emulators (`scripts/dev-aws managed` for managed login).
 //!
 //! Environment: `BIND` (default `127.0.0.1:3000`; an address other machines can reach is
 //! refused in the password-less embedded mode unless `ALLOW_INSECURE_DEMO=true`), `RUST_LOG`,
@@ -35,6 +40,7 @@
 //! credentials).
 
 mod app;
+mod login;
 mod setup;
 
 use std::net::SocketAddr;

@@ -77,6 +77,45 @@
 //! [`CognitoOptions::with_id_token_claims`] names claims to keep (`email`, `custom:*`): it
 //! is then verified too, and those claims join the session's claims.
 //!
+//! # Managed login
+//!
+//! Most user pools sign users in on their own pages (the managed login, or Hosted UI), often
+//! through Google, Apple, Facebook, SAML or OIDC providers, and hand the app an
+//! authorization code. With [`CognitoSettings::managed_login`] set
+//! ([`ManagedLoginSettings`](crate::ManagedLoginSettings): the domain and the callback URL):
+//!
+//! ```text
+//!  browser                      app (this crate)                         pool's domain
+//!     | GET /login                 |                                          |
+//!     |--------------------------->| start_login: state, PKCE verifier, nonce |
+//!     |<---------------------------| 302 /oauth2/authorize + sealed cookie     |
+//!     |---------------------------------------------------------------------->| sign in
+//!     |<----------------------------------------------------------------------| 302 callback?code&state
+//!     | GET /auth/callback?code…   |                                          |
+//!     |--------------------------->| finish_login: state = cookie's?          |
+//!     |                            |--- POST /oauth2/token (code, verifier) ->|
+//!     |                            |<-- access, ID and refresh tokens --------|
+//!     |                            | verify, store the session                |
+//!     |<---------------------------| 302 next + session cookie                |
+//! ```
+//!
+//! [`SessionManager::start_login`](crate::SessionManager::start_login) answers the first
+//! step, [`SessionManager::finish_login`](crate::SessionManager::finish_login) the callback;
+//! the session is the same as a password log-in's. Refreshes then go to the domain's token
+//! endpoint (`grant_type=refresh_token`) and revocations to `/oauth2/revoke`, which take the
+//! refresh tokens of every flow of the app client, so one manager serves password and
+//! managed log-ins alike. [`SessionManager::log_out`](crate::SessionManager::log_out)
+//! ends the session and gives the domain's `/logout` URL.
+//!
+//! The log-in state lives in the browser, sealed with the
+//! [challenge key](CognitoOptions::with_challenge_key): set the same key on every instance
+//! (or use an app client with a secret), so that any of them can take the callback. Two
+//! log-ins started in two tabs of one browser share the cookie: the older one's callback is
+//! refused as an invalid state, and the user signs in again.
+//!
+//! [`SessionManager::create_from_tokens`](crate::SessionManager::create_from_tokens) makes a
+//! session from tokens obtained elsewhere (a mobile app, Amplify), once they verify.
+//!
 //! # Verification
 //!
 //! RS256 only (`none`, HMAC and every other `alg` are refused before any key is looked up);

@@ -46,7 +46,12 @@ impl ExampleServer {
     /// Starts the server with `env` (on top of a clean AWS-free environment) and waits until
     /// it accepts connections.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), env)
+    }
+
+    /// [`start`](Self::start) on a port chosen beforehand (for URLs that must name it, such
+    /// as a managed login's callback).
+    pub fn start_on(port: u16, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(server_binary());
         command
             .env_clear()

@@ -1,0 +1,119 @@
+// Managed login in headless Chromium: "Sign in" on the example's page, sign in on the
+// authorization server's page (tests/oidc/server.mjs, a Cognito domain's stand-in), back on
+// the app as the user; the session refreshes; "Sign out" ends it and passes through the
+// domain's /logout back to the app.
+//
+//   node tests/browser/managed_login.mjs <base_url> <domain_url> <username> <password>
+//
+// Needs COGNITO_SESSION_CHROMIUM and COGNITO_SESSION_PLAYWRIGHT_DIR (scripts/browser.sh).
+// Exits 0 on success, 1 on a failure, 2 on bad usage.
+
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const STEP_MS = 10_000;
+const [baseArg, domainArg, username, password] = process.argv.slice(2);
+if (!password) {
+    console.error('usage: node tests/browser/managed_login.mjs <base_url> <domain_url> <username> <password>');
+    process.exit(2);
+}
+const base = baseArg.replace(/\/+$/, '');
+const domain = domainArg.replace(/\/+$/, '');
+for (const name of ['COGNITO_SESSION_CHROMIUM', 'COGNITO_SESSION_PLAYWRIGHT_DIR']) {
+    if (!process.env[name]) {
+        console.error(`FAIL: ${name} is not set (scripts/browser.sh install)`);
+        process.exit(1);
+    }
+}
+setTimeout(() => {
+    console.error('FAIL: the run did not finish within 60 s');
+    process.exit(1);
+}, 60_000).unref();
+
+const entry = path.join(path.resolve(process.env.COGNITO_SESSION_PLAYWRIGHT_DIR), 'playwright-core', 'index.mjs');
+const { chromium } = await import(pathToFileURL(entry).href);
+
+async function expectStatus(page, want) {
+    try {
+        await page.waitForFunction(
+            (want) => (document.getElementById('status')?.textContent ?? '').startsWith(want),
+            want,
+            { timeout: STEP_MS, polling: 50 },
+        );
+    } catch {
+        const shown = await page.locator('#status').textContent().catch(() => '<unreadable>');
+        throw new Error(`#status should start with ${JSON.stringify(want)} but shows ${JSON.stringify(shown)}`);
+    }
+}
+
+async function sessionCookie(context) {
+    return (await context.cookies(base)).find((c) => c.name === 'token');
+}
+
+let browser;
+let status = 0;
+const pageErrors = [];
+const visited = [];
+try {
+    browser = await chromium.launch({
+        executablePath: process.env.COGNITO_SESSION_CHROMIUM,
+        headless: true,
+        timeout: 30_000,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext();
+    context.setDefaultTimeout(STEP_MS);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('framenavigated', (frame) => {
+        if (frame === page.mainFrame()) visited.push(frame.url());
+    });
+    await page.goto(`${base}/`);
+    await expectStatus(page, 'Not logged in');
+    console.log('ok   the page is open, not logged in');
+
+    await page.locator('#sign-in').click();
+    await page.waitForURL((url) => url.href.startsWith(`${domain}/`));
+    await page.locator('#username').fill(username);
+    await page.locator('#password').fill(password);
+    await page.locator('#submit').click();
+    await page.waitForURL((url) => url.href === `${base}/`);
+    await expectStatus(page, `Logged in as ${username}`);
+    const first = await sessionCookie(context);
+    if (!first || !first.httpOnly) {
+        throw new Error(`no HttpOnly session cookie after the log-in: ${JSON.stringify(first)}`);
+    }
+    if ((await context.cookies(base)).some((c) => c.name === 'token-login')) {
+        throw new Error('the log-in state cookie outlived the callback');
+    }
+    console.log('ok   signed in on the domain, back on the app as the user');
+
+    // Access tokens live 60 s here, inside the refresh window: the next request refreshes.
+    await page.locator('#whoami').click();
+    await expectStatus(page, `Logged in as ${username}`);
+    const second = await sessionCookie(context);
+    if (!second || second.value === first.value) {
+        throw new Error('the session cookie did not change: no refresh');
+    }
+    await page.reload();
+    await expectStatus(page, `Logged in as ${username}`);
+    console.log('ok   the session refreshed, and the new token works');
+
+    await page.locator('#sign-out').click();
+    await page.waitForURL((url) => url.href === `${base}/`);
+    await expectStatus(page, 'Not logged in');
+    if (!visited.some((url) => url.startsWith(`${domain}/logout?`))) {
+        throw new Error(`the sign-out did not pass through the domain's /logout: ${visited.join(' -> ')}`);
+    }
+    console.log('ok   signed out here and at the domain');
+    if (pageErrors.length > 0) {
+        throw new Error(`script errors on the page: ${pageErrors.join('; ')}`);
+    }
+} catch (e) {
+    console.error(`FAIL: ${e.message}\nvisited: ${visited.join(' -> ')}`);
+    status = 1;
+} finally {
+    await browser?.close().catch(() => {});
+}
+process.exit(status);
