@@ -372,6 +372,7 @@ impl Cognito {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Check;
     use crate::{MemoryStore, Secret, SessionConfig};
 
     fn client() -> aws_sdk_cognitoidentityprovider::Client {
