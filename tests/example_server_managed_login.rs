@@ -214,6 +214,33 @@ async fn bad_callbacks_get_clear_answers_and_no_session() {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_refreshes_at_the_token_endpoint() {
+    // Access tokens of 60 s are always inside the 2-minute refresh window.
+    let app = start_with_access_ttl(60).await;
+    let callback = app.sign_in("").await;
+    let landed = app.follow(&callback).await;
+    let mut token = set_cookies(&landed)
+        .iter()
+        .find_map(|c| common::cookie_token(c))
+        .expect("a session cookie");
+    for _ in 0..2 {
+        let me = app.get("/sessions").await;
+        let renewed = set_cookies(&me)
+            .iter()
+            .find_map(|c| common::cookie_token(c))
+            .expect("a refreshed token");
+        assert_ne!(renewed, token);
+        assert_eq!(json(me).await, (200, json!({"username": "alice"})));
+        token = renewed;
+    }
+    let calls = app.provider.token_calls().await;
+    let refreshes = calls
+        .iter()
+        .filter(|c| c["grant_type"] == "refresh_token" && c["ok"] == true);
+    assert_eq!(refreshes.count(), 2, "{calls:?}");
+}
+
 /// The whole flow in a real browser: "Sign in" on the page, the domain's sign-in page, back
 /// as the user, a refresh, "Sign out" through the domain's `/logout`.
 #[tokio::test(flavor = "multi_thread")]
@@ -225,7 +252,7 @@ async fn sign_in_refresh_and_sign_out_in_chromium() {
              `source .emulators/browser-env` first"
         );
     }
-    // Access tokens of 60 s are always inside the 5-minute refresh window.
+    // Access tokens of 60 s are always inside the 2-minute refresh window.
     let app = start_with_access_ttl(60).await;
     let (base, domain) = (app.server.url.clone(), app.provider.url().to_owned());
     let output = tokio::task::spawn_blocking(move || {

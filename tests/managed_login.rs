@@ -26,7 +26,7 @@ const STATE_KEY: &str = "managed-login-test-key-of-32-bytes!!";
 
 struct Setup {
     provider: Provider,
-    store: MemoryStore,
+    store: std::sync::Arc<MemoryStore>,
     clock: TestClock,
 }
 
@@ -49,7 +49,7 @@ impl Setup {
         let provider = Provider::start(POOL, vec![web, mobile], users, access_ttl).await;
         Self {
             provider,
-            store: MemoryStore::new(),
+            store: std::sync::Arc::new(MemoryStore::new()),
             clock: TestClock::new(),
         }
     }
@@ -124,14 +124,12 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            (
-                k.into_owned(),
-                if k == name {
-                    value.to_owned()
-                } else {
-                    v.into_owned()
-                },
-            )
+            let v = if k == name {
+                value.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
         })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
@@ -261,8 +259,8 @@ async fn a_bad_state_is_refused_before_the_code_is_spent() {
     let sessions = setup.manager();
     let login = sessions.start_login(&LoginOptions::new()).unwrap();
     let query = sign_in(&setup, &login.url).await;
-    let state = query_param(&format!("?{query}"), "state").unwrap();
-    let code = query_param(&format!("?{query}"), "code").unwrap();
+    let state = query_param(&format!("http://127.0.0.1/?{query}"), "state").unwrap();
+    let code = query_param(&format!("http://127.0.0.1/?{query}"), "code").unwrap();
     let browser = browser_with(&login);
 
     let invalid =
@@ -534,7 +532,7 @@ async fn tokens_elsewhere(setup: &Setup, client: &str) -> serde_json::Value {
         .append_pair("code_challenge_method", "S256")
         .append_pair("code_challenge", &challenge);
     let query = sign_in(setup, url.as_str()).await;
-    let code = query_param(&format!("?{query}"), "code").unwrap();
+    let code = query_param(&format!("http://127.0.0.1/?{query}"), "code").unwrap();
     let form = common::oidc::form_body(&[
         ("grant_type", "authorization_code"),
         ("client_id", client),

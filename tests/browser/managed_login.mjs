@@ -66,8 +66,9 @@ try {
     context.setDefaultTimeout(STEP_MS);
     const page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('framenavigated', (frame) => {
-        if (frame === page.mainFrame()) visited.push(frame.url());
+    // Every navigation request, the redirects' included.
+    page.on('request', (request) => {
+        if (request.isNavigationRequest()) visited.push(request.url());
     });
     await page.goto(`${base}/`);
     await expectStatus(page, 'Not logged in');
@@ -89,7 +90,9 @@ try {
     }
     console.log('ok   signed in on the domain, back on the app as the user');
 
-    // Access tokens live 60 s here, inside the refresh window: the next request refreshes.
+    // Access tokens live 60 s here, inside the 2-minute refresh window: every request refreshes.
+    // Emptied first, so the wait below sees this request's answer, not the page load's.
+    await page.locator('#status').evaluate((el) => { el.textContent = ''; });
     await page.locator('#whoami').click();
     await expectStatus(page, `Logged in as ${username}`);
     const second = await sessionCookie(context);
