@@ -8,6 +8,8 @@
 //! - `redirect_uri` must be registered exactly, or the authorize request goes nowhere;
 //! - a client with a secret must authenticate (HTTP Basic);
 //! - refresh tokens come with every code, are not rotated, and end when revoked.
+//!
+//! Where it differs from Cognito is listed at the top of `tests/oidc/server.mjs`.
 
 mod common;
 

@@ -12,6 +12,17 @@
 // What oidc-provider enforces itself (not this file): PKCE S256 on every authorization
 // request, single-use and short-lived codes, exact redirect_uri matching, client
 // authentication at the token and revocation endpoints, and the refresh token grant.
+//
+// Where it is not Cognito, and why:
+// - access tokens carry `aud` (the client id): oidc-provider refuses to sign a JWT access
+//   token without an audience. Their `jti` and `origin_jti` (the grant id) are random
+//   strings, not UUIDs. ID tokens have no at_hash / jti / origin_jti.
+// - the redirect back to the app also carries `iss` (RFC 9207): oidc-provider always adds it.
+// - PKCE is required of every client (Cognito leaves it optional), as the tests want.
+// - a replayed code also revokes what that code gave (RFC 6749 4.1.2, oidc-provider's grant
+//   revocation); a client secret is taken in the body (client_secret_post) as well as Basic.
+// - an unregistered redirect_uri gets a 400 page here, Cognito's /error page there.
+// - federated users are in no group (Cognito puts them in `<poolId>_<provider>`).
 
 import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
 
