@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local AWS emulators for the test suite: moto (Cognito) and DynamoDB Local.
+# Local AWS emulators for the test suite: moto (Cognito) and DynamoDB Local; `install` also
+# brings the npm packages of the test OAuth server (tests/oidc, started by the tests themselves).
 #
 #   scripts/emulators.sh install|start|stop
 #
@@ -55,6 +56,15 @@ emu_install() (
         mkdir -p "$EMU_DIR"
         npm install --prefix "$EMU_DIR" --no-audit --no-fund --loglevel=error "$EMU_NPM_SPEC" >&2
         [[ -n "$(emu_dynamodb_dir)" ]] || { emu_log "DynamoDBLocal.jar not found after npm install"; exit 1; }
+    fi
+
+    # The managed-login stand-in (tests/oidc/server.mjs, oidc-provider), at the versions of
+    # tests/oidc/package-lock.json: installed again when the lock file is newer.
+    local oidc="$EMU_ROOT/tests/oidc"
+    if [[ ! -d "$oidc/node_modules" || "$oidc/package-lock.json" -nt "$oidc/node_modules" ]]; then
+        emu_log "installing oidc-provider (npm) into tests/oidc"
+        npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error >&2
+        touch "$oidc/node_modules"
     fi
 
     [[ -s "$EMU_KEY" ]] || emu_write_moto_key
