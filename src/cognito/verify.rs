@@ -81,7 +81,7 @@ struct Payload {
 
 /// Claims about the token rather than the user, which are not kept among
 /// [`Claims::other`] (those not already taken by [`Payload`]'s fields).
-const TOKEN_CLAIMS: [&str; 4] = ["iss", "jti", "event_id", "version"];
+const TOKEN_CLAIMS: [&str; 5] = ["iss", "aud", "jti", "event_id", "version"];
 
 /// The payload of an ID token, as far as it is checked; `iss`, `aud` and `exp` are also
 /// checked by `jsonwebtoken`.
