@@ -136,7 +136,19 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     url.into()
 }
 
-/// Signs `alice` in for `login`: the callback's query.
+/// Alice signs in at `url`, and the browser that holds `login`'s state cookie brings the
+/// code back.
+async fn come_back(
+    setup: &Setup,
+    sessions: &SessionManager,
+    url: &str,
+    login: &LoginRedirect,
+) -> Result<cognito_session::cognito::LoggedIn, SessionError> {
+    let query = sign_in(setup, url).await;
+    sessions.finish_login(&query, &browser_with(login)).await
+}
+
+/// Signs `alice` in at `url`: the callback's query.
 async fn sign_in(setup: &Setup, url: &str) -> String {
     let browser = SignInBrowser::new();
     let location = setup
@@ -170,9 +182,7 @@ async fn a_managed_log_in_makes_a_session_like_a_password_log_in() {
     }
     assert!(cookie.starts_with("token-login="), "{cookie}");
 
-    let query = sign_in(&setup, &login.url).await;
-    let logged_in = sessions
-        .finish_login(&query, &browser_with(&login))
+    let logged_in = come_back(&setup, &sessions, &login.url, &login)
         .await
         .unwrap();
     assert_eq!(logged_in.next, "/orders?page=2");
@@ -234,9 +244,7 @@ async fn a_client_with_a_secret_authenticates_with_http_basic() {
     let setup = Setup::with(Some("web-secret"), 3600).await;
     let sessions = setup.manager_with(setup.settings(Some("web-secret"), REDIRECT));
     let login = sessions.start_login(&LoginOptions::new()).unwrap();
-    let query = sign_in(&setup, &login.url).await;
-    let logged_in = sessions
-        .finish_login(&query, &browser_with(&login))
+    let logged_in = come_back(&setup, &sessions, &login.url, &login)
         .await
         .unwrap();
     assert_eq!(logged_in.session.user.username(), "alice");
@@ -356,8 +364,7 @@ async fn a_code_for_another_verifier_or_redirect_uri_is_refused() {
         "nonce",
         &second_nonce,
     );
-    let query = sign_in(&setup, &crossed).await;
-    let refused = sessions.finish_login(&query, &browser_with(&second)).await;
+    let refused = come_back(&setup, &sessions, &crossed, &second).await;
     assert!(
         matches!(refused, Err(SessionError::CodeRefused)),
         "{refused:?}"
@@ -366,8 +373,7 @@ async fn a_code_for_another_verifier_or_redirect_uri_is_refused() {
     // redirect_uri: the code was issued for another of the client's callback URLs.
     let login = sessions.start_login(&LoginOptions::new()).unwrap();
     let elsewhere = with_param(&login.url, "redirect_uri", OTHER_REDIRECT);
-    let query = sign_in(&setup, &elsewhere).await;
-    let refused = sessions.finish_login(&query, &browser_with(&login)).await;
+    let refused = come_back(&setup, &sessions, &elsewhere, &login).await;
     assert!(
         matches!(refused, Err(SessionError::CodeRefused)),
         "{refused:?}"
@@ -387,8 +393,7 @@ async fn an_id_token_with_another_nonce_is_refused() {
     for param in ["state", "code_challenge"] {
         crossed = with_param(&crossed, param, &query_param(&second.url, param).unwrap());
     }
-    let query = sign_in(&setup, &crossed).await;
-    let refused = sessions.finish_login(&query, &browser_with(&second)).await;
+    let refused = come_back(&setup, &sessions, &crossed, &second).await;
     assert!(
         matches!(refused, Err(SessionError::InvalidTokens)),
         "{refused:?}"
@@ -423,9 +428,7 @@ async fn the_next_target_stays_on_this_site() {
         let login = sessions
             .start_login(&LoginOptions::new().with_next(next))
             .unwrap();
-        let query = sign_in(&setup, &login.url).await;
-        let logged_in = sessions
-            .finish_login(&query, &browser_with(&login))
+        let logged_in = come_back(&setup, &sessions, &login.url, &login)
             .await
             .unwrap();
         assert_eq!(logged_in.next, "/", "{next}");
@@ -485,9 +488,7 @@ async fn sessions_refresh_through_the_token_endpoint() {
     let setup = Setup::with(None, 60).await;
     let sessions = setup.manager();
     let login = sessions.start_login(&LoginOptions::new()).unwrap();
-    let query = sign_in(&setup, &login.url).await;
-    let logged_in = sessions
-        .finish_login(&query, &browser_with(&login))
+    let logged_in = come_back(&setup, &sessions, &login.url, &login)
         .await
         .unwrap();
     let token = logged_in.session.token.expose().to_owned();

@@ -8,10 +8,8 @@
 // Needs COGNITO_SESSION_CHROMIUM and COGNITO_SESSION_PLAYWRIGHT_DIR (scripts/browser.sh).
 // Exits 0 on success, 1 on a failure, 2 on bad usage.
 
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { STEP_MS, chromiumOrExit, expectStatus, launch, stopAfter } from './support.mjs';
 
-const STEP_MS = 10_000;
 const [baseArg, domainArg, username, password] = process.argv.slice(2);
 if (!password) {
     console.error('usage: node tests/browser/managed_login.mjs <base_url> <domain_url> <username> <password>');
@@ -19,32 +17,8 @@ if (!password) {
 }
 const base = baseArg.replace(/\/+$/, '');
 const domain = domainArg.replace(/\/+$/, '');
-for (const name of ['COGNITO_SESSION_CHROMIUM', 'COGNITO_SESSION_PLAYWRIGHT_DIR']) {
-    if (!process.env[name]) {
-        console.error(`FAIL: ${name} is not set (scripts/browser.sh install)`);
-        process.exit(1);
-    }
-}
-setTimeout(() => {
-    console.error('FAIL: the run did not finish within 60 s');
-    process.exit(1);
-}, 60_000).unref();
-
-const entry = path.join(path.resolve(process.env.COGNITO_SESSION_PLAYWRIGHT_DIR), 'playwright-core', 'index.mjs');
-const { chromium } = await import(pathToFileURL(entry).href);
-
-async function expectStatus(page, want) {
-    try {
-        await page.waitForFunction(
-            (want) => (document.getElementById('status')?.textContent ?? '').startsWith(want),
-            want,
-            { timeout: STEP_MS, polling: 50 },
-        );
-    } catch {
-        const shown = await page.locator('#status').textContent().catch(() => '<unreadable>');
-        throw new Error(`#status should start with ${JSON.stringify(want)} but shows ${JSON.stringify(shown)}`);
-    }
-}
+const chromium = await chromiumOrExit();
+stopAfter(60_000);
 
 async function sessionCookie(context) {
     return (await context.cookies(base)).find((c) => c.name === 'token');
@@ -55,13 +29,7 @@ let status = 0;
 const pageErrors = [];
 const visited = [];
 try {
-    browser = await chromium.launch({
-        executablePath: process.env.COGNITO_SESSION_CHROMIUM,
-        headless: true,
-        timeout: 30_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launch(chromium);
     const context = await browser.newContext();
     context.setDefaultTimeout(STEP_MS);
     const page = await context.newPage();

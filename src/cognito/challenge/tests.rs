@@ -134,6 +134,14 @@ fn a_value_sealed_for_one_purpose_does_not_open_for_another() {
     let sealed = sealer.seal("login-state", "alice", &envelope());
     assert!(sealer.open_challenge("alice", &sealed, 999).is_none());
     let challenge = sealer.seal(CHALLENGE, "alice", &envelope());
-    assert!(sealer.open::<Envelope>("login-state", "alice", &challenge).is_none());
-    assert!(sealer.open::<Envelope>(CHALLENGE, "alice", &challenge).is_some());
+    assert!(
+        sealer
+            .open::<Envelope>("login-state", "alice", &challenge)
+            .is_none()
+    );
+    assert!(
+        sealer
+            .open::<Envelope>(CHALLENGE, "alice", &challenge)
+            .is_some()
+    );
 }
