@@ -240,8 +240,8 @@ impl Cognito {
     ) -> Result<(Secret, SessionRecord, String), SessionError> {
         let domain = self.managed_domain()?;
         let callback = Callback::parse(query)?;
-        let cookie_name = format!("{}-login", check.config().cookie_name());
-        let Found::Token(sealed, _) = token::find(headers, &[TokenSource::Cookie], &cookie_name)
+        let cookie = check.config().cookie.login_state();
+        let Found::Token(sealed, _) = token::find(headers, &[TokenSource::Cookie], &cookie.name)
         else {
             tracing::debug!("managed log-in: no (single) log-in state cookie");
             return Err(SessionError::InvalidLoginState);
