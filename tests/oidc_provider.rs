@@ -73,6 +73,9 @@ impl Pkce {
     }
 }
 
+/// Form or query fields: names and values.
+type Fields<'a> = [(&'a str, &'a str)];
+
 /// An authorization request as an app sends it; `extra` adds or (with an empty value)
 /// removes parameters.
 struct Authorize<'a> {
@@ -81,7 +84,7 @@ struct Authorize<'a> {
     state: &'a str,
     nonce: &'a str,
     pkce: &'a Pkce,
-    extra: &'a [(&'a str, &'a str)],
+    extra: &'a Fields<'a>,
 }
 
 impl<'a> Authorize<'a> {
@@ -97,24 +100,116 @@ impl<'a> Authorize<'a> {
     }
 
     fn url(&self, provider: &Provider) -> String {
-        let mut params = vec![
-            ("response_type", "code"),
-            ("client_id", self.client_id),
-            ("redirect_uri", self.redirect_uri),
-            ("scope", "openid email profile"),
-            ("state", self.state),
-            ("nonce", self.nonce),
-            ("code_challenge", self.pkce.challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        for (name, value) in self.extra {
-            params.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                params.push((name, value));
-            }
-        }
+        let params = edited(
+            vec![
+                ("response_type", "code"),
+                ("client_id", self.client_id),
+                ("redirect_uri", self.redirect_uri),
+                ("scope", "openid email profile"),
+                ("state", self.state),
+                ("nonce", self.nonce),
+                ("code_challenge", self.pkce.challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+            self.extra,
+        );
         format!("{}/oauth2/authorize?{}", provider.url(), form_body(&params))
     }
+}
+
+/// `fields` with `changes` made: each replaces the field of its name (at the end), or with
+/// an empty value removes it.
+fn edited<'a>(
+    mut fields: Vec<(&'a str, &'a str)>,
+    changes: &Fields<'a>,
+) -> Vec<(&'a str, &'a str)> {
+    for &(name, value) in changes {
+        fields.retain(|&(n, _)| n != name);
+        if !value.is_empty() {
+            fields.push((name, value));
+        }
+    }
+    fields
+}
+
+/// Signs `user` in on the provider's page with `browser` through `authorize`, and returns
+/// the code of the redirect to the app (checked by [`code_of`]).
+async fn code_for(
+    provider: &Provider,
+    browser: &SignInBrowser,
+    authorize: &Authorize<'_>,
+    user: &str,
+    password: &str,
+) -> String {
+    let location = provider
+        .sign_in(browser, &authorize.url(provider), user, password)
+        .await;
+    code_of(&location, authorize.state)
+}
+
+/// [`code_for`] `alice`, with `client_id` and `pkce` in a new browser.
+async fn alice_code(provider: &Provider, client_id: &str, pkce: &Pkce) -> String {
+    let authorize = Authorize::new(client_id, pkce);
+    code_for(
+        provider,
+        &SignInBrowser::new(),
+        &authorize,
+        "alice",
+        "Passw0rd!",
+    )
+    .await
+}
+
+/// The code of a redirect to the app, after checking it carries our `state` and no error.
+fn code_of(location: &str, state: &str) -> String {
+    assert!(location.starts_with(CALLBACK), "redirected to {location}");
+    assert_eq!(query_param(location, "error"), None, "{location}");
+    assert_eq!(
+        query_param(location, "state").as_deref(),
+        Some(state),
+        "{location}"
+    );
+    query_param(location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+}
+
+/// The `error` of a redirect to the app, after checking it carries our `state` and no code.
+#[track_caller]
+fn error_in(location: &str, state: &str) -> String {
+    assert!(location.starts_with(CALLBACK), "redirected to {location}");
+    assert_eq!(query_param(location, "code"), None, "{location}");
+    assert_eq!(
+        query_param(location, "state").as_deref(),
+        Some(state),
+        "{location}"
+    );
+    query_param(location, "error").unwrap_or_else(|| panic!("no error in {location}"))
+}
+
+/// GETs `url` with `browser` (its cookies, no redirects followed).
+async fn get(browser: &SignInBrowser, url: &str) -> reqwest::Response {
+    browser.client().get(url).send().await.unwrap()
+}
+
+/// The sign-in page an authorize request is sent to (by a 303 on the provider): its URL and
+/// HTML.
+async fn sign_in_page(browser: &SignInBrowser, authorize_url: &str) -> (reqwest::Url, String) {
+    let first = get(browser, authorize_url).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER, "{authorize_url}");
+    let url = reqwest::Url::parse(authorize_url)
+        .unwrap()
+        .join(first.headers()[LOCATION].to_str().unwrap())
+        .unwrap();
+    let html = get(browser, url.as_str()).await.text().await.unwrap();
+    (url, html)
+}
+
+/// The page of a request the provider refuses without sending the browser anywhere: 400,
+/// no `Location`.
+async fn error_page(browser: &SignInBrowser, url: &str) -> String {
+    let response = get(browser, url).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+    assert!(response.headers().get(LOCATION).is_none(), "{url}");
+    response.text().await.unwrap()
 }
 
 /// POSTs `fields` to the token endpoint, as `client_id` (HTTP Basic with `secret`, else
@@ -126,6 +221,23 @@ async fn token_request(
     fields: &[(&str, &str)],
 ) -> (StatusCode, Value) {
     post_form(provider, "/oauth2/token", client_id, secret, fields).await
+}
+
+/// POSTs `token` to the revocation endpoint, as [`token_request`] does.
+async fn revoke(
+    provider: &Provider,
+    client_id: &str,
+    secret: Option<&str>,
+    token: &str,
+) -> (StatusCode, Value) {
+    post_form(
+        provider,
+        "/oauth2/revoke",
+        client_id,
+        secret,
+        &[("token", token)],
+    )
+    .await
 }
 
 async fn post_form(
@@ -167,11 +279,6 @@ fn code_fields<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> 
     ]
 }
 
-/// The fields of a `grant_type=refresh_token` request.
-fn refresh_fields(token: &str) -> Vec<(&str, &str)> {
-    vec![("grant_type", "refresh_token"), ("refresh_token", token)]
-}
-
 /// The `grant_type=authorization_code` request.
 async fn exchange(
     provider: &Provider,
@@ -179,55 +286,41 @@ async fn exchange(
     secret: Option<&str>,
     code: &str,
     verifier: &str,
-    redirect_uri: &str,
 ) -> (StatusCode, Value) {
-    token_request(
-        provider,
-        client_id,
-        secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("code_verifier", verifier),
-            ("redirect_uri", redirect_uri),
-        ],
-    )
-    .await
+    token_request(provider, client_id, secret, &code_fields(code, verifier)).await
 }
 
-/// The code of a redirect to the app, after checking it carries our `state` and no error.
-fn code_of(location: &str, state: &str) -> String {
-    assert!(location.starts_with(CALLBACK), "redirected to {location}");
-    assert_eq!(query_param(location, "error"), None, "{location}");
-    assert_eq!(
-        query_param(location, "state").as_deref(),
-        Some(state),
-        "{location}"
-    );
-    query_param(location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+/// The `grant_type=refresh_token` request.
+async fn refresh_request(
+    provider: &Provider,
+    client_id: &str,
+    secret: Option<&str>,
+    token: &str,
+) -> (StatusCode, Value) {
+    let fields = [("grant_type", "refresh_token"), ("refresh_token", token)];
+    token_request(provider, client_id, secret, &fields).await
 }
 
 /// Signs `alice` in with `client_id` in a new browser and exchanges the code: the token
 /// response.
 async fn log_in(provider: &Provider, client_id: &str, secret: Option<&str>) -> Value {
     let pkce = Pkce::new();
-    let location = provider
-        .sign_in(
-            &SignInBrowser::new(),
-            &Authorize::new(client_id, &pkce).url(provider),
-            "alice",
-            "Passw0rd!",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
-    let (status, tokens) =
-        exchange(provider, client_id, secret, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    tokens
+    let code = alice_code(provider, client_id, &pkce).await;
+    ok(exchange(provider, client_id, secret, &code, &pkce.verifier).await)
 }
 
-fn error_of(answer: &(StatusCode, Value)) -> (StatusCode, &str) {
-    (answer.0, answer.1["error"].as_str().unwrap_or("(none)"))
+/// The JSON answer, after checking it came with 200.
+#[track_caller]
+fn ok(answer: (StatusCode, Value)) -> Value {
+    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    answer.1
+}
+
+/// Checks an OAuth error answer: its status and its `error`.
+#[track_caller]
+fn assert_oauth_error(answer: &(StatusCode, Value), status: StatusCode, error: &str) {
+    let got = (answer.0, answer.1["error"].as_str().unwrap_or("(none)"));
+    assert_eq!(got, (status, error), "{}", answer.1);
 }
 
 /// The payload of a JWT, without checking anything.
@@ -236,18 +329,28 @@ fn payload(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+/// The payload of a token response's access token, without checking anything.
+fn access_payload(tokens: &Value) -> Value {
+    payload(tokens["access_token"].as_str().unwrap())
+}
+
+/// The provider's JWKS, as published.
+async fn jwks(provider: &Provider) -> Value {
+    reqwest::get(provider.jwks_url())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The claims of `jwt` once its signature checks out against the provider's JWKS (RS256,
 /// the key named by `kid`) and its `iss` is the pool's; `aud` too when given.
 async fn verified(provider: &Provider, jwt: &str, audience: Option<&str>) -> Value {
     let header = jsonwebtoken::decode_header(jwt).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     let kid = header.kid.expect("a kid in the header");
-    let jwks: JwkSet = reqwest::get(provider.jwks_url())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = serde_json::from_value(jwks(provider).await).unwrap();
     let jwk = jwks
         .find(&kid)
         .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
@@ -261,6 +364,21 @@ async fn verified(provider: &Provider, jwt: &str, audience: Option<&str>) -> Val
     jsonwebtoken::decode::<Value>(jwt, &key, &validation)
         .unwrap_or_else(|e| panic!("{jwt} does not verify: {e}"))
         .claims
+}
+
+/// The claims of a token response's access token, [`verified`] (any `aud`).
+async fn access_claims(provider: &Provider, tokens: &Value) -> Value {
+    verified(provider, tokens["access_token"].as_str().unwrap(), None).await
+}
+
+/// The claims of a token response's ID token, [`verified`] with `client_id` as `aud`.
+async fn id_claims(provider: &Provider, tokens: &Value, client_id: &str) -> Value {
+    verified(
+        provider,
+        tokens["id_token"].as_str().unwrap(),
+        Some(client_id),
+    )
+    .await
 }
 
 fn now() -> u64 {
@@ -287,12 +405,7 @@ async fn ready_line_names_the_pool_issuer_and_loopback_urls() {
         provider.jwks_url(),
         format!("{}/.well-known/jwks.json", provider.url())
     );
-    let jwks: Value = reqwest::get(provider.jwks_url())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = jwks(&provider).await;
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{jwks}");
     assert_eq!(keys[0]["kty"], "RSA");
@@ -309,31 +422,16 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
     let provider = provider().await;
     let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let authorize = Authorize::new(PUBLIC, &pkce).url(&provider);
+    let authorize = Authorize::new(PUBLIC, &pkce);
 
     // The sign-in page of the contract; the redirects before it stay on 127.0.0.1.
-    let first = browser.client().get(&authorize).send().await.unwrap();
-    assert_eq!(first.status(), StatusCode::SEE_OTHER);
-    let location = first.headers()[LOCATION].to_str().unwrap().to_owned();
-    let page_url = reqwest::Url::parse(provider.url())
-        .unwrap()
-        .join(&location)
-        .unwrap();
+    let (page_url, page) = sign_in_page(&browser, &authorize.url(&provider)).await;
     assert!(
         page_url
             .as_str()
             .starts_with(&format!("{}/interaction/", provider.url())),
         "{page_url}"
     );
-    let page = browser
-        .client()
-        .get(page_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     for element in [
         r#"<input id="username" name="username""#,
         r#"<input id="password" name="password" type="password""#,
@@ -343,13 +441,9 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
         assert!(page.contains(element), "no {element} in:\n{page}");
     }
 
-    let location = provider
-        .sign_in(&browser, &authorize, "alice", "Passw0rd!")
-        .await;
-    let code = code_of(&location, "state-1");
+    let code = code_for(&provider, &browser, &authorize, "alice", "Passw0rd!").await;
     let before = now();
-    let (status, tokens) = exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let tokens = ok(exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await);
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], ACCESS_TTL);
     assert!(
@@ -363,7 +457,7 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
     let access = tokens["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(access).unwrap();
     assert_eq!(header.typ, None, "Cognito's access tokens have no typ");
-    let claims = verified(&provider, access, None).await;
+    let claims = access_claims(&provider, &tokens).await;
     assert_eq!(claims["iss"], provider.issuer());
     assert_eq!(claims["token_use"], "access");
     assert_eq!(claims["client_id"], PUBLIC);
@@ -395,8 +489,7 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
     );
 
     // The ID token: for the client (aud), with the nonce and the user's claims.
-    let id = tokens["id_token"].as_str().unwrap();
-    let id_claims = verified(&provider, id, Some(PUBLIC)).await;
+    let id_claims = id_claims(&provider, &tokens, PUBLIC).await;
     assert_eq!(id_claims["aud"], PUBLIC);
     assert_eq!(id_claims["token_use"], "id");
     assert_eq!(id_claims["nonce"], "nonce-1");
@@ -412,16 +505,13 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
     // The browser is now signed in at the provider: the next authorize request comes back
     // with a code at once, and that log-in is a new one (its own origin_jti).
     let pkce2 = Pkce::new();
-    let mut again = Authorize::new(PUBLIC, &pkce2);
-    again.state = "state-2";
-    let location = provider
-        .sign_in(&browser, &again.url(&provider), "unused", "unused")
-        .await;
-    let code2 = code_of(&location, "state-2");
-    let (status, tokens2) =
-        exchange(&provider, PUBLIC, None, &code2, &pkce2.verifier, CALLBACK).await;
-    assert_eq!(status, StatusCode::OK, "{tokens2}");
-    let claims2 = payload(tokens2["access_token"].as_str().unwrap());
+    let again = Authorize {
+        state: "state-2",
+        ..Authorize::new(PUBLIC, &pkce2)
+    };
+    let code2 = code_for(&provider, &browser, &again, "unused", "unused").await;
+    let tokens2 = ok(exchange(&provider, PUBLIC, None, &code2, &pkce2.verifier).await);
+    let claims2 = access_payload(&tokens2);
     assert_eq!(claims2["sub"], sub);
     assert_ne!(claims2["origin_jti"], claims["origin_jti"]);
 }
@@ -430,18 +520,17 @@ async fn code_flow_with_pkce_gives_cognito_shaped_tokens() {
 async fn a_user_without_groups_has_no_groups_claim() {
     let provider = provider().await;
     let pkce = Pkce::new();
-    let location = provider
-        .sign_in(
-            &SignInBrowser::new(),
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "bob",
-            "B0b-passw0rd",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
-    let (status, tokens) = exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let claims = payload(tokens["access_token"].as_str().unwrap());
+    let authorize = Authorize::new(PUBLIC, &pkce);
+    let code = code_for(
+        &provider,
+        &SignInBrowser::new(),
+        &authorize,
+        "bob",
+        "B0b-passw0rd",
+    )
+    .await;
+    let tokens = ok(exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await);
+    let claims = access_payload(&tokens);
     assert_eq!(claims["username"], "bob");
     assert!(claims.get("cognito:groups").is_none(), "{claims}");
 }
@@ -453,79 +542,35 @@ async fn a_client_with_a_secret_must_authenticate_with_basic() {
     let mut codes = Vec::new();
     for state in ["s1", "s2", "s3", "s4"] {
         let pkce = Pkce::new();
-        let mut authorize = Authorize::new(CONFIDENTIAL, &pkce);
-        authorize.state = state;
-        let location = provider
-            .sign_in(&browser, &authorize.url(&provider), "alice", "Passw0rd!")
-            .await;
-        codes.push((code_of(&location, state), pkce));
+        let authorize = Authorize {
+            state,
+            ..Authorize::new(CONFIDENTIAL, &pkce)
+        };
+        let code = code_for(&provider, &browser, &authorize, "alice", "Passw0rd!").await;
+        codes.push((code, pkce));
     }
-    // No client authentication at all (only client_id in the body).
-    let (code, pkce) = &codes[0];
-    let answer = token_request(
-        &provider,
-        CONFIDENTIAL,
-        None,
-        &code_fields(code, &pkce.verifier),
-    )
-    .await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::UNAUTHORIZED, "invalid_client"),
-        "{}",
-        answer.1
-    );
-
-    // A wrong secret.
-    let (code, pkce) = &codes[1];
-    let answer = token_request(
-        &provider,
-        CONFIDENTIAL,
-        Some("wrong"),
-        &code_fields(code, &pkce.verifier),
-    )
-    .await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::UNAUTHORIZED, "invalid_client"),
-        "{}",
-        answer.1
-    );
-
-    // A wrong secret in the body (client_secret_post: oidc-provider takes it as well as
-    // Basic, as Cognito does).
-    let (code, pkce) = &codes[2];
-    let mut fields = code_fields(code, &pkce.verifier);
-    fields.push(("client_secret", "wrong"));
-    let answer = token_request(&provider, CONFIDENTIAL, None, &fields).await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::UNAUTHORIZED, "invalid_client"),
-        "{}",
-        answer.1
-    );
+    let refused: [(Option<&str>, &Fields); 3] = [
+        // No client authentication at all (only client_id in the body).
+        (None, &[]),
+        // A wrong secret.
+        (Some("wrong"), &[]),
+        // A wrong secret in the body (client_secret_post: oidc-provider takes it as well as
+        // Basic, as Cognito does).
+        (None, &[("client_secret", "wrong")]),
+    ];
+    for ((code, pkce), (secret, extra)) in codes.iter().zip(refused) {
+        let fields = edited(code_fields(code, &pkce.verifier), extra);
+        let answer = token_request(&provider, CONFIDENTIAL, secret, &fields).await;
+        assert_oauth_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
+    }
 
     // HTTP Basic with the secret.
     let (code, pkce) = &codes[3];
-    let (status, tokens) = exchange(
-        &provider,
-        CONFIDENTIAL,
-        Some(SECRET),
-        code,
-        &pkce.verifier,
-        CALLBACK,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let claims = verified(&provider, tokens["access_token"].as_str().unwrap(), None).await;
+    let tokens = ok(exchange(&provider, CONFIDENTIAL, Some(SECRET), code, &pkce.verifier).await);
+    let claims = access_claims(&provider, &tokens).await;
     assert_eq!(claims["client_id"], CONFIDENTIAL);
     assert!(tokens["refresh_token"].is_string(), "{tokens}");
-    let id = verified(
-        &provider,
-        tokens["id_token"].as_str().unwrap(),
-        Some(CONFIDENTIAL),
-    )
-    .await;
+    let id = id_claims(&provider, &tokens, CONFIDENTIAL).await;
     assert_eq!(id["aud"], CONFIDENTIAL);
 
     let calls = provider.token_calls().await;
@@ -549,40 +594,15 @@ async fn a_client_with_a_secret_must_authenticate_with_basic() {
 async fn a_code_is_single_use() {
     let provider = provider().await;
     let pkce = Pkce::new();
-    let location = provider
-        .sign_in(
-            &SignInBrowser::new(),
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "alice",
-            "Passw0rd!",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
-    let first = exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
-    let second = exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(
-        error_of(&second),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        second.1
-    );
+    let code = alice_code(&provider, PUBLIC, &pkce).await;
+    let tokens = ok(exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await);
+    let replay = exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await;
+    assert_oauth_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
 
     // The replay also ends what the code gave (RFC 6749 §4.1.2): the refresh token is dead.
-    let refresh = first.1["refresh_token"].as_str().unwrap();
-    let answer = token_request(
-        &provider,
-        PUBLIC,
-        None,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        answer.1
-    );
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let answer = refresh_request(&provider, PUBLIC, None, refresh).await;
+    assert_oauth_error(&answer, StatusCode::BAD_REQUEST, "invalid_grant");
 
     let calls = provider.token_calls().await;
     assert_eq!(
@@ -598,53 +618,20 @@ async fn a_code_is_single_use() {
 #[tokio::test]
 async fn the_code_goes_only_with_its_verifier() {
     let provider = provider().await;
-    let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let location = provider
-        .sign_in(
-            &browser,
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "alice",
-            "Passw0rd!",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
+    let code = alice_code(&provider, PUBLIC, &pkce).await;
 
     let other = Pkce::new();
-    let wrong = exchange(&provider, PUBLIC, None, &code, &other.verifier, CALLBACK).await;
-    assert_eq!(
-        error_of(&wrong),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        wrong.1
-    );
+    let wrong = exchange(&provider, PUBLIC, None, &code, &other.verifier).await;
+    assert_oauth_error(&wrong, StatusCode::BAD_REQUEST, "invalid_grant");
 
-    let missing = token_request(
-        &provider,
-        PUBLIC,
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-        ],
-    )
-    .await;
-    assert_eq!(
-        error_of(&missing),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        missing.1
-    );
+    let fields = edited(code_fields(&code, &pkce.verifier), &[("code_verifier", "")]);
+    let missing = token_request(&provider, PUBLIC, None, &fields).await;
+    assert_oauth_error(&missing, StatusCode::BAD_REQUEST, "invalid_grant");
 
     // The challenge itself is not a verifier.
-    let challenge = exchange(&provider, PUBLIC, None, &code, &pkce.challenge, CALLBACK).await;
-    assert_eq!(
-        error_of(&challenge),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        challenge.1
-    );
+    let challenge = exchange(&provider, PUBLIC, None, &code, &pkce.challenge).await;
+    assert_oauth_error(&challenge, StatusCode::BAD_REQUEST, "invalid_grant");
 }
 
 #[tokio::test]
@@ -652,7 +639,7 @@ async fn an_authorize_request_without_pkce_s256_is_refused() {
     let provider = provider().await;
     let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let cases: [(&str, &[(&str, &str)]); 3] = [
+    let cases: [(&str, &Fields); 3] = [
         (
             "no code_challenge",
             &[("code_challenge", ""), ("code_challenge_method", "")],
@@ -661,33 +648,19 @@ async fn an_authorize_request_without_pkce_s256_is_refused() {
         ("plain", &[("code_challenge_method", "plain")]),
     ];
     for (name, extra) in cases {
-        let mut authorize = Authorize::new(PUBLIC, &pkce);
-        authorize.extra = extra;
+        let authorize = Authorize {
+            extra,
+            ..Authorize::new(PUBLIC, &pkce)
+        };
         // Refused before any sign-in page: the error goes back to the (registered) app.
-        let response = browser
-            .client()
-            .get(authorize.url(&provider))
-            .send()
-            .await
-            .unwrap();
+        let response = get(&browser, &authorize.url(&provider)).await;
         assert!(
             response.status().is_redirection(),
             "{name}: {}",
             response.status()
         );
         let location = response.headers()[LOCATION].to_str().unwrap();
-        assert!(location.starts_with(CALLBACK), "{name}: {location}");
-        assert_eq!(
-            query_param(location, "error").as_deref(),
-            Some("invalid_request"),
-            "{name}: {location}"
-        );
-        assert_eq!(
-            query_param(location, "state").as_deref(),
-            Some("state-1"),
-            "{name}"
-        );
-        assert_eq!(query_param(location, "code"), None, "{name}");
+        assert_eq!(error_in(location, "state-1"), "invalid_request", "{name}");
     }
 }
 
@@ -705,102 +678,38 @@ async fn redirect_uri_must_match_exactly() {
         "http://127.0.0.1:5555/auth/callback?x=1",
         "https://evil.example/auth/callback",
     ] {
-        let mut authorize = Authorize::new(PUBLIC, &pkce);
-        authorize.redirect_uri = uri;
-        let response = browser
-            .client()
-            .get(authorize.url(&provider))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
-        assert!(response.headers().get(LOCATION).is_none(), "{uri}");
-        let page = response.text().await.unwrap();
+        let authorize = Authorize {
+            redirect_uri: uri,
+            ..Authorize::new(PUBLIC, &pkce)
+        };
+        let page = error_page(&browser, &authorize.url(&provider)).await;
         assert!(page.contains("redirect_uri"), "{uri}: {page}");
     }
     // Missing: Cognito wants it even with one registered.
-    let mut authorize = Authorize::new(PUBLIC, &pkce);
-    authorize.extra = &[("redirect_uri", "")];
-    let response = browser
-        .client()
-        .get(authorize.url(&provider))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let authorize = Authorize {
+        extra: &[("redirect_uri", "")],
+        ..Authorize::new(PUBLIC, &pkce)
+    };
+    error_page(&browser, &authorize.url(&provider)).await;
 
     // At the token endpoint, another registered URI than the authorize request's.
-    let location = provider
-        .sign_in(
-            &browser,
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "alice",
-            "Passw0rd!",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
-    let swapped = exchange(
-        &provider,
-        PUBLIC,
-        None,
-        &code,
-        &pkce.verifier,
-        OTHER_CALLBACK,
-    )
-    .await;
-    assert_eq!(
-        error_of(&swapped),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        swapped.1
-    );
-    let missing = token_request(
-        &provider,
-        PUBLIC,
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await;
-    assert_eq!(
-        error_of(&missing).0,
-        StatusCode::BAD_REQUEST,
-        "{}",
-        missing.1
-    );
+    let code = alice_code(&provider, PUBLIC, &pkce).await;
+    let fields = code_fields(&code, &pkce.verifier);
+    let swapped = edited(fields.clone(), &[("redirect_uri", OTHER_CALLBACK)]);
+    let swapped = token_request(&provider, PUBLIC, None, &swapped).await;
+    assert_oauth_error(&swapped, StatusCode::BAD_REQUEST, "invalid_grant");
+    let missing = edited(fields, &[("redirect_uri", "")]);
+    let missing = token_request(&provider, PUBLIC, None, &missing).await;
+    assert_eq!(missing.0, StatusCode::BAD_REQUEST, "{}", missing.1);
 }
 
 #[tokio::test]
 async fn a_code_works_only_for_its_client() {
     let provider = provider().await;
     let pkce = Pkce::new();
-    let location = provider
-        .sign_in(
-            &SignInBrowser::new(),
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "alice",
-            "Passw0rd!",
-        )
-        .await;
-    let code = code_of(&location, "state-1");
-    let stolen = exchange(
-        &provider,
-        CONFIDENTIAL,
-        Some(SECRET),
-        &code,
-        &pkce.verifier,
-        CALLBACK,
-    )
-    .await;
-    assert_eq!(
-        error_of(&stolen),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        stolen.1
-    );
+    let code = alice_code(&provider, PUBLIC, &pkce).await;
+    let stolen = exchange(&provider, CONFIDENTIAL, Some(SECRET), &code, &pkce.verifier).await;
+    assert_oauth_error(&stolen, StatusCode::BAD_REQUEST, "invalid_grant");
 }
 
 #[tokio::test]
@@ -808,24 +717,16 @@ async fn refresh_gives_new_tokens_of_the_same_log_in() {
     let provider = provider().await;
     let tokens = log_in(&provider, PUBLIC, None).await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let first = payload(tokens["access_token"].as_str().unwrap());
+    let first = access_payload(&tokens);
 
     for _ in 0..2 {
-        let (status, refreshed) = token_request(
-            &provider,
-            PUBLIC,
-            None,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        let refreshed = ok(refresh_request(&provider, PUBLIC, None, refresh).await);
         // Not rotated: the same refresh token keeps working (Cognito's default).
         assert!(
             refreshed.get("refresh_token").is_none() || refreshed["refresh_token"] == refresh,
             "{refreshed}"
         );
-        let access = refreshed["access_token"].as_str().unwrap();
-        let claims = verified(&provider, access, None).await;
+        let claims = access_claims(&provider, &refreshed).await;
         assert_eq!(claims["token_use"], "access");
         assert_eq!(claims["username"], "alice");
         assert_eq!(claims["sub"], first["sub"]);
@@ -834,36 +735,19 @@ async fn refresh_gives_new_tokens_of_the_same_log_in() {
         assert_eq!(claims["auth_time"], first["auth_time"]);
         assert_eq!(claims["cognito:groups"], first["cognito:groups"]);
         assert_ne!(claims["jti"], first["jti"]);
-        let id = verified(
-            &provider,
-            refreshed["id_token"].as_str().unwrap(),
-            Some(PUBLIC),
-        )
-        .await;
+        let id = id_claims(&provider, &refreshed, PUBLIC).await;
         assert_eq!(id["token_use"], "id");
         assert_eq!(id["cognito:username"], "alice");
     }
 
     // Another log-in of the same user is another origin_jti.
-    let other = log_in(&provider, PUBLIC, None).await;
-    let other = payload(other["access_token"].as_str().unwrap());
+    let other = access_payload(&log_in(&provider, PUBLIC, None).await);
     assert_eq!(other["sub"], first["sub"]);
     assert_ne!(other["origin_jti"], first["origin_jti"]);
 
     // A refresh token is the client's own.
-    let answer = token_request(
-        &provider,
-        CONFIDENTIAL,
-        Some(SECRET),
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        answer.1
-    );
+    let answer = refresh_request(&provider, CONFIDENTIAL, Some(SECRET), refresh).await;
+    assert_oauth_error(&answer, StatusCode::BAD_REQUEST, "invalid_grant");
 }
 
 #[tokio::test]
@@ -871,19 +755,17 @@ async fn a_wrong_password_shows_the_form_again() {
     let provider = provider().await;
     let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let authorize = Authorize::new(PUBLIC, &pkce).url(&provider);
+    let authorize = Authorize::new(PUBLIC, &pkce);
+    let url = authorize.url(&provider);
     for (user, password) in [("alice", "wrong"), ("nobody", "Passw0rd!"), ("alice", "")] {
         let page = provider
-            .try_sign_in(&browser, &authorize, user, password)
+            .try_sign_in(&browser, &url, user, password)
             .await
             .expect_err("signed in with a wrong password");
         assert!(page.contains("Incorrect username or password."), "{page}");
         assert!(page.contains(r#"id="password""#), "{page}");
     }
-    let location = provider
-        .sign_in(&browser, &authorize, "alice", "Passw0rd!")
-        .await;
-    code_of(&location, "state-1");
+    code_for(&provider, &browser, &authorize, "alice", "Passw0rd!").await;
 }
 
 #[tokio::test]
@@ -891,25 +773,11 @@ async fn cancel_ends_the_flow_with_access_denied() {
     let provider = provider().await;
     let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let location = provider
-        .cancel(&browser, &Authorize::new(PUBLIC, &pkce).url(&provider))
-        .await;
-    assert!(location.starts_with(CALLBACK), "{location}");
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("access_denied")
-    );
-    assert_eq!(query_param(&location, "state").as_deref(), Some("state-1"));
-    assert_eq!(query_param(&location, "code"), None);
+    let url = Authorize::new(PUBLIC, &pkce).url(&provider);
+    let location = provider.cancel(&browser, &url).await;
+    assert_eq!(error_in(&location, "state-1"), "access_denied");
     // Nothing was signed in: the next request asks again.
-    let page = provider
-        .try_sign_in(
-            &browser,
-            &Authorize::new(PUBLIC, &pkce).url(&provider),
-            "alice",
-            "wrong",
-        )
-        .await;
+    let page = provider.try_sign_in(&browser, &url, "alice", "wrong").await;
     assert!(page.is_err(), "{page:?}");
 }
 
@@ -919,35 +787,22 @@ async fn identity_provider_signs_in_a_federated_user() {
     let mut usernames = Vec::new();
     for _ in 0..2 {
         let pkce = Pkce::new();
-        let mut authorize = Authorize::new(PUBLIC, &pkce);
-        authorize.extra = &[("identity_provider", "Google"), ("lang", "fr")];
+        let authorize = Authorize {
+            extra: &[("identity_provider", "Google"), ("lang", "fr")],
+            ..Authorize::new(PUBLIC, &pkce)
+        };
         let url = authorize.url(&provider);
         let browser = SignInBrowser::new();
 
-        let page = browser.client().get(&url).send().await.unwrap();
-        let page_url = reqwest::Url::parse(&url)
-            .unwrap()
-            .join(page.headers()[LOCATION].to_str().unwrap())
-            .unwrap();
-        let page = browser
-            .client()
-            .get(page_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, page) = sign_in_page(&browser, &url).await;
         assert!(page.contains(r#"<button id="federated""#), "{page}");
         assert!(page.contains("Continue with Google"), "{page}");
         assert!(!page.contains(r#"id="password""#), "{page}");
 
         let location = provider.sign_in_federated(&browser, &url).await;
-        let code = code_of(&location, "state-1");
-        let (status, tokens) =
-            exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-        assert_eq!(status, StatusCode::OK, "{tokens}");
-        let claims = verified(&provider, tokens["access_token"].as_str().unwrap(), None).await;
+        let code = code_of(&location, authorize.state);
+        let tokens = ok(exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await);
+        let claims = access_claims(&provider, &tokens).await;
         let username = claims["username"].as_str().unwrap().to_owned();
         let digits = username
             .strip_prefix("Google_")
@@ -957,12 +812,7 @@ async fn identity_provider_signs_in_a_federated_user() {
             "{username}"
         );
         assert!(claims.get("cognito:groups").is_none(), "{claims}");
-        let id = verified(
-            &provider,
-            tokens["id_token"].as_str().unwrap(),
-            Some(PUBLIC),
-        )
-        .await;
+        let id = id_claims(&provider, &tokens, PUBLIC).await;
         assert_eq!(id["cognito:username"], username.as_str());
         assert_eq!(id["sub"], claims["sub"]);
         usernames.push(username);
@@ -978,16 +828,11 @@ async fn logout_ends_the_provider_session_and_goes_to_a_registered_uri_only() {
     let provider = provider().await;
     let browser = SignInBrowser::new();
     let pkce = Pkce::new();
-    let authorize = Authorize::new(PUBLIC, &pkce).url(&provider);
-    let location = provider
-        .sign_in(&browser, &authorize, "alice", "Passw0rd!")
-        .await;
-    let code = code_of(&location, "state-1");
-    let (status, tokens) = exchange(&provider, PUBLIC, None, &code, &pkce.verifier, CALLBACK).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let authorize = Authorize::new(PUBLIC, &pkce);
+    let code = code_for(&provider, &browser, &authorize, "alice", "Passw0rd!").await;
+    let tokens = ok(exchange(&provider, PUBLIC, None, &code, &pkce.verifier).await);
     // Still signed in at the provider: a code at once, whatever the credentials.
-    let location = provider.sign_in(&browser, &authorize, "x", "y").await;
-    code_of(&location, "state-1");
+    code_for(&provider, &browser, &authorize, "x", "y").await;
 
     let logout = |client: &str, uri: &str| {
         format!(
@@ -1002,48 +847,23 @@ async fn logout_ends_the_provider_session_and_goes_to_a_registered_uri_only() {
         (PUBLIC, "http://127.0.0.1:5555/auth/callback"),
         ("no-such-client", SIGNED_OUT),
     ] {
-        let response = browser
-            .client()
-            .get(logout(client, uri))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{client} {uri}");
-        assert!(response.headers().get(LOCATION).is_none());
+        error_page(&browser, &logout(client, uri)).await;
     }
-    let response = browser
-        .client()
-        .get(format!("{}/logout", provider.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    error_page(&browser, &format!("{}/logout", provider.url())).await;
     // The refused ones ended nothing.
-    let location = provider.sign_in(&browser, &authorize, "x", "y").await;
-    code_of(&location, "state-1");
+    code_for(&provider, &browser, &authorize, "x", "y").await;
 
-    let response = browser
-        .client()
-        .get(logout(PUBLIC, SIGNED_OUT))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&browser, &logout(PUBLIC, SIGNED_OUT)).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()[LOCATION], SIGNED_OUT);
     // Signed out: the form again.
-    let page = provider.try_sign_in(&browser, &authorize, "x", "y").await;
+    let url = authorize.url(&provider);
+    let page = provider.try_sign_in(&browser, &url, "x", "y").await;
     assert!(page.is_err(), "still signed in: {page:?}");
 
     // Signing out of the domain doesn't end the tokens (Cognito's /logout doesn't either).
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let answer = token_request(
-        &provider,
-        PUBLIC,
-        None,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    ok(refresh_request(&provider, PUBLIC, None, refresh).await);
 }
 
 #[tokio::test]
@@ -1056,86 +876,38 @@ async fn revocation_ends_the_refresh_token_and_is_counted() {
     let confidential_refresh = confidential["refresh_token"].as_str().unwrap();
 
     // Another client's token: nothing revoked (RFC 7009 answers 200 all the same).
-    let answer = post_form(
-        &provider,
-        "/oauth2/revoke",
-        PUBLIC,
-        None,
-        &[("token", confidential_refresh)],
-    )
-    .await;
-    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    ok(revoke(&provider, PUBLIC, None, confidential_refresh).await);
     assert_eq!(provider.revocations().await, 0);
-    let answer = token_request(
-        &provider,
-        CONFIDENTIAL,
-        Some(SECRET),
-        &refresh_fields(confidential_refresh),
-    )
-    .await;
-    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    ok(refresh_request(&provider, CONFIDENTIAL, Some(SECRET), confidential_refresh).await);
 
     // A client with a secret must authenticate to revoke.
-    let answer = post_form(
-        &provider,
-        "/oauth2/revoke",
-        CONFIDENTIAL,
-        None,
-        &[("token", confidential_refresh)],
-    )
-    .await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::UNAUTHORIZED, "invalid_client"),
-        "{}",
-        answer.1
-    );
+    let answer = revoke(&provider, CONFIDENTIAL, None, confidential_refresh).await;
+    assert_oauth_error(&answer, StatusCode::UNAUTHORIZED, "invalid_client");
     assert_eq!(provider.revocations().await, 0);
 
     // Its own tokens: revoked, and refresh fails from then on.
-    let answer = post_form(
-        &provider,
-        "/oauth2/revoke",
-        PUBLIC,
-        None,
-        &[("token", public_refresh)],
-    )
-    .await;
-    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    ok(revoke(&provider, PUBLIC, None, public_refresh).await);
     assert_eq!(provider.revocations().await, 1);
-    let answer = token_request(&provider, PUBLIC, None, &refresh_fields(public_refresh)).await;
-    assert_eq!(
-        error_of(&answer),
-        (StatusCode::BAD_REQUEST, "invalid_grant"),
-        "{}",
-        answer.1
-    );
+    let answer = refresh_request(&provider, PUBLIC, None, public_refresh).await;
+    assert_oauth_error(&answer, StatusCode::BAD_REQUEST, "invalid_grant");
 
-    let answer = post_form(
+    let fields = [
+        ("token", confidential_refresh),
+        ("token_type_hint", "refresh_token"),
+    ];
+    ok(post_form(
         &provider,
         "/oauth2/revoke",
         CONFIDENTIAL,
         Some(SECRET),
-        &[
-            ("token", confidential_refresh),
-            ("token_type_hint", "refresh_token"),
-        ],
+        &fields,
     )
-    .await;
-    assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+    .await);
     assert_eq!(provider.revocations().await, 2);
 
     // Again, or an unknown token: 200, nothing more revoked.
     for token in [public_refresh, "no-such-token"] {
-        let answer = post_form(
-            &provider,
-            "/oauth2/revoke",
-            PUBLIC,
-            None,
-            &[("token", token)],
-        )
-        .await;
-        assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+        ok(revoke(&provider, PUBLIC, None, token).await);
     }
     assert_eq!(provider.revocations().await, 2);
 }
