@@ -56,6 +56,9 @@ fn build_examples() -> PathBuf {
         .join("examples")
 }
 
+/// Environment variables of a function.
+type Env = Vec<(String, String)>;
+
 /// A process killed when dropped.
 struct Killed(Child);
 
@@ -186,7 +189,7 @@ fn main() {
     runtime.block_on(async {
         let moto = env("COGNITO_SESSION_MOTO_URL");
         let (pool_id, client_id) = pool(&moto).await;
-        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        let owned = |pairs: &[(&str, &str)]| -> Env {
             pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -206,7 +209,7 @@ fn main() {
             ("SESSION_ENCRYPTION_KEY", "Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4="),
             ("COGNITO_CHALLENGE_KEY", "cold-start-challenge-key-32-bytes!!"),
         ]);
-        let cases: Vec<(&str, PathBuf, Vec<(String, String)>)> = vec![
+        let cases: Vec<(&str, PathBuf, Env)> = vec![
             ("hello (bare lambda_http)", examples.join("lambda-hello"), vec![]),
             (
                 "lambda, embedded (memory)",
