@@ -7,6 +7,7 @@
 //! The same events go through the real runtime client and cargo-lambda's emulator in
 //! tests/lambda.rs.
 
+// The example's routes, as the function serves them (this test uses only `app::app`).
 #[path = "../examples/server/app.rs"]
 #[allow(dead_code)]
 mod app;

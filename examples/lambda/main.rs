@@ -14,9 +14,8 @@
 //! the pool's keys, the app client's flows) stops the start here too, with an `error:` line
 //! naming the variable in the function's log.
 //!
-//! Build and deploy: deploy/README.md. Try it locally: `cargo lambda watch --example lambda`
-//! with the server's variables, then the README's curl flow against
-//! `http://127.0.0.1:9000/lambda-url/lambda`.
+//! Build and deploy: deploy/README.md, which also says how to try it under cargo-lambda's
+//! Lambda emulator (as tests/lambda.rs does, against DynamoDB Local and moto).
 
 #[path = "../server/app.rs"]
 mod app;
