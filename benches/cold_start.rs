@@ -16,7 +16,8 @@
 //!   trips of a few milliseconds each; here they are loopback ones.
 //!
 //! Needs the emulators (`scripts/emulators.sh start`, then `source .emulators/env`). Builds
-//! both examples in its own profile (`cargo bench` → release) into this target dir.
+//! both examples in its own profile (`cargo bench` → release; `--release` for release
+//! examples under a dev build of it) into this target dir.
 //! `cargo bench --all-features --bench cold_start -- --rounds 15`.
 
 mod support;
@@ -33,9 +34,8 @@ fn env(name: &str) -> String {
     })
 }
 
-/// Builds both examples in this benchmark's profile; the folder of their binaries.
-fn build_examples() -> PathBuf {
-    let release = !cfg!(debug_assertions);
+/// Builds both examples, in release or dev; the folder of their binaries.
+fn build_examples(release: bool) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--all-features"]);
@@ -174,7 +174,10 @@ fn main() {
         return;
     }
     let rounds: usize = args.number("--rounds", 15);
-    let examples = build_examples();
+    // The examples' profile: this benchmark's (release under `cargo bench`), or release when
+    // asked, which a dev build of the benchmark may time as well as any.
+    let release = args.flag("--release") || !cfg!(debug_assertions);
+    let examples = build_examples(release);
     let project = std::env::temp_dir().join(format!("cold-start-{}", std::process::id()));
     std::fs::create_dir_all(project.join("src")).unwrap();
     std::fs::write(
@@ -235,7 +238,7 @@ fn main() {
             }
         }
 
-        let profile = if cfg!(debug_assertions) { "dev" } else { "release" };
+        let profile = if release { "release" } else { "dev" };
         println!(
             "Cold start, process start to first answered request, {rounds} rounds, {profile} build, {} cores",
             std::thread::available_parallelism().map_or(0, |n| n.get())
