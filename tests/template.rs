@@ -219,7 +219,9 @@ fn dynamodb_calls(file: &str) -> BTreeSet<String> {
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                 .collect();
-            rest[name.len()..].starts_with("().table_name(").then_some(name)
+            rest[name.len()..]
+                .starts_with("().table_name(")
+                .then_some(name)
         })
         .filter(|name| !name.is_empty())
         .map(|name| {
