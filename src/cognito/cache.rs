@@ -333,10 +333,10 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded_in_bytes_too() {
-        let budget = 256 * 1024;
+        let budget = 512 * 1024;
         let cache = TokenCache::new(10_000, budget);
         for i in 0..500 {
-            // 8 KiB tokens: 10,000 of them would be 80 MiB and more.
+            // 8 KiB tokens: 10,000 of them would be 80 MiB and more; here 15 fit.
             // Tokens differ in their signature, at the end.
             let token = format!("{}{i:08}", "t".repeat(8 * 1024));
             put(&cache, &token, 1_000, 0);
@@ -379,7 +379,6 @@ mod tests {
                     for i in 0..300 {
                         let token = format!("{}{t}-{i:06}", "t".repeat(1024));
                         put(&cache, &token, 1_000, 0);
-                        assert!(cache.get(&token, 1).is_some() || cache.len() > 30);
                         assert!(cache.len.load(Ordering::SeqCst) <= 40);
                         assert!(cache.bytes.load(Ordering::SeqCst) <= budget);
                     }
@@ -390,6 +389,7 @@ mod tests {
             thread.join().unwrap();
         }
         assert!(cache.len() <= 40 && cache.bytes() <= budget);
+        assert!(cache.len() >= budget / cost(&"t".repeat(1032)) / 2, "{}", cache.len());
         assert_eq!(
             (cache.len.load(Ordering::SeqCst), cache.bytes.load(Ordering::SeqCst)),
             (cache.len(), cache.bytes())

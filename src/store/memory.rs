@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -244,7 +244,11 @@ impl MemoryStore {
     }
 
     fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key)
+        // The bytes alone, without the terminator `str`'s `Hash` adds: every key is hashed
+        // this way, so none needs to tell where it ends.
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(key.as_bytes());
+        hasher.finish()
     }
 
     /// The shard of a key's hash: bits that the tables themselves use neither for the bucket
