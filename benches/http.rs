@@ -35,10 +35,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use aws_sdk_dynamodb::types::AttributeValue;
 use cognito_session::store::CachedStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
 use cognito_session::{
@@ -105,7 +105,10 @@ async fn bare_get(State(read): State<BareRead>) -> Json<serde_json::Value> {
         .client
         .get_item()
         .table_name(&read.table.name)
-        .key(&read.table.partition_key, AttributeValue::S(read.key.clone()))
+        .key(
+            &read.table.partition_key,
+            AttributeValue::S(read.key.clone()),
+        )
         .consistent_read(true)
         .send()
         .await

@@ -702,7 +702,10 @@ fn compare_baseline(path: &str, counts: &HashMap<String, f64>) -> (String, bool)
         file["rustc"].as_str().unwrap_or("rustc unknown"),
         ALLOWED_GROWTH * 100.0
     );
-    let _ = writeln!(t, "| case | committed | now | change | |\n|---|---:|---:|---:|---|");
+    let _ = writeln!(
+        t,
+        "| case | committed | now | change | |\n|---|---:|---:|---:|---|"
+    );
     let mut ok = true;
     for name in case_names() {
         let (Some(now), Some(before)) = (counts.get(name), committed(name)) else {

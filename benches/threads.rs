@@ -242,7 +242,10 @@ fn main() {
          per-round ratios.\n",
         run.as_millis()
     );
-    let _ = writeln!(t, "| case | workers = tasks | requests/s |\n|---|---:|---:|");
+    let _ = writeln!(
+        t,
+        "| case | workers = tasks | requests/s |\n|---|---:|---:|"
+    );
     for (case, r) in cases.iter().zip(&rps) {
         let _ = writeln!(
             t,

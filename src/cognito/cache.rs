@@ -178,7 +178,9 @@ impl TokenCache {
         let fingerprint = self.fingerprint(token);
         let shard = self.shard(fingerprint);
         let same = |e: &Entry| e.fingerprint == fingerprint && *e.token == *token;
-        if let Some(view) = read(shard).find(fingerprint, same).and_then(|e| e.view.as_ref())
+        if let Some(view) = read(shard)
+            .find(fingerprint, same)
+            .and_then(|e| e.view.as_ref())
             && std::ptr::eq(view.of.as_ptr(), Arc::as_ptr(record))
         {
             return view.user.clone();
@@ -351,7 +353,10 @@ mod tests {
             "the count follows insertions and evictions"
         );
         assert_eq!(
-            (cache.len.load(Ordering::SeqCst), cache.bytes.load(Ordering::SeqCst)),
+            (
+                cache.len.load(Ordering::SeqCst),
+                cache.bytes.load(Ordering::SeqCst)
+            ),
             (cache.len(), cache.bytes()),
             "the shared counters agree with the shards"
         );
@@ -389,9 +394,16 @@ mod tests {
             thread.join().unwrap();
         }
         assert!(cache.len() <= 40 && cache.bytes() <= budget);
-        assert!(cache.len() >= budget / cost(&"t".repeat(1032)) / 2, "{}", cache.len());
+        assert!(
+            cache.len() >= budget / cost(&"t".repeat(1032)) / 2,
+            "{}",
+            cache.len()
+        );
         assert_eq!(
-            (cache.len.load(Ordering::SeqCst), cache.bytes.load(Ordering::SeqCst)),
+            (
+                cache.len.load(Ordering::SeqCst),
+                cache.bytes.load(Ordering::SeqCst)
+            ),
             (cache.len(), cache.bytes())
         );
     }

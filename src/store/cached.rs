@@ -625,12 +625,15 @@ mod tests {
     #[tokio::test]
     async fn the_bound_holds_with_many_threads_reading() {
         let table = Arc::new(MemoryStore::new());
-        let cache = Arc::new(CachedStore::new(table.clone(), Duration::from_secs(5)).with_capacity(24));
+        let cache =
+            Arc::new(CachedStore::new(table.clone(), Duration::from_secs(5)).with_capacity(24));
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let (table, cache) = (table.clone(), cache.clone());
                 std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
                     rt.block_on(async {
                         for i in 0..300 {
                             let key = format!("t{t}-{i}");

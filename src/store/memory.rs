@@ -270,7 +270,12 @@ impl MemoryStore {
         let due = now >= next
             && self
                 .next_sweep
-                .compare_exchange(next, now + SWEEP_INTERVAL, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    now + SWEEP_INTERVAL,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_ok();
         if due {
             self.purge_expired(now);
@@ -329,7 +334,9 @@ impl MemoryStore {
     }
 
     fn write(&self, shard: usize) -> RwLockWriteGuard<'_, Shard> {
-        self.shards[shard].write().unwrap_or_else(|e| e.into_inner())
+        self.shards[shard]
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn users(&self) -> MutexGuard<'_, Users> {
@@ -528,11 +535,9 @@ mod tests {
         let mut users = store.users();
         store.put(&mut users, Arc::new(a), hash);
         // Put by hand under `a`'s hash, as if `b` hashed the same.
-        store.write(MemoryStore::shard_of(hash)).insert_unique(
-            hash,
-            Arc::new(b),
-            |r| store.hash(&r.key),
-        );
+        store
+            .write(MemoryStore::shard_of(hash))
+            .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
         users.add("bob", hash);
         drop(users);
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
@@ -547,11 +552,16 @@ mod tests {
             .map(|t| {
                 let store = store.clone();
                 std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
                     rt.block_on(async {
                         for i in 0..500 {
                             let key = format!("t{t}-{i}");
-                            store.create(&record(&key, &format!("u{t}"), 0), 0).await.unwrap();
+                            store
+                                .create(&record(&key, &format!("u{t}"), 0), 0)
+                                .await
+                                .unwrap();
                             assert!(matches!(store.load_now(&key, 0), LoadNow::Found(_)));
                         }
                     });
