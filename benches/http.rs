@@ -548,6 +548,7 @@ fn main() {
         ));
     }
     let mark = |ok: bool| if ok { "✅" } else { "❌" };
+    out.push_str("\nGoals:\n");
     let mut goal = |label: &str, a: &str, b: &str, limit: f64| {
         if let (Some(a), Some(b)) = (find(a), find(b)) {
             let r = ratio(a, b, |r| r.rps);
@@ -559,7 +560,6 @@ fn main() {
             ));
         }
     };
-    out.push_str("\nGoals:\n");
     goal(
         "(issue #6) with the layer, of the requests/s without it",
         "memory",
