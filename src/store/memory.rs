@@ -532,14 +532,15 @@ mod tests {
         let store = MemoryStore::new();
         let (a, b) = (record("a", "alice", 0), record("b", "bob", 0));
         let hash = store.hash("a");
-        let mut users = store.users();
-        store.put(&mut users, Arc::new(a), hash);
-        // Put by hand under `a`'s hash, as if `b` hashed the same.
-        store
-            .write(MemoryStore::shard_of(hash))
-            .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
-        users.add("bob", hash);
-        drop(users);
+        {
+            let mut users = store.users();
+            store.put(&mut users, Arc::new(a), hash);
+            // Put by hand under `a`'s hash, as if `b` hashed the same.
+            store
+                .write(MemoryStore::shard_of(hash))
+                .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
+            users.add("bob", hash);
+        }
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
         assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "alice");
         assert_eq!(store.indexed(), HashMap::from([("alice".into(), 1)]));
