@@ -384,8 +384,13 @@ mod tests {
                     for i in 0..300 {
                         let token = format!("{}{t}-{i:06}", "t".repeat(1024));
                         put(&cache, &token, 1_000, 0);
-                        assert!(cache.len.load(Ordering::SeqCst) <= 40);
-                        assert!(cache.bytes.load(Ordering::SeqCst) <= budget);
+                        // The counters include places being taken by threads that then give
+                        // them back (the bound was full): at most one per thread.
+                        let taking = 4;
+                        assert!(cache.len.load(Ordering::SeqCst) <= 40 + taking);
+                        assert!(
+                            cache.bytes.load(Ordering::SeqCst) <= budget + taking * cost(&token)
+                        );
                     }
                 })
             })
@@ -393,6 +398,8 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
+        // What the shards hold never went past the bounds: a place is only used once taken
+        // within them.
         assert!(cache.len() <= 40 && cache.bytes() <= budget);
         assert!(
             cache.len() >= budget / cost(&"t".repeat(1032)) / 2,

@@ -639,7 +639,8 @@ mod tests {
                             let key = format!("t{t}-{i}");
                             table.create(&record(&key, "u"), NOW).await.unwrap();
                             cache.load(&key, NOW).await.unwrap().unwrap();
-                            assert!(cache.len.load(Ordering::SeqCst) <= 24);
+                            // Places being taken and given back: at most one per thread.
+                            assert!(cache.len.load(Ordering::SeqCst) <= 24 + 4);
                         }
                     });
                 })
