@@ -7,6 +7,15 @@
 //! binary itself (`target/release/examples/server`, embedded mode) is run too, and its
 //! `GET /sessions` measured the same way, as a check that the copy behaves like the original.
 //!
+//! With DynamoDB Local (`COGNITO_SESSION_DYNAMODB_LOCAL_URL`, as `scripts/emulators.sh` sets
+//! it; `scripts/bench` starts it), the DynamoDB mode is measured too, on one table of DynamoDB
+//! Local. The copy serves, with one shared SDK client: `GET /ddb/bare`, a route without the
+//! layer that does the single consistent `GetItem` of a session and answers its user's name,
+//! the floor of anything that reads the session per request; `GET /ddb/sessions`, the layer on
+//! a `DynamoDbStore`; and `GET /ddb/cached`, the layer on a `CachedStore` (5 s) in front of it.
+//! The example server binary runs in its DynamoDB mode (`SESSION_TABLE`, `AWS_ENDPOINT_URL`),
+//! without and with `SESSION_CACHE_SECS=5`.
+//!
 //! Each `wrk` run is bounded in time (`-d`) and in requests (a Lua script stops every wrk
 //! thread after `--max-requests` answers). The runs are interleaved over `--rounds` rounds;
 //! the table shows medians, and ratios are medians of the per-round ratios.
@@ -18,17 +27,23 @@
 
 mod support;
 use support::args::Args;
-use support::{free_port, median, runtime, spawn_example_server};
+use support::sdk::{self, DYNAMODB_LOCAL_URL};
+use support::{free_port, median, runtime, spawn_example_server, spawn_example_server_with};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+use cognito_session::store::CachedStore;
+use cognito_session::store::dynamodb::DynamoDbStore;
+use cognito_session::{
+    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, TableSettings,
+};
 use serde_json::json;
 
 struct Options {
@@ -72,27 +87,106 @@ async fn create_session(State(sessions): State<SessionManager>) -> Json<serde_js
     Json(json!({ "sessionId": session.token.expose() }))
 }
 
-/// `--serve`: serves the two routes on a 2-worker runtime (what `#[tokio::main]` gives on
-/// this 2-core machine), and prints its address and a token of a live session as one line.
+/// The table the DynamoDB routes use: `BENCH_HTTP_TABLE`, set by the bench for its copy.
+const TABLE_VARIABLE: &str = "BENCH_HTTP_TABLE";
+
+/// What `GET /ddb/bare` reads: the session's item, with the client the layer uses.
+#[derive(Clone)]
+struct BareRead {
+    client: aws_sdk_dynamodb::Client,
+    table: TableSettings,
+    key: String,
+}
+
+/// One consistent `GetItem`, and the user's name from the item: what the layer's store does
+/// per request, without the layer.
+async fn bare_get(State(read): State<BareRead>) -> Json<serde_json::Value> {
+    let item = read
+        .client
+        .get_item()
+        .table_name(&read.table.name)
+        .key(
+            &read.table.partition_key,
+            AttributeValue::S(read.key.clone()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem");
+    let username = item
+        .item()
+        .and_then(|item| item.get("username")?.as_s().ok())
+        .expect("the session's item");
+    Json(json!({ "username": username }))
+}
+
+/// `--serve`: serves the routes on a 2-worker runtime (what `#[tokio::main]` gives on this
+/// 2-core machine), and prints its address and a token of a live session as one line, and
+/// with a table (`BENCH_HTTP_TABLE` and DynamoDB Local), a token of a session in the table.
 fn serve() {
     runtime().block_on(async move {
         let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
         let token = sessions.create("alice").await.unwrap().token;
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/sessions", get(get_session))
             .route_layer(SessionLayer::new(sessions.clone()))
             .route("/sessions", post(create_session))
             .route("/open", get(open))
             .with_state(sessions);
+        let mut line = token.expose().to_owned();
+        if let (Ok(url), Ok(table)) = (
+            std::env::var(DYNAMODB_LOCAL_URL),
+            std::env::var(TABLE_VARIABLE),
+        ) {
+            let (routes, token) = dynamodb_routes(&url, &table).await;
+            app = app.merge(routes);
+            line = format!("{line} {token}");
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{} {}", listener.local_addr().unwrap(), token.expose());
+        println!("{} {line}", listener.local_addr().unwrap());
         axum::serve(listener, app).await.unwrap();
     });
 }
 
-/// Runs this binary with `--serve` as a separate process, like the example server.
-fn start_copy() -> Server {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+/// The DynamoDB routes, all on one SDK client, and the token of the session they read.
+async fn dynamodb_routes(url: &str, table: &str) -> (Router, String) {
+    let client = aws_sdk_dynamodb::Client::from_conf(sdk::dynamodb(url, "test").build());
+    let settings = TableSettings::new(table);
+    let store = || DynamoDbStore::new(client.clone(), settings.clone()).unwrap();
+    store().create_table().await.expect("the bench's table");
+    let direct = SessionManager::new(store(), SessionConfig::default()).unwrap();
+    let cached = SessionManager::new(
+        CachedStore::new(store(), Duration::from_secs(5)),
+        SessionConfig::default(),
+    )
+    .unwrap();
+    let session = direct.create("alice").await.unwrap();
+    let bare = BareRead {
+        client: client.clone(),
+        table: settings.clone(),
+        key: session.user.session_key().to_owned(),
+    };
+    let routes = Router::new()
+        .route(
+            "/ddb/sessions",
+            get(get_session).layer(SessionLayer::new(direct)),
+        )
+        .route(
+            "/ddb/cached",
+            get(get_session).layer(SessionLayer::new(cached)),
+        )
+        .route("/ddb/bare", get(bare_get).with_state(bare));
+    (routes, session.token.expose().to_owned())
+}
+
+/// Runs this binary with `--serve` as a separate process, like the example server; with
+/// `table`, its DynamoDB routes on that table too.
+fn start_copy(table: Option<&str>) -> Server {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if let Some(table) = table {
+        command.env(TABLE_VARIABLE, table);
+    }
+    let mut child = command
         .arg("--serve")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -105,10 +199,12 @@ fn start_copy() -> Server {
         &mut line,
     )
     .unwrap();
-    let (addr, token) = line.trim().split_once(' ').expect("address and token");
+    let mut words = line.split_whitespace();
+    let (addr, token) = (words.next(), words.next());
     Server {
-        addr: addr.parse().unwrap(),
-        token: token.to_owned(),
+        addr: addr.expect("an address").parse().unwrap(),
+        token: token.expect("a token").to_owned(),
+        table_token: words.next().map(str::to_owned),
         child,
     }
 }
@@ -118,6 +214,8 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     token: String,
+    /// The copy's session in the table, if it has DynamoDB routes.
+    table_token: Option<String>,
 }
 
 impl Drop for Server {
@@ -127,15 +225,21 @@ impl Drop for Server {
     }
 }
 
-/// Starts the example server binary and logs in once over HTTP.
-fn start_example(o: &Options) -> Result<Server, String> {
+/// Starts the example server binary (embedded mode, or with `env` for its DynamoDB mode)
+/// and logs in once over HTTP.
+fn start_example(o: &Options, env: &[(&str, String)]) -> Result<Server, String> {
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let child = spawn_example_server(&o.server, port)?;
+    let child = if env.is_empty() {
+        spawn_example_server(&o.server, port)?
+    } else {
+        spawn_example_server_with(&o.server, port, env)?
+    };
     let mut example = Server {
         child,
         addr,
         token: String::new(),
+        table_token: None,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -270,45 +374,120 @@ fn main() {
         println!("http: checked");
         return;
     }
-    let copy = start_copy();
+    // With DynamoDB Local: one table for the copy and the example server, new for this run.
+    let dynamodb = std::env::var(DYNAMODB_LOCAL_URL).ok();
+    let table = format!("bench_http_{}", std::process::id());
+    let copy = start_copy(dynamodb.as_ref().map(|_| table.as_str()));
     let local = copy.addr;
-    let example = match start_example(&o) {
+    let example_env = |cache: bool| -> Vec<(&str, String)> {
+        let url = dynamodb.clone().unwrap_or_default();
+        let mut env = vec![
+            ("SESSION_TABLE", table.clone()),
+            ("AWS_ENDPOINT_URL", url),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ];
+        if cache {
+            env.push(("SESSION_CACHE_SECS", "5".into()));
+        }
+        env
+    };
+    let start = |env: &[(&str, String)], what: &str| match start_example(&o, env) {
         Ok(example) => Some(example),
         Err(e) => {
-            eprintln!("example server skipped: {e}");
+            eprintln!("example server ({what}) skipped: {e}");
             None
         }
+    };
+    let example = start(&[], "embedded");
+    let (example_table, example_cached) = match &dynamodb {
+        Some(_) => (
+            start(&example_env(false), "DynamoDB"),
+            start(&example_env(true), "DynamoDB, SESSION_CACHE_SECS=5"),
+        ),
+        None => (None, None),
     };
     let script = std::env::temp_dir().join(format!("bench-http-{}.lua", std::process::id()));
     std::fs::write(&script, LUA).unwrap();
 
     struct Target {
+        name: &'static str,
         label: String,
         url: String,
         token: Option<String>,
         runs: Vec<Run>,
     }
+    let target = |name, label: &str, url: String, token: &str| Target {
+        name,
+        label: label.to_owned(),
+        url,
+        token: Some(token.to_owned()),
+        runs: Vec::new(),
+    };
     let mut targets = vec![
-        Target {
-            label: "without the layer: `GET /open`, same handler and answer".into(),
-            url: format!("http://{local}/open"),
-            token: Some(copy.token.clone()),
-            runs: Vec::new(),
-        },
-        Target {
-            label: "with SessionLayer: `GET /sessions`, opaque Bearer token, MemoryStore".into(),
-            url: format!("http://{local}/sessions"),
-            token: Some(copy.token.clone()),
-            runs: Vec::new(),
-        },
+        target(
+            "open",
+            "without the layer: `GET /open`, same handler and answer",
+            format!("http://{local}/open"),
+            &copy.token,
+        ),
+        target(
+            "memory",
+            "with SessionLayer: `GET /sessions`, opaque Bearer token, MemoryStore",
+            format!("http://{local}/sessions"),
+            &copy.token,
+        ),
     ];
     if let Some(example) = &example {
-        targets.push(Target {
-            label: "the example server binary: `GET /sessions` (with SessionLayer)".into(),
-            url: format!("http://{}/sessions", example.addr),
-            token: Some(example.token.clone()),
-            runs: Vec::new(),
-        });
+        targets.push(target(
+            "example",
+            "the example server binary, embedded: `GET /sessions` (with SessionLayer)",
+            format!("http://{}/sessions", example.addr),
+            &example.token,
+        ));
+    }
+    if let Some(token) = &copy.table_token {
+        targets.push(target(
+            "ddb_bare",
+            "DynamoDB, without the layer: `GET /ddb/bare`, one consistent `GetItem`, same client",
+            format!("http://{local}/ddb/bare"),
+            token,
+        ));
+        targets.push(target(
+            "ddb_layer",
+            "DynamoDB, with SessionLayer: `GET /ddb/sessions`, `DynamoDbStore`, same client",
+            format!("http://{local}/ddb/sessions"),
+            token,
+        ));
+        targets.push(target(
+            "ddb_cached",
+            "DynamoDB, with SessionLayer: `GET /ddb/cached`, `CachedStore` (5 s), same client",
+            format!("http://{local}/ddb/cached"),
+            token,
+        ));
+    }
+    for (example, name, label) in [
+        (
+            &example_table,
+            "example_ddb",
+            "the example server binary, `SESSION_TABLE` (DynamoDB Local): `GET /sessions`",
+        ),
+        (
+            &example_cached,
+            "example_cached",
+            "the example server binary, `SESSION_TABLE` and `SESSION_CACHE_SECS=5`: `GET /sessions`",
+        ),
+    ] {
+        if let Some(example) = example {
+            targets.push(target(
+                name,
+                label,
+                format!("http://{}/sessions", example.addr),
+                &example.token,
+            ));
+        }
     }
     for round in 0..o.rounds {
         for k in 0..targets.len() {
@@ -325,57 +504,96 @@ fn main() {
         }
     }
     let _ = std::fs::remove_file(&script);
-    drop(example);
+    drop((example, example_table, example_cached));
     drop(copy);
 
-    let base = &targets[0].runs;
+    let find = |name: &str| targets.iter().find(|t| t.name == name);
+    // The median over the rounds of a's requests/s (or p99) over b's.
+    let ratio = |a: &Target, b: &Target, of: fn(&Run) -> f64| {
+        median(
+            &mut a
+                .runs
+                .iter()
+                .zip(&b.runs)
+                .map(|(x, y)| of(x) / of(y))
+                .collect::<Vec<_>>(),
+        )
+    };
     let mut out = format!(
         "Loopback HTTP/1.1 on 127.0.0.1: wrk -t{} -c{} -d{}s (at most {} requests per run), \
          {} rounds interleaved; server: axum 0.8 on a 2-worker tokio runtime. Medians; \
-         ratios are medians of the per-round ratios.\n\n",
+         ratios are medians of the per-round ratios, against the row named in the last column.\n\n",
         o.threads, o.connections, o.duration, o.max_requests, o.rounds
     );
-    out.push_str("| server | requests/s | p50 | p99 | requests/s × without | p99 × without |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    out.push_str("| server | requests/s | p50 | p99 | requests/s × base | p99 × base | base |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---|\n");
     for t in &targets {
-        let rps_ratio = median(
-            &mut t
-                .runs
-                .iter()
-                .zip(base)
-                .map(|(a, b)| a.rps / b.rps)
-                .collect::<Vec<_>>(),
-        );
-        let p99_ratio = median(
-            &mut t
-                .runs
-                .iter()
-                .zip(base)
-                .map(|(a, b)| a.p99_ms / b.p99_ms)
-                .collect::<Vec<_>>(),
-        );
+        let base_name = match t.name {
+            "ddb_bare" | "ddb_layer" | "ddb_cached" | "example_ddb" => "ddb_bare",
+            "example_cached" => "example",
+            _ => "open",
+        };
+        let Some(base) = find(base_name) else {
+            continue;
+        };
         out.push_str(&format!(
-            "| {} | {:.0} | {:.3} ms | {:.3} ms | {:.2} | {:.2} |\n",
+            "| {} | {:.0} | {:.3} ms | {:.3} ms | {:.2} | {:.2} | `{}` |\n",
             t.label,
             median(&mut t.runs.iter().map(|r| r.rps).collect::<Vec<_>>()),
             median(&mut t.runs.iter().map(|r| r.p50_ms).collect::<Vec<_>>()),
             median(&mut t.runs.iter().map(|r| r.p99_ms).collect::<Vec<_>>()),
-            rps_ratio,
-            p99_ratio
+            ratio(t, base, |r| r.rps),
+            ratio(t, base, |r| r.p99_ms),
+            base_name,
         ));
     }
-    let layered = median(
-        &mut targets[1]
-            .runs
-            .iter()
-            .zip(base)
-            .map(|(a, b)| a.rps / b.rps)
-            .collect::<Vec<_>>(),
+    let mark = |ok: bool| if ok { "✅" } else { "❌" };
+    out.push_str("\nGoals:\n");
+    let mut goal = |label: &str, a: &str, b: &str, limit: f64| {
+        if let (Some(a), Some(b)) = (find(a), find(b)) {
+            let r = ratio(a, b, |r| r.rps);
+            out.push_str(&format!(
+                "- {} {label}: {:.0} % (goal ≥ {:.0} %)\n",
+                mark(r >= limit),
+                r * 100.0,
+                limit * 100.0
+            ));
+        }
+    };
+    goal(
+        "(issue #6) with the layer, of the requests/s without it",
+        "memory",
+        "open",
+        0.8,
     );
-    out.push_str(&format!(
-        "\nGoal (issue #6): {} with the layer, {:.0}% of the requests/s without it (goal ≥ 80%).\n",
-        if layered >= 0.8 { "✅" } else { "❌" },
-        layered * 100.0
-    ));
+    goal(
+        "(issue #15) the example server on DynamoDB Local, of the bare `GetItem` route's requests/s",
+        "example_ddb",
+        "ddb_bare",
+        0.9,
+    );
+    goal(
+        "(issue #15, same process and client) the layer on `DynamoDbStore`, of the bare `GetItem` route's",
+        "ddb_layer",
+        "ddb_bare",
+        0.9,
+    );
+    goal(
+        "(issue #15) the example server with `SESSION_CACHE_SECS=5`, of its embedded mode's requests/s",
+        "example_cached",
+        "example",
+        0.8,
+    );
+    goal(
+        "(issue #15, same process) the layer on `CachedStore`, of the layer on `MemoryStore`",
+        "ddb_cached",
+        "memory",
+        0.8,
+    );
+    if dynamodb.is_none() {
+        out.push_str(&format!(
+            "\n(DynamoDB mode not measured: {DYNAMODB_LOCAL_URL} is not set; `scripts/bench` starts DynamoDB Local.)\n"
+        ));
+    }
     println!("{out}");
 }

@@ -17,11 +17,18 @@
 //! cargo bench --bench per_request -- --rounds 31 --batch-ms 30
 //! cargo bench --bench per_request -- --instructions            # + callgrind instructions/request
 //! cargo bench --bench per_request -- --case opaque_bearer --iterations 1000   # one case only
+//! cargo bench --bench per_request -- --instructions-only --baseline benches/baseline/instructions.json
+//! cargo bench --bench per_request -- --instructions-only --save-baseline benches/baseline/instructions.json
 //! ```
 //!
+//! `--baseline FILE` compares this run's instruction counts with the ones committed in
+//! `FILE` (written by `--save-baseline FILE`) and flags every case that grew by more than
+//! 5 %; with `--check` as well, the bench then exits with status 1.
+//!
 //! `--instructions` runs each case under `valgrind --tool=callgrind` twice, with `I` and with
-//! 0 timed iterations after the same set-up and warm-up, and reports the difference over `I`:
-//! instruction counts don't depend on what else the machine is doing.
+//! 0 timed iterations after the same set-up and warm-up, counting only inside `Case::run`
+//! (the requests), and reports the difference over `I`: instruction counts don't depend on
+//! what else the machine is doing.
 //!
 //! Without `--bench` (that is, when built as a test: `cargo test --benches`) it only runs each
 //! case a few times and checks its answer.
@@ -105,6 +112,12 @@ struct Options {
     sessions: usize,
     instructions: bool,
     instruction_iterations: u64,
+    /// Only the callgrind counts, no timed rounds.
+    instructions_only: bool,
+    /// The committed instruction counts to compare with.
+    baseline: Option<String>,
+    /// Where to write this run's instruction counts as the new baseline.
+    save_baseline: Option<String>,
 }
 
 fn options() -> Options {
@@ -119,8 +132,11 @@ fn options() -> Options {
         rounds: args.number("--rounds", 21),
         batch: Duration::from_millis(args.number("--batch-ms", 20)),
         sessions: args.number("--sessions", 10_000),
-        instructions: args.flag("--instructions"),
+        instructions: args.flag("--instructions") || args.flag("--instructions-only"),
         instruction_iterations: args.number("--instruction-iterations", 1000),
+        instructions_only: args.flag("--instructions-only"),
+        baseline: args.value("--baseline"),
+        save_baseline: args.value("--save-baseline"),
     }
 }
 
@@ -589,6 +605,10 @@ fn instructions(names: &[&str], o: &Options) -> HashMap<String, f64> {
             let file = dir.join(format!("{name}-{iterations}.out"));
             let status = Command::new("valgrind")
                 .arg("--tool=callgrind")
+                // Counted only inside `Case::run` (the warm-up and the timed requests): the
+                // set-up makes random tokens and hash seeds, and its count moves by a few
+                // million instructions from one run to the next.
+                .arg("--toggle-collect=*Case::run*")
                 .arg(format!("--callgrind-out-file={}", file.display()))
                 .arg(&exe)
                 .args(["--bench", "--case", name, "--iterations"])
@@ -632,6 +652,83 @@ fn callgrind_total(file: &Path) -> Option<u64> {
         })
         .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
         .next_back()
+}
+
+// ---------------------------------------------------------------------------------------
+// The committed instruction counts
+
+/// How much a case may grow over the committed count before it is flagged.
+const ALLOWED_GROWTH: f64 = 0.05;
+
+/// Writes `counts` as the baseline file: the counts, and how they were made.
+fn save_baseline(path: &str, counts: &HashMap<String, f64>, o: &Options) {
+    let cases: serde_json::Map<String, serde_json::Value> = case_names()
+        .into_iter()
+        .filter_map(|name| Some((name.to_owned(), counts.get(name)?.round().into())))
+        .collect();
+    let file = serde_json::json!({
+        "what": "callgrind instructions per request of each per_request case",
+        "command": format!(
+            "cargo bench --bench per_request --no-default-features --features axum,cognito -- \
+             --instructions-only --instruction-iterations {} --sessions {} --save-baseline {path}",
+            o.instruction_iterations, o.sessions
+        ),
+        "rustc": rustc_version(),
+        "cases": cases,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&file).unwrap() + "\n")
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    eprintln!("baseline written to {path}");
+}
+
+fn rustc_version() -> String {
+    Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
+}
+
+/// The comparison of `counts` with the baseline file, as a Markdown table; and whether
+/// every case stayed within [`ALLOWED_GROWTH`].
+fn compare_baseline(path: &str, counts: &HashMap<String, f64>) -> (String, bool) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return (format!("(no baseline: {path}: {e})\n"), true),
+    };
+    let file: serde_json::Value = serde_json::from_str(&text).expect("the baseline is JSON");
+    let committed = |name: &str| file["cases"][name].as_f64();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "Instructions per request against the committed baseline (`{path}`, {}); a case \
+         more than {:.0} % above it is flagged.\n",
+        file["rustc"].as_str().unwrap_or("rustc unknown"),
+        ALLOWED_GROWTH * 100.0
+    );
+    let _ = writeln!(
+        t,
+        "| case | committed | now | change | |\n|---|---:|---:|---:|---|"
+    );
+    let mut ok = true;
+    for name in case_names() {
+        let (Some(now), Some(before)) = (counts.get(name), committed(name)) else {
+            continue;
+        };
+        let change = now / before - 1.0;
+        let grew = change > ALLOWED_GROWTH;
+        ok &= !grew;
+        let _ = writeln!(
+            t,
+            "| `{name}` | {} | {} | {:+.1} % | {} |",
+            fmt_count(before),
+            fmt_count(*now),
+            change * 100.0,
+            if grew { "❌ grew" } else { "✅" }
+        );
+    }
+    (t, ok)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -815,6 +912,11 @@ fn main() {
             println!("per_request: {} cases checked", names.len());
             return;
         }
+        if o.instructions_only {
+            let counts = instructions(&names, &o);
+            finish_instructions(&counts, &o);
+            return;
+        }
         let mut cases = Vec::new();
         for name in &names {
             eprintln!("setting up {name}");
@@ -836,5 +938,34 @@ fn main() {
              per request by SessionLayer): {} bytes.",
             authenticate_future_size().await
         );
+        finish_instructions(&instructions, &o);
     });
+}
+
+/// What `--instructions-only`, `--baseline` and `--save-baseline` ask for, once the counts
+/// are in; exits with status 1 under `--check` when a case grew too much.
+fn finish_instructions(counts: &HashMap<String, f64>, o: &Options) {
+    if counts.is_empty() {
+        return;
+    }
+    if o.instructions_only {
+        let mut t = String::from("| case | instructions/request |\n|---|---:|\n");
+        for name in case_names() {
+            if let Some(n) = counts.get(name) {
+                let _ = writeln!(t, "| `{name}` | {} |", fmt_count(*n));
+            }
+        }
+        println!("{t}");
+    }
+    if let Some(path) = &o.baseline {
+        let (table, ok) = compare_baseline(path, counts);
+        println!("{table}");
+        if !ok && Args::from_env().flag("--check") {
+            eprintln!("per_request: a case grew by more than 5 % over {path}");
+            std::process::exit(1);
+        }
+    }
+    if let Some(path) = &o.save_baseline {
+        save_baseline(path, counts, o);
+    }
 }

@@ -167,15 +167,22 @@ impl Check {
     /// check lets it through with nothing to write. A refusal, or a touch, rotation or
     /// refresh that is due, is `None`: left to an awaited read of the store, since a memory
     /// may lag behind the table it stands for.
+    ///
+    /// The record is handed over rather than shared: the usual answer keeps it as the user,
+    /// with no second count on a record that many threads may be reading at once.
     pub(crate) fn granted_from_memory(
         &self,
         step: Result<Step, AuthError>,
-        record: &Arc<SessionRecord>,
+        record: Arc<SessionRecord>,
         now: u64,
     ) -> Option<Authenticated> {
         match step {
             Ok(Step::Touch | Step::Renew) | Err(_) => None,
-            Ok(step) => Some(self.answer(step, record, now)),
+            Ok(Step::Good) => Some(Authenticated {
+                user: CurrentUser::from_record(record),
+                new_token: None,
+            }),
+            Ok(step) => Some(self.answer(step, &record, now)),
         }
     }
 

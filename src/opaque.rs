@@ -82,7 +82,7 @@ pub(crate) fn authenticate_now(
         return None;
     };
     let step = step(check, Some(&record), &hash, now, source);
-    check.granted_from_memory(step, &record, now).map(Ok)
+    check.granted_from_memory(step, record, now).map(Ok)
 }
 
 /// Checks an opaque token; rotates it when due and it came from the cookie.

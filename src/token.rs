@@ -72,8 +72,13 @@ fn bearer(value: &[u8]) -> Option<&str> {
         return None;
     }
     // `str::trim` after the ASCII one only looks at the ends: a token is never padded with
-    // other whitespace (a no-break space) either.
-    let token = std::str::from_utf8(token.trim_ascii()).ok()?.trim();
+    // other whitespace (a no-break space) either. A token that begins and ends with a visible
+    // ASCII character (every token of ours) has none there: that is checked first, in O(1).
+    let token = token.trim_ascii();
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    let trimmed = visible(token.first()) && visible(token.last());
+    let token = std::str::from_utf8(token).ok()?;
+    let token = if trimmed { token } else { token.trim() };
     (!token.is_empty()).then_some(token)
 }
 

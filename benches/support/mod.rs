@@ -62,3 +62,31 @@ pub fn spawn_example_server(path: &Path, port: u16) -> Result<Child, String> {
         .spawn()
         .map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// Starts the example server binary at `path` listening on 127.0.0.1:`port`, quiet, with
+/// `env` on top of the embedded mode's environment (for its DynamoDB mode: `SESSION_TABLE`,
+/// `AWS_ENDPOINT_URL`, ...).
+pub fn spawn_example_server_with(
+    path: &Path,
+    port: u16,
+    env: &[(&str, String)],
+) -> Result<Child, String> {
+    if !path.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release --example server`",
+            path.display()
+        ));
+    }
+    Command::new(path)
+        .env_remove("USER_POOL_ID")
+        .env_remove("CLIENT_ID")
+        .env_remove("SESSION_CACHE_SECS")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

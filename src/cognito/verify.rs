@@ -213,6 +213,16 @@ impl Verifier {
         self.cache.get(token, now)
     }
 
+    /// The session `record` of `token` as its user sees it (without its tokens), shared by
+    /// the token's requests while the record stays the same (see the cache).
+    pub(crate) fn user_view(
+        &self,
+        token: &str,
+        record: &Arc<crate::SessionRecord>,
+    ) -> Arc<crate::SessionRecord> {
+        self.cache.user_view(token, record)
+    }
+
     /// The claims named by `names` of the ID token `token`, which must be signed by the
     /// pool, issued by it, for the app client (`aud`), an ID token (`token_use` = `id`),
     /// not expired (beyond the leeway), about the user `sub` (the access token's), and,

@@ -1,12 +1,13 @@
 //! [`CachedStore`]: an in-process read cache in front of another store.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use foldhash::HashMap;
+use hashbrown::HashTable;
 
 use super::{LoadNow, SessionStore, StoreError};
 use crate::SessionRecord;
@@ -40,17 +41,29 @@ use crate::SessionRecord;
 /// An entry's age is measured on both the manager's clock and a monotonic one, so a wall
 /// clock stepped back doesn't stretch it. At most `capacity` records are kept (default
 /// 10,000); entries past their `ttl` are swept at most once per `ttl`, and when the cache is
-/// full, the stale ones go first, then an eighth of the rest if it is still full.
+/// full, the stale ones go first, then an eighth of the rest if it is still full. The
+/// entries are spread over shards, each with its own lock, so requests on different threads
+/// don't wait for one another.
 pub struct CachedStore<S> {
     inner: S,
     ttl: Duration,
     capacity: usize,
-    entries: RwLock<HashMap<String, Entry>>,
+    shards: Box<[RwLock<Shard>]>,
+    /// The keys are the server's own (see [`MemoryStore`](crate::MemoryStore)): foldhash.
+    hasher: foldhash::fast::RandomState,
+    /// Entries in the shards, and places taken for entries about to go in: never more than
+    /// `capacity`.
+    len: AtomicUsize,
     /// Bumped whenever this process writes (or fails to write) a record, so that a read that
     /// started before cannot put back what the write made stale.
     writes: AtomicU64,
-    next_sweep: Mutex<u64>,
+    next_sweep: AtomicU64,
 }
+
+type Shard = HashTable<Entry>;
+
+/// How many shards the entries are spread over.
+const SHARDS: usize = 32;
 
 struct Entry {
     record: Arc<SessionRecord>,
@@ -67,9 +80,11 @@ impl<S> CachedStore<S> {
             inner,
             ttl: Duration::from_secs(ttl.as_secs()),
             capacity: 10_000,
-            entries: RwLock::default(),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: Default::default(),
+            len: AtomicUsize::new(0),
             writes: AtomicU64::new(0),
-            next_sweep: Mutex::new(0),
+            next_sweep: AtomicU64::new(0),
         }
     }
 
@@ -86,7 +101,7 @@ impl<S> CachedStore<S> {
 
     /// How many records the cache holds.
     pub fn len(&self) -> usize {
-        self.read_entries().len()
+        self.shards.iter().map(|s| read(s).len()).sum()
     }
 
     /// Whether the cache holds no record.
@@ -94,14 +109,13 @@ impl<S> CachedStore<S> {
         self.len() == 0
     }
 
-    // Every change is one map operation, so a lock poisoned by a panic elsewhere still
-    // guards a consistent map.
-    fn read_entries(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Entry>> {
-        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
     }
 
-    fn write_entries(&self) -> RwLockWriteGuard<'_, HashMap<String, Entry>> {
-        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    /// The shard of a key's hash: bits the tables use neither for the bucket nor the tag.
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        &self.shards[(hash >> 40) as usize % SHARDS]
     }
 
     /// Keeps `record`, read at `now`, unless this process wrote since `writes` was read.
@@ -109,39 +123,94 @@ impl<S> CachedStore<S> {
         if self.ttl.is_zero() || self.capacity == 0 {
             return;
         }
-        let sweep = self.sweep_due(now);
-        let mut entries = self.write_entries();
-        if self.writes.load(Ordering::SeqCst) != writes {
-            return;
+        if self.sweep_due(now) {
+            self.sweep(now);
         }
-        if sweep || (entries.len() >= self.capacity && !entries.contains_key(&record.key)) {
-            entries.retain(|_, entry| self.fresh(entry, now));
-        }
-        if entries.len() >= self.capacity && !entries.contains_key(&record.key) {
-            let drop: Vec<String> = entries
-                .keys()
-                .take((self.capacity / 8).max(1))
-                .cloned()
-                .collect();
-            for key in drop {
-                entries.remove(&key);
-            }
-        }
+        let hash = self.hash(&record.key);
         let entry = Entry {
             record: Arc::new(record),
             read_at: now,
             read_instant: Instant::now(),
         };
-        entries.insert(entry.record.key.clone(), entry);
+        let mut made_room = false;
+        loop {
+            let mut shard = write(self.shard(hash));
+            if self.writes.load(Ordering::SeqCst) != writes {
+                return;
+            }
+            let rehash = |e: &Entry| self.hash(&e.record.key);
+            if let Some(old) = shard.find_mut(hash, |e| e.record.key == entry.record.key) {
+                *old = entry;
+                return;
+            }
+            // A place for a new entry, taken before it goes in, so that threads inserting
+            // at once into different shards can't overfill the cache together.
+            if self.len.fetch_add(1, Ordering::SeqCst) < self.capacity {
+                shard.insert_unique(hash, entry, rehash);
+                return;
+            }
+            self.len.fetch_sub(1, Ordering::SeqCst);
+            drop(shard);
+            if made_room {
+                // Filled again by others meanwhile: this one is read again next time.
+                return;
+            }
+            self.make_room(now, hash);
+            made_room = true;
+        }
+    }
+
+    /// Drops the stale entries, then an eighth of the rest if the cache is still full.
+    fn make_room(&self, now: u64, hash: u64) {
+        self.sweep(now);
+        if self.len.load(Ordering::SeqCst) < self.capacity {
+            return;
+        }
+        let mut excess = (self.capacity / 8).max(1);
+        // Starting after the shard that is filling up, so that no shard is always the first
+        // to lose its entries.
+        let first = (hash >> 40) as usize % SHARDS + 1;
+        for i in 0..SHARDS {
+            if excess == 0 {
+                break;
+            }
+            let mut shard = write(&self.shards[(first + i) % SHARDS]);
+            shard.retain(|_| {
+                if excess == 0 {
+                    return true;
+                }
+                excess -= 1;
+                self.len.fetch_sub(1, Ordering::SeqCst);
+                false
+            });
+        }
+    }
+
+    /// Drops every entry past its ttl.
+    fn sweep(&self, now: u64) {
+        for shard in &self.shards {
+            write(shard).retain(|entry| {
+                let fresh = self.fresh(entry, now);
+                if !fresh {
+                    self.len.fetch_sub(1, Ordering::SeqCst);
+                }
+                fresh
+            });
+        }
     }
 
     fn sweep_due(&self, now: u64) -> bool {
-        let mut next = self.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
-        let due = now >= *next;
-        if due {
-            *next = now.saturating_add(self.ttl.as_secs());
-        }
-        due
+        let next = self.next_sweep.load(Ordering::Relaxed);
+        now >= next
+            && self
+                .next_sweep
+                .compare_exchange(
+                    next,
+                    now.saturating_add(self.ttl.as_secs()),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
     }
 
     fn fresh(&self, entry: &Entry, now: u64) -> bool {
@@ -154,25 +223,50 @@ impl<S> CachedStore<S> {
     /// from putting them back. Called before a write (from then on the entry may be stale)
     /// and again after it (a read served before the write landed may have come back since).
     fn forget(&self, which: impl Fn(&SessionRecord) -> bool) {
-        self.forgetting(|entries| entries.retain(|_, entry| !which(&entry.record)));
+        for shard in &self.shards {
+            // The count goes up before each shard changes: a read that puts an entry back
+            // in a shard after this pass saw it sees the new count and gives up.
+            let mut shard = write(shard);
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            shard.retain(|entry| {
+                let keep = !which(&entry.record);
+                if !keep {
+                    self.len.fetch_sub(1, Ordering::SeqCst);
+                }
+                keep
+            });
+        }
     }
 
     /// [`forget`](Self::forget) for one key, without a pass over the whole cache.
     fn forget_key(&self, key: &str) {
-        self.forgetting(|entries| {
-            entries.remove(key);
-        });
+        let hash = self.hash(key);
+        let mut shard = write(self.shard(hash));
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.remove(&mut shard, hash, key);
     }
 
-    fn forgetting(&self, change: impl FnOnce(&mut HashMap<String, Entry>)) {
-        let mut entries = self.write_entries();
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        change(&mut entries);
+    /// Removes the entry of `key` from `shard`, its shard.
+    fn remove(&self, shard: &mut Shard, hash: u64, key: &str) {
+        if let Ok(entry) = shard.find_entry(hash, |e| e.record.key == key) {
+            entry.remove();
+            self.len.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn writes(&self) -> u64 {
         self.writes.load(Ordering::SeqCst)
     }
+}
+
+// Every change is one table operation, so a lock poisoned by a panic elsewhere still guards
+// a consistent table.
+fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    shard.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    shard.write().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<S: fmt::Debug> fmt::Debug for CachedStore<S> {
@@ -208,8 +302,10 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
             // most as stale as the ttl allows), so a stream of unknown tokens can't keep the
             // cache from filling.
             None => {
-                if self.read_entries().contains_key(key) {
-                    self.write_entries().remove(key);
+                let hash = self.hash(key);
+                let shard = self.shard(hash);
+                if read(shard).find(hash, |e| e.record.key == key).is_some() {
+                    self.remove(&mut write(shard), hash, key);
                 }
             }
         }
@@ -217,8 +313,12 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
     }
 
     fn load_now(&self, key: &str, now: u64) -> LoadNow {
-        let entries = self.read_entries();
-        match entries.get(key).filter(|entry| self.fresh(entry, now)) {
+        let hash = self.hash(key);
+        let shard = read(self.shard(hash));
+        match shard
+            .find(hash, |e| e.record.key == key)
+            .filter(|entry| self.fresh(entry, now))
+        {
             Some(entry) => LoadNow::Found(entry.record.clone()),
             // Only the table can say a session is gone.
             None => LoadNow::Unknown,
@@ -247,8 +347,9 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
             .inner
             .touch(key, version, last_seen_at, expires_at)
             .await;
-        let mut entries = self.write_entries();
-        match (&result, entries.get_mut(key)) {
+        let hash = self.hash(key);
+        let mut shard = write(self.shard(hash));
+        match (&result, shard.find_mut(hash, |e| e.record.key == key)) {
             (Ok(()), Some(entry)) if entry.record.version == version => {
                 let record = Arc::make_mut(&mut entry.record);
                 record.last_seen_at = last_seen_at;
@@ -257,7 +358,7 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
             (Ok(()), None) => {}
             _ => {
                 self.writes.fetch_add(1, Ordering::SeqCst);
-                entries.remove(key);
+                self.remove(&mut shard, hash, key);
             }
         }
         result
@@ -519,5 +620,39 @@ mod tests {
         pause(&cache).go.notify_one();
         assert!(read.await.unwrap().unwrap().is_some());
         assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);
+    }
+
+    #[tokio::test]
+    async fn the_bound_holds_with_many_threads_reading() {
+        let table = Arc::new(MemoryStore::new());
+        let cache =
+            Arc::new(CachedStore::new(table.clone(), Duration::from_secs(5)).with_capacity(24));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (table, cache) = (table.clone(), cache.clone());
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        for i in 0..300 {
+                            let key = format!("t{t}-{i}");
+                            table.create(&record(&key, "u"), NOW).await.unwrap();
+                            cache.load(&key, NOW).await.unwrap().unwrap();
+                            // Places being taken and given back: at most one per thread.
+                            assert!(cache.len.load(Ordering::SeqCst) <= 24 + 4);
+                        }
+                    });
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert!(cache.len() <= 24);
+        assert_eq!(cache.len(), cache.len.load(Ordering::SeqCst));
+        cache.delete_user("u").await.unwrap();
+        assert!(cache.is_empty());
+        assert_eq!(cache.len.load(Ordering::SeqCst), 0);
     }
 }

@@ -1,14 +1,18 @@
 //! [`MemoryStore`]: sessions in this process's memory.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
+use hashbrown::HashTable;
 
 use super::{LoadNow, SessionStore, StoreError};
 use crate::SessionRecord;
 
-/// Sessions in a `HashMap` behind a lock: the embedded default, and the store for tests.
+/// Sessions in sharded hash tables: the embedded default, and the store for tests.
 ///
 /// It keeps the semantics of a DynamoDB table with conditional writes, so code that works on
 /// it works on [`DynamoDbStore`](crate::store::dynamodb::DynamoDbStore). Memory stays bounded:
@@ -16,32 +20,179 @@ use crate::SessionRecord;
 /// writes, and never hold a session alive. Sessions don't survive a restart, and several
 /// processes don't share them: use DynamoDB for that.
 ///
+/// Reading a session (what every request does) takes the read lock of one of 64 shards, so
+/// requests on different threads don't wait for each other; only log-ins, log-outs and
+/// other writes that change whose session a record is take the lock of the per-user index.
+///
 /// ```
 /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
 ///
 /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default());
 /// ```
-#[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: RwLock<Inner>,
-    next_sweep: Mutex<u64>,
+    /// The records, each in the shard its key's hash picks. A table of records rather than a
+    /// map from keys: the key is the record's own, so it is stored once.
+    shards: Box<[RwLock<Shard>]>,
+    /// foldhash rather than SipHash: every request hashes a key here, and the keys are the
+    /// server's own (hashes of tokens it made, Cognito's `origin_jti` or `sub`), so no client
+    /// can pick colliding ones.
+    hasher: foldhash::fast::RandomState,
+    /// Which records each user has. Writes that add, remove or re-assign records take this
+    /// lock first, then one shard's at a time; reads never take it.
+    users: Mutex<Users>,
+    next_sweep: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    // Shared, so that a read hands out a reference count rather than a copy. foldhash rather
-    // than SipHash: every request hashes a 64-character key here, and the keys are the
-    // server's own (hashes of tokens it made, Cognito's `origin_jti` or `sub`), so no client
-    // can pick colliding ones.
-    records: foldhash::HashMap<Arc<str>, Arc<SessionRecord>>,
-    // The keys of each user's records, sharing the strings of the map's keys. Keyed by user
-    // names, which clients may choose (the example server's log-in takes any name): SipHash,
-    // and only log-ins and log-outs touch it.
-    by_user: HashMap<String, Vec<Arc<str>>>,
+type Shard = HashTable<Arc<SessionRecord>>;
+
+/// The per-user index. User names are chosen by clients (the example server's log-in takes
+/// any name), so they are hashed with SipHash.
+#[derive(Default)]
+struct Users {
+    table: HashTable<UserRecords>,
+    hasher: RandomState,
+}
+
+/// One user's records, each named by the hash of its key in the store's `hasher`: a record
+/// is the one in its shard with that hash and this user's name, so the index holds no copy
+/// of the keys. Two records of one user with the same hash are listed twice, and each
+/// removal of the user's record under that hash takes one.
+struct UserRecords {
+    username: Box<str>,
+    keys: Keys,
+}
+
+/// Most users have one session at a time: that one needs no allocation of its own, and
+/// the others' list is boxed so that every entry of the index stays two words.
+enum Keys {
+    One(u64),
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<u64>>),
+}
+
+impl Keys {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Keys::One(hash) => std::slice::from_ref(hash),
+            Keys::Many(hashes) => hashes,
+        }
+    }
+
+    fn push(&mut self, hash: u64) {
+        match self {
+            Keys::One(first) => *self = Keys::Many(Box::new(vec![*first, hash])),
+            Keys::Many(hashes) => hashes.push(hash),
+        }
+    }
+
+    /// Removes one occurrence of each hash of `gone` (a multiset); whether any is left.
+    fn remove(&mut self, gone: &[u64]) -> bool {
+        let Keys::Many(hashes) = self else {
+            return !gone.contains(&self.as_slice()[0]);
+        };
+        if let [hash] = gone {
+            if let Some(at) = hashes.iter().position(|h| h == hash) {
+                hashes.swap_remove(at);
+            }
+        } else {
+            // One pass, whatever the number of records the user has (a sweep may take many).
+            let mut counts: HashMap<u64, usize> = HashMap::new();
+            for hash in gone {
+                *counts.entry(*hash).or_default() += 1;
+            }
+            hashes.retain(|hash| match counts.get_mut(hash) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            });
+        }
+        match hashes.as_slice() {
+            [] => false,
+            [one] => {
+                *self = Keys::One(*one);
+                true
+            }
+            _ => {
+                if hashes.capacity() > 2 * hashes.len() {
+                    hashes.shrink_to_fit();
+                }
+                true
+            }
+        }
+    }
+}
+
+impl Users {
+    fn hash(&self, username: &str) -> u64 {
+        self.hasher.hash_one(username)
+    }
+
+    fn add(&mut self, username: &str, key_hash: u64) {
+        let hash = self.hash(username);
+        let hasher = &self.hasher;
+        match self.table.entry(
+            hash,
+            |u| *u.username == *username,
+            |u| hasher.hash_one(&*u.username),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut user) => user.get_mut().keys.push(key_hash),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(UserRecords {
+                    username: username.into(),
+                    keys: Keys::One(key_hash),
+                });
+            }
+        }
+    }
+
+    /// Takes the records hashed `gone` out of `username`'s entry.
+    fn remove(&mut self, username: &str, gone: &[u64]) {
+        let hash = self.hash(username);
+        if let Ok(mut user) = self.table.find_entry(hash, |u| *u.username == *username)
+            && !user.get_mut().keys.remove(gone)
+        {
+            user.remove();
+        }
+    }
+
+    /// Takes `username`'s entry out of the index: the hashes of its records.
+    fn take(&mut self, username: &str) -> Option<Keys> {
+        let hash = self.hash(username);
+        let user = self
+            .table
+            .find_entry(hash, |u| *u.username == *username)
+            .ok()?;
+        Some(user.remove().0.keys)
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: Default::default(),
+            users: Mutex::default(),
+            next_sweep: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Seconds between two sweeps of expired records.
 const SWEEP_INTERVAL: u64 = 60;
+
+/// How many shards the records are spread over: enough that threads reading different
+/// sessions rarely share one, few enough that a sweep stays one pass.
+const SHARDS: usize = 64;
 
 impl MemoryStore {
     /// An empty store.
@@ -51,7 +202,7 @@ impl MemoryStore {
 
     /// How many records the store holds, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        self.read().records.len()
+        (0..SHARDS).map(|i| self.read(i).len()).sum()
     }
 
     /// Whether the store holds no record.
@@ -61,99 +212,135 @@ impl MemoryStore {
 
     /// Drops every expired record now.
     pub fn purge_expired(&self, now: u64) {
-        let mut guard = self.write();
-        let inner = &mut *guard;
-        // Under the write lock: one pass over the records and one over each affected user's
-        // keys, not a scan of a user's keys per record (a user with many sessions).
-        let mut expired: HashMap<String, HashSet<Arc<str>>> = HashMap::new();
-        inner.records.retain(|key, record| {
-            let live = record.expires_at > now;
-            if !live {
-                expired
-                    .entry(record.username.clone())
-                    .or_default()
-                    .insert(key.clone());
-            }
-            live
-        });
-        for (username, keys) in expired {
-            if let Some(index) = inner.by_user.get_mut(&username) {
-                index.retain(|key| !keys.contains(key));
-                if index.is_empty() {
-                    inner.by_user.remove(&username);
+        let mut users = self.users();
+        // One pass over each shard, and one over each affected user's keys, not a scan of a
+        // user's keys per record (a user with many sessions).
+        let mut expired: HashMap<String, Vec<u64>> = HashMap::new();
+        for i in 0..SHARDS {
+            let mut shard = self.write(i);
+            shard.retain(|record| {
+                let live = record.expires_at > now;
+                if !live {
+                    expired
+                        .entry(record.username.clone())
+                        .or_default()
+                        .push(self.hash(&record.key));
                 }
+                live
+            });
+            if shard.capacity() > 4 * shard.len().max(16) {
+                let len = shard.len();
+                shard.shrink_to(len, |r| self.hash(&r.key));
             }
+        }
+        for (username, hashes) in expired {
+            users.remove(&username, &hashes);
+        }
+        if users.table.capacity() > 4 * users.table.len().max(16) {
+            let Users { table, hasher } = &mut *users;
+            let len = table.len();
+            table.shrink_to(len, |u| hasher.hash_one(&*u.username));
         }
     }
 
+    fn hash(&self, key: &str) -> u64 {
+        // The bytes alone, without the terminator `str`'s `Hash` adds: every key is hashed
+        // this way, so none needs to tell where it ends.
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(key.as_bytes());
+        hasher.finish()
+    }
+
+    /// The shard of a key's hash: bits that the tables themselves use neither for the bucket
+    /// (the low ones) nor for the tag (the top seven).
+    fn shard_of(hash: u64) -> usize {
+        (hash >> 40) as usize % SHARDS
+    }
+
     fn get(&self, key: &str, now: u64) -> Option<Arc<SessionRecord>> {
-        self.read()
-            .records
-            .get(key)
+        let hash = self.hash(key);
+        self.read(Self::shard_of(hash))
+            .find(hash, |r| r.key == key)
             .filter(|r| r.expires_at > now)
             .cloned()
     }
 
     fn maybe_sweep(&self, now: u64) {
-        let due = {
-            let mut next = self.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
-            let due = now >= *next;
-            if due {
-                *next = now + SWEEP_INTERVAL;
-            }
-            due
-        };
+        let next = self.next_sweep.load(Ordering::Relaxed);
+        let due = now >= next
+            && self
+                .next_sweep
+                .compare_exchange(
+                    next,
+                    now + SWEEP_INTERVAL,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
         if due {
             self.purge_expired(now);
         }
     }
 
-    // A panic while holding the lock can't leave a record half-written (every write is a
-    // single map operation), so a poisoned lock is still safe to use.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Inner {
-    fn insert(&mut self, record: SessionRecord) {
-        let key = match self.records.get_key_value(record.key.as_str()) {
-            Some((key, old)) if old.username == record.username => {
-                let key = key.clone();
-                self.records.insert(key, Arc::new(record));
-                return;
+    /// Puts `record` in place of the one under its key, if any, or adds it; keeps the index.
+    /// The caller holds the index's lock.
+    fn put(&self, users: &mut Users, record: Arc<SessionRecord>, hash: u64) {
+        let mut shard = self.write(Self::shard_of(hash));
+        let username = record.username.clone();
+        let old = match shard.entry(hash, |r| r.key == record.key, |r| self.hash(&r.key)) {
+            hashbrown::hash_table::Entry::Occupied(mut slot) => {
+                Some(std::mem::replace(slot.get_mut(), record))
             }
-            Some((key, old)) => {
-                let (key, old_user) = (key.clone(), old.username.clone());
-                self.unindex(&old_user, &key);
-                key
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(record);
+                None
             }
-            None => Arc::from(record.key.as_str()),
         };
-        self.by_user
-            .entry(record.username.clone())
-            .or_default()
-            .push(key.clone());
-        self.records.insert(key, Arc::new(record));
+        drop(shard);
+        match old {
+            Some(old) if old.username == username => {}
+            Some(old) => {
+                users.remove(&old.username, &[hash]);
+                users.add(&username, hash);
+            }
+            None => users.add(&username, hash),
+        }
     }
 
-    fn remove(&mut self, key: &str) -> Option<Arc<SessionRecord>> {
-        let record = self.records.remove(key)?;
-        self.unindex(&record.username, key);
+    /// Removes the record under `key`, if there is one and its version is `version` (any
+    /// version for `None`); keeps the index. The caller holds the index's lock.
+    fn remove(
+        &self,
+        users: &mut Users,
+        key: &str,
+        version: Option<u64>,
+    ) -> Option<Arc<SessionRecord>> {
+        let hash = self.hash(key);
+        let mut shard = self.write(Self::shard_of(hash));
+        let slot = shard.find_entry(hash, |r| r.key == key).ok()?;
+        if version.is_some_and(|v| v != slot.get().version) {
+            return None;
+        }
+        let record = slot.remove().0;
+        drop(shard);
+        users.remove(&record.username, &[hash]);
         Some(record)
     }
 
-    fn unindex(&mut self, username: &str, key: &str) {
-        if let Some(keys) = self.by_user.get_mut(username) {
-            keys.retain(|k| &**k != key);
-            if keys.is_empty() {
-                self.by_user.remove(username);
-            }
-        }
+    // A panic while holding a lock can't leave a table half-written (every write is a
+    // single table operation), so a poisoned lock is still safe to use.
+    fn read(&self, shard: usize) -> RwLockReadGuard<'_, Shard> {
+        self.shards[shard].read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self, shard: usize) -> RwLockWriteGuard<'_, Shard> {
+        self.shards[shard]
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn users(&self) -> MutexGuard<'_, Users> {
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -161,15 +348,16 @@ impl Inner {
 impl SessionStore for MemoryStore {
     async fn create(&self, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
         self.maybe_sweep(now);
-        let mut inner = self.write();
-        if inner
-            .records
-            .get(record.key.as_str())
-            .is_some_and(|r| r.expires_at > now)
-        {
+        let hash = self.hash(&record.key);
+        let mut users = self.users();
+        let taken = self
+            .read(Self::shard_of(hash))
+            .find(hash, |r| r.key == record.key)
+            .is_some_and(|r| r.expires_at > now);
+        if taken {
             return Err(StoreError::Conflict);
         }
-        inner.insert(record.clone());
+        self.put(&mut users, Arc::new(compact(record.clone())), hash);
         Ok(())
     }
 
@@ -189,14 +377,17 @@ impl SessionStore for MemoryStore {
         record: &SessionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        let mut inner = self.write();
-        match inner.records.get(record.key.as_str()) {
-            Some(current) if current.version == expected_version => {
-                inner.insert(record.clone());
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict),
+        let hash = self.hash(&record.key);
+        let mut users = self.users();
+        let current = self
+            .read(Self::shard_of(hash))
+            .find(hash, |r| r.key == record.key)
+            .map(|r| r.version);
+        if current != Some(expected_version) {
+            return Err(StoreError::Conflict);
         }
+        self.put(&mut users, Arc::new(compact(record.clone())), hash);
+        Ok(())
     }
 
     async fn touch(
@@ -206,7 +397,10 @@ impl SessionStore for MemoryStore {
         last_seen_at: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        match self.write().records.get_mut(key) {
+        // Neither the key nor the user changes: the index is left alone.
+        let hash = self.hash(key);
+        let mut shard = self.write(Self::shard_of(hash));
+        match shard.find_mut(hash, |r| r.key == key) {
             Some(record) if record.version == version => {
                 let record = Arc::make_mut(record);
                 record.last_seen_at = last_seen_at;
@@ -218,29 +412,41 @@ impl SessionStore for MemoryStore {
     }
 
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self.write().remove(key).map(Arc::unwrap_or_clone))
+        let mut users = self.users();
+        Ok(self.remove(&mut users, key, None).map(Arc::unwrap_or_clone))
     }
 
     async fn delete_version(&self, key: &str, version: u64) -> Result<(), StoreError> {
-        let mut inner = self.write();
-        match inner.records.get(key) {
-            Some(record) if record.version == version => {
-                inner.remove(key);
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict),
+        let mut users = self.users();
+        match self.remove(&mut users, key, Some(version)) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Conflict),
         }
     }
 
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
-        let mut inner = self.write();
+        let mut users = self.users();
         // The user's keys leave the index at once, rather than one scan of it per record.
-        let keys = inner.by_user.remove(username).unwrap_or_default();
-        Ok(keys
-            .iter()
-            .filter(|key| inner.records.remove(&***key).is_some())
-            .count())
+        let Some(keys) = users.take(username) else {
+            return Ok(0);
+        };
+        let mut deleted = 0;
+        for &hash in keys.as_slice() {
+            let mut shard = self.write(Self::shard_of(hash));
+            if let Ok(slot) = shard.find_entry(hash, |r| r.username == username) {
+                slot.remove();
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
+}
+
+/// `record` without spare capacity in its strings: a store keeps it for its whole life.
+fn compact(mut record: SessionRecord) -> SessionRecord {
+    record.key.shrink_to_fit();
+    record.username.shrink_to_fit();
+    record
 }
 
 #[cfg(test)]
@@ -254,6 +460,17 @@ mod tests {
         }
     }
 
+    impl MemoryStore {
+        /// How many records the index lists for each user.
+        fn indexed(&self) -> HashMap<String, usize> {
+            self.users()
+                .table
+                .iter()
+                .map(|u| (u.username.to_string(), u.keys.as_slice().len()))
+                .collect()
+        }
+    }
+
     #[tokio::test]
     async fn the_user_index_follows_a_record_to_its_new_user_and_out_of_the_store() {
         let store = MemoryStore::new();
@@ -262,15 +479,25 @@ mod tests {
         // A record that changes hands (a key by `sub`, say, and a renamed user).
         store.update(&record("a", "bob", 1), 0).await.unwrap();
         store.update(&record("a", "bob", 2), 1).await.unwrap();
+        assert_eq!(
+            store.indexed(),
+            HashMap::from([("alice".into(), 1), ("bob".into(), 1)])
+        );
         assert_eq!(store.delete_user("alice").await.unwrap(), 1);
         assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "bob");
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
         assert!(store.is_empty());
-        assert!(store.read().by_user.is_empty(), "no user left behind");
+        assert!(store.indexed().is_empty(), "no user left behind");
         // Swept records leave the index too.
         store.create(&record("c", "carol", 0), 0).await.unwrap();
         store.purge_expired(3600);
-        assert!(store.is_empty() && store.read().by_user.is_empty());
+        assert!(store.is_empty() && store.indexed().is_empty());
+        // And so do taken and deleted ones.
+        store.create(&record("d", "dan", 0), 0).await.unwrap();
+        store.create(&record("e", "dan", 0), 0).await.unwrap();
+        store.take("d").await.unwrap().unwrap();
+        store.delete_version("e", 0).await.unwrap();
+        assert!(store.is_empty() && store.indexed().is_empty());
     }
 
     #[tokio::test]
@@ -288,13 +515,64 @@ mod tests {
             .unwrap();
         store.purge_expired(100);
         assert_eq!(store.len(), 1_001);
-        assert_eq!(store.read().by_user["many"].len(), 1_000);
+        assert_eq!(store.indexed()["many"], 1_000);
         assert_eq!(store.delete_user("many").await.unwrap(), 1_000);
         assert_eq!(store.len(), 1);
         assert_eq!(
-            store.read().by_user.len(),
-            1,
+            store.indexed(),
+            HashMap::from([("someone".into(), 1)]),
             "only the other user is indexed"
         );
+    }
+
+    #[tokio::test]
+    async fn records_with_one_hash_are_told_apart_by_their_user() {
+        // Two users' records under keys of one hash can't be made on purpose; the index
+        // relies on the user's name to tell them apart, so check that it does.
+        let store = MemoryStore::new();
+        let (a, b) = (record("a", "alice", 0), record("b", "bob", 0));
+        let hash = store.hash("a");
+        {
+            let mut users = store.users();
+            store.put(&mut users, Arc::new(a), hash);
+            // Put by hand under `a`'s hash, as if `b` hashed the same.
+            store
+                .write(MemoryStore::shard_of(hash))
+                .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
+            users.add("bob", hash);
+        }
+        assert_eq!(store.delete_user("bob").await.unwrap(), 1);
+        assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "alice");
+        assert_eq!(store.indexed(), HashMap::from([("alice".into(), 1)]));
+    }
+
+    #[test]
+    fn reads_on_many_threads_see_every_write() {
+        let store = Arc::new(MemoryStore::new());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        for i in 0..500 {
+                            let key = format!("t{t}-{i}");
+                            store
+                                .create(&record(&key, &format!("u{t}"), 0), 0)
+                                .await
+                                .unwrap();
+                            assert!(matches!(store.load_now(&key, 0), LoadNow::Found(_)));
+                        }
+                    });
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(store.len(), 2_000);
+        assert_eq!(store.indexed().values().sum::<usize>(), 2_000);
     }
 }
