@@ -13,6 +13,9 @@
 mod app;
 #[path = "../examples/lambda/function.rs"]
 mod function;
+#[path = "../examples/server/login.rs"]
+#[allow(dead_code)]
+mod login;
 
 use axum::Router;
 use axum::http::HeaderValue;
