@@ -157,7 +157,8 @@ impl Jwks {
                 Next::Wait(done) => done,
                 Next::Fetch(done) => {
                     let shared = self.shared.clone();
-                    tokio::spawn(async move { shared.refetch().await });
+                    let span = crate::observe::key_set_span();
+                    tokio::spawn(tracing::Instrument::instrument(async move { shared.refetch().await }, span));
                     fetched = true;
                     done
                 }
@@ -238,7 +239,7 @@ impl Shared {
             }
         }
         let _done = Done(self);
-        let result = tokio::time::timeout(self.timing.timeout, self.fetch())
+        let result = crate::observe::key_set_fetch(tokio::time::timeout(self.timing.timeout, self.fetch()))
             .await
             .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.timing.timeout).into()));
         let mut state = self.state();

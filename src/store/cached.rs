@@ -218,7 +218,9 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
 
     fn load_now(&self, key: &str, now: u64) -> LoadNow {
         let entries = self.read_entries();
-        match entries.get(key).filter(|entry| self.fresh(entry, now)) {
+        let entry = entries.get(key).filter(|entry| self.fresh(entry, now));
+        crate::observe::cache_lookup(entry.is_some());
+        match entry {
             Some(entry) => LoadNow::Found(entry.record.clone()),
             // Only the table can say a session is gone.
             None => LoadNow::Unknown,
