@@ -129,7 +129,9 @@ pub enum Kind {
 pub fn describe() {
     for (name, kind, description) in ALL {
         match kind {
-            Kind::Counter => ::metrics::describe_counter!(name, ::metrics::Unit::Count, description),
+            Kind::Counter => {
+                ::metrics::describe_counter!(name, ::metrics::Unit::Count, description)
+            }
             Kind::Histogram => {
                 ::metrics::describe_histogram!(name, ::metrics::Unit::Seconds, description)
             }

@@ -143,7 +143,7 @@ pub(crate) fn finish(span: Option<&Span>, outcome: Outcome, session_key: Option<
 
 /// The first 4 bytes of the SHA-256 of a session key, in hex: enough to follow one session
 /// through the logs, too short to stand for the key (and the key can't give the token).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ShortHash([u8; 4]);
 
 impl ShortHash {
@@ -261,11 +261,16 @@ pub(crate) fn key_set_span() -> Span {
 pub(crate) async fn key_set_fetch<T, E>(
     fetch: impl Future<Output = Result<Result<T, E>, tokio::time::error::Elapsed>>,
 ) -> Result<Result<T, E>, tokio::time::error::Elapsed> {
-    timed(Span::current(), Call::KeySet, fetch, |output| match output {
-        Ok(Ok(_)) => "ok",
-        Ok(Err(_)) => "error",
-        Err(_) => "timeout",
-    })
+    timed(
+        Span::current(),
+        Call::KeySet,
+        fetch,
+        |output| match output {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        },
+    )
     .await
 }
 

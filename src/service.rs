@@ -103,7 +103,10 @@ where
                     && cross_site(&request, config).is_some() =>
             {
                 if let Some(refused) = cross_site(&request, config) {
-                    observe::in_span(span.as_ref(), || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"));
+                    observe::in_span(
+                        span.as_ref(),
+                        || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"),
+                    );
                 }
                 observe::finish(span.as_ref(), Outcome::CrossSite, None);
                 State::Rejected {
@@ -228,7 +231,9 @@ where
         }
         Err(AuthError::Invalid(reason)) if !required => {
             observe::finish(span, Outcome::invalid(reason, false), None);
-            observe::in_span(span, || tracing::debug!(?reason, "invalid session token, going on without a user"));
+            observe::in_span(span, || {
+                tracing::debug!(?reason, "invalid session token, going on without a user")
+            });
             without_user(&mut request, rejection);
             State::Inner {
                 future: inner.call(request),
@@ -251,7 +256,10 @@ where
         }
         Err(AuthError::Unavailable(error)) => {
             observe::finish(span, Outcome::unavailable(&*error), None);
-            observe::in_span(span, || tracing::warn!(%error, "session backend unavailable"));
+            observe::in_span(
+                span,
+                || tracing::warn!(%error, "session backend unavailable"),
+            );
             State::Rejected {
                 response: Some(rejection.on_rejection(&Rejection::Unavailable)),
             }
@@ -323,7 +331,13 @@ where
                         _ => unreachable!("the check completes once"),
                     };
                     let next = decide(
-                        outcome, *source, request, &mut inner, manager, *required, rejection,
+                        outcome,
+                        *source,
+                        request,
+                        &mut inner,
+                        manager,
+                        *required,
+                        rejection,
                         span.as_ref(),
                     );
                     state.set(next);

@@ -93,7 +93,9 @@ async fn metrics_true_serves_the_crates_metrics_in_prometheus_text_format() {
 #[tokio::test]
 async fn without_metrics_there_is_no_metrics_route() {
     let server = ExampleServer::start(&[]);
-    let response = reqwest::get(format!("{}/metrics", server.url)).await.unwrap();
+    let response = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 }
 

@@ -44,9 +44,9 @@ impl Recorded {
             .iter()
             .filter(move |entry| {
                 entry.name == name
-                    && labels.iter().all(|(k, v)| {
-                        entry.labels.iter().any(|(lk, lv)| lk == k && lv == v)
-                    })
+                    && labels
+                        .iter()
+                        .all(|(k, v)| entry.labels.iter().any(|(lk, lv)| lk == k && lv == v))
             })
             .map(|entry| &entry.value)
     }
@@ -109,7 +109,9 @@ async fn whoami(user: CurrentUser) -> String {
 }
 
 fn router(layer: SessionLayer) -> Router {
-    Router::new().route("/", get(whoami).post(whoami)).layer(layer)
+    Router::new()
+        .route("/", get(whoami).post(whoami))
+        .layer(layer)
 }
 
 async fn send(app: &Router, method: &str, headers: &[(&str, &str)]) -> StatusCode {
@@ -144,7 +146,10 @@ fn requests_are_counted_by_outcome_and_reason() {
         send(&app, "GET", &[("authorization", &unknown)]).await;
         let two = [("authorization", "Bearer a"), ("authorization", "Bearer b")];
         send(&app, "GET", &two).await;
-        let cross = [("cookie", cookie.as_str()), ("sec-fetch-site", "cross-site")];
+        let cross = [
+            ("cookie", cookie.as_str()),
+            ("sec-fetch-site", "cross-site"),
+        ];
         assert_eq!(send(&app, "POST", &cross).await, StatusCode::FORBIDDEN);
         down.store(true, Ordering::SeqCst);
         assert_eq!(
@@ -180,9 +185,8 @@ fn store_calls_are_timed_by_operation_and_result() {
         down.store(false, Ordering::SeqCst);
         manager.delete(session.user.session_key()).await.unwrap();
     });
-    let samples = |op, result| {
-        recorded.samples(names::STORE_CALL_SECONDS, &[("op", op), ("result", result)])
-    };
+    let samples =
+        |op, result| recorded.samples(names::STORE_CALL_SECONDS, &[("op", op), ("result", result)]);
     assert_eq!(samples("create", "ok").len(), 1);
     assert_eq!(samples("load", "ok").len(), 2);
     assert_eq!(samples("load", "error").len(), 1);
@@ -260,7 +264,10 @@ fn describe_gives_every_metric_a_unit_and_a_description() {
             "count"
         };
         assert_eq!(unit.as_deref(), Some(expected), "{name}");
-        assert!(description.as_ref().is_some_and(|d| !d.is_empty()), "{name}");
+        assert!(
+            description.as_ref().is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
         assert!(name.starts_with("cognito_session_"), "{name}");
     }
 }
@@ -336,7 +343,10 @@ fn refreshes_key_set_fetches_and_cognito_calls_are_counted() {
     );
     let calls = |op, result| {
         recorded
-            .samples(names::COGNITO_CALL_SECONDS, &[("op", op), ("result", result)])
+            .samples(
+                names::COGNITO_CALL_SECONDS,
+                &[("op", op), ("result", result)],
+            )
             .len()
     };
     // Two log-ins, the refresh that worked, and the one refused.

@@ -14,7 +14,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+use cognito_session::{
+    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, SessionStore as _,
+};
 use common::cognito::{Pool, Via, age, app, call, epoch};
 use http::{Request, StatusCode};
 use sha2::{Digest, Sha256};
@@ -201,7 +203,10 @@ async fn a_request_decided_from_memory_is_one_span_with_no_children() {
     let _guard = recorder.install();
 
     let bearer = format!("Bearer {}", session.token.expose());
-    assert_eq!(send(&app, &[("authorization", &bearer)]).await, StatusCode::OK);
+    assert_eq!(
+        send(&app, &[("authorization", &bearer)]).await,
+        StatusCode::OK
+    );
 
     let requests = recorder.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -247,7 +252,11 @@ async fn awaited_store_calls_are_child_spans_with_their_latency() {
     );
     for child in &children {
         assert_eq!(child.field("result"), Some("ok"), "{child:?}");
-        let latency: u64 = child.field("latency_us").expect("a latency").parse().unwrap();
+        let latency: u64 = child
+            .field("latency_us")
+            .expect("a latency")
+            .parse()
+            .unwrap();
         assert!(latency < 5_000_000, "{child:?}");
         assert!(child.closed);
     }
@@ -319,7 +328,11 @@ async fn every_refusal_says_why() {
         ),
     ];
     for (router, method, headers, status, _) in &cases {
-        assert_eq!(send_to(router, method, headers).await, *status, "{headers:?}");
+        assert_eq!(
+            send_to(router, method, headers).await,
+            *status,
+            "{headers:?}"
+        );
     }
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     let bearer = format!("Bearer {token}");
@@ -364,7 +377,10 @@ async fn no_span_or_event_holds_a_token_or_a_session_key() {
     let app = router(SessionLayer::new(manager.clone()));
 
     let bearer = format!("Bearer {token}");
-    assert_eq!(send(&app, &[("authorization", &bearer)]).await, StatusCode::OK);
+    assert_eq!(
+        send(&app, &[("authorization", &bearer)]).await,
+        StatusCode::OK
+    );
     let request = Request::get("/")
         .header("cookie", format!("token={token}"))
         .body(Body::empty())
@@ -417,7 +433,13 @@ async fn cognito_calls_and_the_key_set_fetch_are_children_of_the_request() {
     let now = epoch(&std::time::SystemTime::now);
     // Due for a refresh: a minute and a half left.
     let due = age(&*store, &key, now + 90).await;
-    let refresh_token = store.load(&key, now).await.unwrap().unwrap().cognito.unwrap();
+    let refresh_token = store
+        .load(&key, now)
+        .await
+        .unwrap()
+        .unwrap()
+        .cognito
+        .unwrap();
 
     // Another instance: its key set is still to be fetched.
     let second = pool.manager(store.clone(), pool.config());
@@ -458,10 +480,5 @@ async fn cognito_calls_and_the_key_set_fetch_are_children_of_the_request() {
             .any(|s| s.name == "store" && s.field("op") == Some("update")),
         "the refreshed tokens are written: {children:?}"
     );
-    recorder.assert_nothing_holds(&[
-        &due,
-        &new,
-        refresh_token.refresh_token.expose(),
-        &password,
-    ]);
+    recorder.assert_nothing_holds(&[&due, &new, refresh_token.refresh_token.expose(), &password]);
 }

@@ -51,7 +51,9 @@ fn serve(app: Router) -> Result<Router, String> {
 
 #[cfg(not(feature = "metrics"))]
 fn serve(_app: Router) -> Result<Router, String> {
-    Err("METRICS=true: this server was built without the crate's `metrics` feature; \
+    Err(
+        "METRICS=true: this server was built without the crate's `metrics` feature; \
          run it with `--features metrics`"
-        .to_owned())
+            .to_owned(),
+    )
 }

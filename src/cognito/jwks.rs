@@ -158,7 +158,10 @@ impl Jwks {
                 Next::Fetch(done) => {
                     let shared = self.shared.clone();
                     let span = crate::observe::key_set_span();
-                    tokio::spawn(tracing::Instrument::instrument(async move { shared.refetch().await }, span));
+                    tokio::spawn(tracing::Instrument::instrument(
+                        async move { shared.refetch().await },
+                        span,
+                    ));
                     fetched = true;
                     done
                 }
@@ -239,9 +242,12 @@ impl Shared {
             }
         }
         let _done = Done(self);
-        let result = crate::observe::key_set_fetch(tokio::time::timeout(self.timing.timeout, self.fetch()))
-            .await
-            .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.timing.timeout).into()));
+        let result =
+            crate::observe::key_set_fetch(tokio::time::timeout(self.timing.timeout, self.fetch()))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!("timed out after {:?}", self.timing.timeout).into())
+                });
         let mut state = self.state();
         match result {
             Ok(keys) => {
