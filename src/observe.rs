@@ -248,12 +248,16 @@ pub(crate) async fn cognito_call<T, E>(
     .await
 }
 
-/// The span a fetch of the pool's key set runs in: made where the fetch is started (a
-/// request's check), so that it is that request's child although it runs as a task of its
-/// own. [`key_set_fetch`] fills it in.
+/// `fetch` in a `key_set_fetch` span, made where the fetch is started (a request's check),
+/// so that it is that request's child although it runs as a task of its own.
+/// [`key_set_fetch`] fills the span in.
 #[cfg(feature = "cognito")]
-pub(crate) fn key_set_span() -> Span {
-    tracing::info_span!("key_set_fetch", result = Empty, latency_us = Empty)
+pub(crate) fn in_key_set_span<F: Future>(fetch: F) -> tracing::instrument::Instrumented<F> {
+    fetch.instrument(tracing::info_span!(
+        "key_set_fetch",
+        result = Empty,
+        latency_us = Empty
+    ))
 }
 
 /// A fetch of the key set under its timeout, in the current span (see [`key_set_span`]).

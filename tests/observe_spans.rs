@@ -276,7 +276,15 @@ async fn every_refusal_says_why() {
     let unknown = format!("token={}", "A".repeat(43));
     let two = [("authorization", "Bearer a"), ("authorization", "Bearer b")];
     let cross_site = format!("token={token}");
-    let cases: Vec<(&Router, &str, Vec<(&str, &str)>, StatusCode, [&str; 3])> = vec![
+    // The router, the method, the headers, the status, and the span's source, outcome, reason.
+    type Case<'a> = (
+        &'a Router,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        StatusCode,
+        [&'a str; 3],
+    );
+    let cases: Vec<Case> = vec![
         (
             &app,
             "GET",

@@ -157,11 +157,8 @@ impl Jwks {
                 Next::Wait(done) => done,
                 Next::Fetch(done) => {
                     let shared = self.shared.clone();
-                    let span = crate::observe::key_set_span();
-                    tokio::spawn(tracing::Instrument::instrument(
-                        async move { shared.refetch().await },
-                        span,
-                    ));
+                    let fetch = async move { shared.refetch().await };
+                    tokio::spawn(crate::observe::in_key_set_span(fetch));
                     fetched = true;
                     done
                 }
@@ -242,12 +239,10 @@ impl Shared {
             }
         }
         let _done = Done(self);
-        let result =
-            crate::observe::key_set_fetch(tokio::time::timeout(self.timing.timeout, self.fetch()))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(format!("timed out after {:?}", self.timing.timeout).into())
-                });
+        let fetch = tokio::time::timeout(self.timing.timeout, self.fetch());
+        let result = crate::observe::key_set_fetch(fetch)
+            .await
+            .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.timing.timeout).into()));
         let mut state = self.state();
         match result {
             Ok(keys) => {
