@@ -107,7 +107,7 @@
 //! else. The calls its check awaits are child spans with `op`, `result` and `latency_us`:
 //! `store` (every call of the [`SessionStore`]), `cognito` (every call of Cognito's API)
 //! and `key_set_fetch` (the pool's JWKS). The span covers the check, not the inner service.
-//! No span or event carries a token or a session key. With no subscriber interested, a
+//! No span or event carries a token (the spans don't carry the session key either). With no subscriber interested, a
 //! span costs one check of a cached flag and its fields are never computed.
 //!
 //! With the `metrics` feature the same outcomes, refreshes, key-set fetches, store and
