@@ -43,12 +43,16 @@ impl SpanData {
     }
 }
 
-/// Everything recorded: spans in the order they were opened, and the fields of every event.
+/// Everything recorded: spans in the order they were opened, and the fields of every event
+/// with the id of the span it happened in.
 #[derive(Clone, Default)]
 struct Recorder {
     spans: Arc<Mutex<Vec<SpanData>>>,
-    events: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+    events: Arc<Mutex<Vec<EventData>>>,
 }
+
+/// An event: the id of the span it happened in, and its fields.
+type EventData = (Option<u64>, BTreeMap<String, String>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -94,10 +98,11 @@ where
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
-        self.events.lock().unwrap().push(fields);
+        let span = ctx.event_span(event).map(|span| span.id().into_u64());
+        self.events.lock().unwrap().push((span, fields));
     }
 
     fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
@@ -147,7 +152,7 @@ impl Recorder {
         let fields = spans
             .iter()
             .flat_map(|s| s.fields.iter())
-            .chain(events.iter().flat_map(|e| e.iter()));
+            .chain(events.iter().flat_map(|(_, e)| e.iter()));
         let mut seen = 0;
         for (name, value) in fields {
             seen += 1;
@@ -365,6 +370,16 @@ async fn every_refusal_says_why() {
         "no session is named for a refused request"
     );
     let outage = requests.last().unwrap();
+    let warned = recorder
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(span, fields)| {
+            *span == Some(outage.id)
+                && fields.get("message").map(String::as_str) == Some("session backend unavailable")
+        });
+    assert!(warned, "the outage is logged in the request's span");
     let load = recorder.children(outage);
     assert_eq!(load.len(), 1, "{load:?}");
     assert_eq!(
