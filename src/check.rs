@@ -75,7 +75,7 @@ impl Check {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
-            store: Arc::new(store),
+            store: Arc::new(crate::observe::Observed(store)),
             removal_cookie: config.cookie.removal(),
             config,
         })

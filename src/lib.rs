@@ -95,7 +95,25 @@
 //! | `axum` | yes | `CurrentUser` and `Option<CurrentUser>` extractors, `guard::Authorized` |
 //! | `dynamodb` | yes | `DynamoDbStore` |
 //! | `cognito` | yes | Cognito access tokens |
+//! | `metrics` | no | counters and histograms through the [`metrics`](https://docs.rs/metrics) facade: see the `metrics` module for every name |
 //! | `test-util` | no | for tests: `store::conformance`, the suite a `SessionStore` of your own can run, and `store::intercept`, hooks around a store's calls |
+//!
+//! # Tracing and metrics
+//!
+//! Each request through [`SessionLayer`] is a `tracing` span named `session` (level INFO)
+//! with the fields `source` (`bearer`, `cookie`, `none`), `outcome` and `reason` (the
+//! table in the `metrics` module), and `session`: the first 8 hex digits of the SHA-256 of
+//! the session's key, enough to follow a session through the logs and useless for anything
+//! else. The calls its check awaits are child spans with `op`, `result` and `latency_us`:
+//! `store` (every call of the [`SessionStore`]), `cognito` (every call of Cognito's API)
+//! and `key_set_fetch` (the pool's JWKS). The span covers the check, not the inner service.
+//! No span or event carries a token (the spans don't carry the session key either). With no subscriber interested, a
+//! span costs one check of a cached flag and its fields are never computed.
+//!
+//! With the `metrics` feature the same outcomes, refreshes, key-set fetches, store and
+//! Cognito latencies, [`CachedStore`] hits and misses, and sessions created and deleted are
+//! recorded through the `metrics` facade, for whatever recorder the application installs
+//! (the example server serves them to Prometheus at `/metrics` with `METRICS=true`).
 //!
 //! # Secrets
 //!
@@ -114,6 +132,7 @@ mod env;
 mod error;
 mod layer;
 mod manager;
+mod observe;
 mod opaque;
 mod rejection;
 mod secret;
@@ -123,12 +142,17 @@ mod token;
 mod user;
 
 #[cfg(feature = "cognito")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cognito")))]
 pub mod cognito;
 pub mod csrf;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod guard;
 pub mod managed_login;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 pub mod store;
 
 // Entry points for the fuzz targets in fuzz/; internal, not part of the API.
@@ -150,6 +174,7 @@ pub use error::{AuthError, SessionError};
 pub use layer::SessionLayer;
 pub use managed_login::ManagedLoginSettings;
 #[cfg(feature = "cognito")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cognito")))]
 pub use manager::LogIn;
 pub use manager::{LoggedOut, NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};

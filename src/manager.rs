@@ -137,6 +137,7 @@ impl SessionManager {
     fn new_session(&self, token: Secret, record: SessionRecord) -> NewSession {
         let check = &self.inner.check;
         let expires_at = record.expires_at;
+        crate::observe::session_created(&record);
         NewSession {
             set_cookie: check.set_cookie(token.expose(), expires_at, check.now()),
             token,
@@ -162,6 +163,7 @@ impl SessionManager {
         let Some(record) = check.store().take(key).await? else {
             return Ok(false);
         };
+        crate::observe::sessions_deleted(1);
         match &record.cognito {
             None => opaque::delete_neighbours(check, &record).await?,
             #[cfg(feature = "cognito")]
@@ -179,6 +181,7 @@ impl SessionManager {
     /// Ends every session of `username`; how many there were.
     pub async fn delete_user(&self, username: &str) -> Result<usize, SessionError> {
         let deleted = self.store().delete_user(username).await?;
+        crate::observe::sessions_deleted(deleted);
         tracing::debug!(username, deleted, "sessions of user deleted");
         Ok(deleted)
     }

@@ -8,8 +8,10 @@ use http::header::SET_COOKIE;
 use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+use tracing::{Instrument as _, Span};
 
 use crate::csrf;
+use crate::observe::{self, Outcome};
 use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
 use crate::token::{self, Found, TokenSource};
 use crate::{AuthError, Authenticated, CurrentUser, NewToken, SessionConfig, SessionManager};
@@ -65,7 +67,10 @@ impl<S, R> SessionService<S, R> {
     }
 }
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
+/// The awaited check of a token, in the request's span (entered while it runs, so that the
+/// store, Cognito and key-set calls it awaits are its children), which it hands back.
+type CheckFuture =
+    Pin<Box<dyn Future<Output = (Result<Authenticated, AuthError>, Option<Span>)> + Send>>;
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, R>
 where
@@ -83,7 +88,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = self.manager.config();
-        let state = match token::find(request.headers(), &config.sources, &config.cookie.name) {
+        let found = token::find(request.headers(), &config.sources, &config.cookie.name);
+        // Where the request is followed: one span, its fields filled in by the decision.
+        let span = observe::request_span(match found {
+            Found::Token(_, source) => Some(source),
+            _ => None,
+        });
+        let state = match found {
             // A cookie rides along on other sites' requests: one that would change state is
             // refused before the store is read. A safe method costs one comparison here.
             Found::Token(_, TokenSource::Cookie)
@@ -92,8 +103,12 @@ where
                     && cross_site(&request, config).is_some() =>
             {
                 if let Some(refused) = cross_site(&request, config) {
-                    tracing::debug!(%refused, method = %request.method(), "cross-site request refused");
+                    observe::in_span(
+                        span.as_ref(),
+                        || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"),
+                    );
                 }
+                observe::finish(span.as_ref(), Outcome::CrossSite, None);
                 State::Rejected {
                     response: Some(self.rejection.on_rejection(&Rejection::CrossSite)),
                 }
@@ -108,6 +123,7 @@ where
                     &self.manager,
                     self.required,
                     &self.rejection,
+                    span.as_ref(),
                 ),
                 None => {
                     // The inner service is called once the check is done, from the future:
@@ -117,9 +133,13 @@ where
                     let token = token.to_owned();
                     let manager = self.manager.clone();
                     State::Checking {
-                        check: Box::pin(
-                            async move { manager.authenticate_from(&token, source).await },
-                        ),
+                        check: Box::pin(async move {
+                            let check = manager.authenticate_from(&token, source);
+                            match span {
+                                Some(span) => (check.instrument(span.clone()).await, Some(span)),
+                                None => (check.await, None),
+                            }
+                        }),
                         source,
                         request: Some(request),
                         inner: Some(inner),
@@ -130,18 +150,25 @@ where
                 }
             },
             Found::Nothing if !self.required => {
+                observe::finish(span.as_ref(), Outcome::Anonymous, None);
                 without_user(&mut request, &self.rejection);
                 State::Inner {
                     future: self.inner.call(request),
                     renewed: Renewed::default(),
                 }
             }
-            Found::Nothing => State::Rejected {
-                response: Some(self.rejection.on_rejection(&Rejection::Missing)),
-            },
-            Found::Ambiguous => State::Rejected {
-                response: Some(self.rejection.on_rejection(&Rejection::BadRequest)),
-            },
+            Found::Nothing => {
+                observe::finish(span.as_ref(), Outcome::Missing, None);
+                State::Rejected {
+                    response: Some(self.rejection.on_rejection(&Rejection::Missing)),
+                }
+            }
+            Found::Ambiguous => {
+                observe::finish(span.as_ref(), Outcome::Ambiguous, None);
+                State::Rejected {
+                    response: Some(self.rejection.on_rejection(&Rejection::BadRequest)),
+                }
+            }
         };
         ResponseFuture { state }
     }
@@ -165,8 +192,9 @@ where
 }
 
 /// Where a request goes once its token was checked: on to the inner service, with the user
-/// (or without one, where that is allowed), or back with the rejection.
+/// (or without one, where that is allowed), or back with the rejection. Recorded in `span`.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn decide<S, ReqBody, ResBody, R>(
     outcome: Result<Authenticated, AuthError>,
     source: TokenSource,
@@ -175,6 +203,7 @@ fn decide<S, ReqBody, ResBody, R>(
     manager: &SessionManager,
     required: bool,
     rejection: &R,
+    span: Option<&Span>,
 ) -> State<S, ReqBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -186,6 +215,11 @@ where
     let removal = || (source == TokenSource::Cookie).then(|| manager.removal_cookie());
     match outcome {
         Ok(auth) => {
+            let outcome = match auth.new_token {
+                Some(_) => Outcome::Renewed,
+                None => Outcome::Ok,
+            };
+            observe::finish(span, outcome, Some(auth.user.session_key()));
             request.extensions_mut().insert(auth.user);
             State::Inner {
                 future: inner.call(request),
@@ -196,7 +230,10 @@ where
             }
         }
         Err(AuthError::Invalid(reason)) if !required => {
-            tracing::debug!(?reason, "invalid session token, going on without a user");
+            observe::finish(span, Outcome::invalid(reason, false), None);
+            observe::in_span(span, || {
+                tracing::debug!(?reason, "invalid session token, going on without a user")
+            });
             without_user(&mut request, rejection);
             State::Inner {
                 future: inner.call(request),
@@ -207,7 +244,8 @@ where
             }
         }
         Err(AuthError::Invalid(reason)) => {
-            tracing::debug!(?reason, "invalid session token");
+            observe::finish(span, Outcome::invalid(reason, true), None);
+            observe::in_span(span, || tracing::debug!(?reason, "invalid session token"));
             let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
             if let Some(removal) = removal() {
                 response.headers_mut().append(SET_COOKIE, removal);
@@ -217,7 +255,11 @@ where
             }
         }
         Err(AuthError::Unavailable(error)) => {
-            tracing::warn!(%error, "session backend unavailable");
+            observe::finish(span, Outcome::unavailable(&*error), None);
+            observe::in_span(
+                span,
+                || tracing::warn!(%error, "session backend unavailable"),
+            );
             State::Rejected {
                 response: Some(rejection.on_rejection(&Rejection::Unavailable)),
             }
@@ -283,13 +325,20 @@ where
                     required,
                     rejection,
                 } => {
-                    let outcome = ready!(check.as_mut().poll(cx));
+                    let (outcome, span) = ready!(check.as_mut().poll(cx));
                     let (request, mut inner) = match (request.take(), inner.take()) {
                         (Some(request), Some(inner)) => (request, inner),
                         _ => unreachable!("the check completes once"),
                     };
                     let next = decide(
-                        outcome, *source, request, &mut inner, manager, *required, rejection,
+                        outcome,
+                        *source,
+                        request,
+                        &mut inner,
+                        manager,
+                        *required,
+                        rejection,
+                        span.as_ref(),
                     );
                     state.set(next);
                 }

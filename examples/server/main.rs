@@ -36,11 +36,12 @@
 //! `admins`; Cognito's `cognito:groups`, renewed at each refresh), `COGNITO_CHALLENGE_KEY`
 //! (32 bytes or more, the same on every instance: seals log-in challenge sessions; without
 //! it they are sealed with a key derived from the client secret, or one of this process),
-//! and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`,
-//! credentials).
+//! `METRICS` (`true`: `GET /metrics` in Prometheus' text format; needs `--features metrics`),
+//! and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials).
 
 mod app;
 mod login;
+mod metrics;
 mod setup;
 
 use std::net::SocketAddr;
@@ -91,6 +92,7 @@ async fn run() -> Result<(), String> {
         );
     }
     let sessions = setup::sessions(config).await?;
+    let app = metrics::with_metrics(app::app(sessions))?;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -99,7 +101,7 @@ async fn run() -> Result<(), String> {
         "listening on http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    axum::serve(listener, app::app(sessions))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())

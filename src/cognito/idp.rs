@@ -246,7 +246,8 @@ impl Idp {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
-        let Ok(result) = tokio::time::timeout(self.timeout, call).await else {
+        let call = tokio::time::timeout(self.timeout, call);
+        let Ok(result) = crate::observe::cognito_call(operation, call).await else {
             let what = format!("no answer within {:?}", self.timeout);
             return Err(CallError::Unavailable(Box::new(IdpError::new(
                 operation, what,

@@ -157,7 +157,8 @@ impl Jwks {
                 Next::Wait(done) => done,
                 Next::Fetch(done) => {
                     let shared = self.shared.clone();
-                    tokio::spawn(async move { shared.refetch().await });
+                    let fetch = async move { shared.refetch().await };
+                    tokio::spawn(crate::observe::in_key_set_span(fetch));
                     fetched = true;
                     done
                 }
@@ -238,7 +239,8 @@ impl Shared {
             }
         }
         let _done = Done(self);
-        let result = tokio::time::timeout(self.timing.timeout, self.fetch())
+        let fetch = tokio::time::timeout(self.timing.timeout, self.fetch());
+        let result = crate::observe::key_set_fetch(fetch)
             .await
             .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.timing.timeout).into()));
         let mut state = self.state();

@@ -69,6 +69,11 @@ impl Cognito {
         }
         let outcome = self.refresh_now(check, &record, now).await;
         self.flights.end_attempt(&record.key);
+        crate::observe::refresh(match &outcome {
+            Ok(_) => crate::observe::Refresh::Ok,
+            Err(Failure::Ended) => crate::observe::Refresh::Refused,
+            Err(Failure::Unavailable(_)) => crate::observe::Refresh::Failed,
+        });
         match outcome {
             Ok(current) => {
                 flight.refreshed = Some((Instant::now(), current.clone()));

@@ -315,10 +315,11 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
     fn load_now(&self, key: &str, now: u64) -> LoadNow {
         let hash = self.hash(key);
         let shard = read(self.shard(hash));
-        match shard
+        let entry = shard
             .find(hash, |e| e.record.key == key)
-            .filter(|entry| self.fresh(entry, now))
-        {
+            .filter(|entry| self.fresh(entry, now));
+        crate::observe::cache_lookup(entry.is_some());
+        match entry {
             Some(entry) => LoadNow::Found(entry.record.clone()),
             // Only the table can say a session is gone.
             None => LoadNow::Unknown,
