@@ -127,7 +127,7 @@ impl Domain {
     pub(super) async fn exchange(&self, code: &str, verifier: &str) -> Result<Tokens, CallError> {
         let answer = self
             .post(
-                "token",
+                "oauth2/token",
                 "/oauth2/token",
                 &[
                     ("grant_type", "authorization_code"),
@@ -139,7 +139,7 @@ impl Domain {
             .await?;
         let tokens = parse_tokens(&answer)?;
         if tokens.refresh.is_none() {
-            return Err(unavailable("token", "answer without refresh_token"));
+            return Err(unavailable("oauth2/token", "answer without refresh_token"));
         }
         Ok(tokens)
     }
@@ -148,7 +148,7 @@ impl Domain {
     pub(super) async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens, CallError> {
         let answer = self
             .post(
-                "token",
+                "oauth2/token",
                 "/oauth2/token",
                 &[
                     ("grant_type", "refresh_token"),
@@ -162,7 +162,7 @@ impl Domain {
     /// Ends a refresh token and the tokens issued from it.
     pub(super) async fn revoke(&self, refresh_token: &Secret) -> Result<(), CallError> {
         self.post(
-            "revoke",
+            "oauth2/revoke",
             "/oauth2/revoke",
             &[("token", refresh_token.expose())],
         )
@@ -190,7 +190,6 @@ impl Domain {
         let mut request = self
             .http
             .post(self.url(path))
-            .timeout(self.timeout)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -199,26 +198,31 @@ impl Domain {
         if let Some(secret) = &self.secret {
             request = request.basic_auth(&self.client_id, Some(secret.expose()));
         }
-        let response = request.body(body).send().await.map_err(|e| {
-            let what = if e.is_timeout() {
-                format!("no answer within {:?}", self.timeout)
-            } else {
-                "unreachable".to_owned()
-            };
-            // reqwest's error names the URL, which holds no secret; the body is not in it.
-            CallError::Unavailable(Box::new(IdpError::new(operation, what)))
-        })?;
-        let status = response.status();
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_ANSWER as u64)
-        {
+        // The whole exchange is bounded, the answer's body included, and traced as a
+        // Cognito call.
+        let exchange = async {
+            let response = request.body(body).send().await?;
+            let status = response.status();
+            if response
+                .content_length()
+                .is_some_and(|length| length > MAX_ANSWER as u64)
+            {
+                return Ok((status, None));
+            }
+            Ok::<_, reqwest::Error>((status, Some(response.bytes().await?)))
+        };
+        let exchange = tokio::time::timeout(self.timeout, exchange);
+        let (status, answer) = match crate::observe::cognito_call(operation, exchange).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => return Err(unavailable(operation, "unreachable")),
+            Err(_) => {
+                let what = format!("no answer within {:?}", self.timeout);
+                return Err(unavailable(operation, &what));
+            }
+        };
+        let Some(answer) = answer else {
             return Err(unavailable(operation, "answer too long"));
-        }
-        let answer = response
-            .bytes()
-            .await
-            .map_err(|_| unavailable(operation, "answer cut short"))?;
+        };
         if answer.len() > MAX_ANSWER {
             return Err(unavailable(operation, "answer too long"));
         }
@@ -239,8 +243,8 @@ impl Domain {
 }
 
 fn parse_tokens(answer: &[u8]) -> Result<Tokens, CallError> {
-    let answer: TokenAnswer =
-        serde_json::from_slice(answer).map_err(|_| unavailable("token", "unreadable answer"))?;
+    let answer: TokenAnswer = serde_json::from_slice(answer)
+        .map_err(|_| unavailable("oauth2/token", "unreadable answer"))?;
     Ok(Tokens {
         access: Secret::new(answer.access_token),
         refresh: answer.refresh_token.map(Secret::new),
