@@ -283,11 +283,7 @@ impl SessionManager {
             _ => false,
         };
         #[cfg(feature = "cognito")]
-        let logout_url = self
-            .inner
-            .cognito
-            .as_ref()
-            .and_then(crate::cognito::Cognito::logout_url);
+        let logout_url = self.logout_url();
         #[cfg(not(feature = "cognito"))]
         let logout_url = None;
         Ok(LoggedOut {

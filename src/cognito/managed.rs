@@ -129,12 +129,14 @@ fn code_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// An identity provider name as Cognito allows them (up to 32 characters; SAML and OIDC
-/// provider names may hold more than letters), and a language tag.
+/// Whether `name` can be an identity provider's: SAML and OIDC provider names may hold
+/// more than letters, so only emptiness, length and control characters are refused (the URL
+/// encodes the rest).
 fn plausible_provider(name: &str) -> bool {
     !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control)
 }
 
+/// Whether `lang` can be a language tag (`fr`, `pt-BR`).
 fn plausible_lang(lang: &str) -> bool {
     (2..=16).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

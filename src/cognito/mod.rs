@@ -308,16 +308,20 @@ impl Cognito {
         (!key.is_empty() && key.len() <= 256).then_some(key)
     }
 
-    /// The chosen claims of the ID token Cognito returned, verified and about
-    /// `sub`; `None` when no claim is chosen or no ID token came. Refused as
-    /// [`AuthError::Invalid`] when the ID token doesn't verify.
+    /// The chosen claims of the ID token that came with an access token, verified and
+    /// about `sub`. It is read when a claim of it is kept, when it must carry `nonce` (a
+    /// managed log-in's), or when `always` (the caller vouches for it); `None` when it is
+    /// not read or none came. Refused as [`AuthError::Invalid`](crate::AuthError::Invalid)
+    /// when it doesn't verify.
     async fn id_claims_of(
         &self,
         id_token: Option<&crate::Secret>,
         sub: &str,
+        nonce: Option<&str>,
+        always: bool,
         now: u64,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, crate::AuthError> {
-        if self.id_claims.is_empty() {
+        if self.id_claims.is_empty() && nonce.is_none() && !always {
             return Ok(None);
         }
         let Some(id) = id_token else {
@@ -325,7 +329,7 @@ impl Cognito {
         };
         let claims = self
             .verifier
-            .verify_id(id.expose(), sub, &self.id_claims, None, now)
+            .verify_id(id.expose(), sub, &self.id_claims, nonce, now)
             .await?;
         Ok(Some(claims))
     }

@@ -170,7 +170,7 @@ impl Cognito {
         // Groups and claims as the user pool says now: a group change lands here.
         let mut claims = new_claims.claims.clone();
         match self
-            .id_claims_of(tokens.id.as_ref(), &new_claims.sub, now)
+            .id_claims_of(tokens.id.as_ref(), &new_claims.sub, None, false, now)
             .await
         {
             Ok(Some(id_claims)) => claims.other.extend(id_claims),

@@ -75,20 +75,17 @@ impl Cognito {
             return Err(SessionError::InvalidTokens);
         }
         let mut session_claims = claims.claims.clone();
-        if let Some(id) = &tokens.id {
-            // Read when a claim of it is kept, when it carries our nonce, or when the
-            // caller vouches for it: then it must be about this user, for this client.
-            let read =
-                !self.id_claims.is_empty() || nonce.is_some() || matches!(source, Source::Caller);
-            if read {
-                let id_claims = self
-                    .verifier
-                    .verify_id(id.expose(), &claims.sub, &self.id_claims, nonce, now)
-                    .await
-                    .map_err(|e| refused(e, "ID token"))?;
-                session_claims.other.extend(id_claims);
-            }
-        }
+        let id_claims = self
+            .id_claims_of(
+                tokens.id.as_ref(),
+                &claims.sub,
+                nonce,
+                matches!(source, Source::Caller),
+                now,
+            )
+            .await
+            .map_err(|e| refused(e, "ID token"))?;
+        session_claims.other.extend(id_claims.unwrap_or_default());
         let record = SessionRecord {
             sub: Some(claims.sub.clone()),
             cognito: Some(CognitoTokens {

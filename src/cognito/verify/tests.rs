@@ -102,6 +102,8 @@ async fn groups_scopes_and_custom_claims_are_kept_and_token_claims_are_not() {
             "auth_time": NOW - 100,
             "event_id": "e-1",
             "version": 2,
+            // Not in Cognito's access tokens, but in other issuers' (oidc-provider's).
+            "aud": "https://api.example",
         })),
         key(),
         "k1",
