@@ -168,6 +168,12 @@ async fn bad_callbacks_get_clear_answers_and_no_session() {
     // A state from another browser (this one has no log-in state cookie).
     let callback = app.sign_in("").await;
     let stranger = reqwest::Client::new().get(&callback).send().await.unwrap();
+    // Every answer of the callback spends the log-in state cookie, refusals included.
+    let removed = set_cookies(&stranger);
+    assert!(
+        removed.iter().any(|c| c.starts_with("token-login=;")),
+        "{removed:?}"
+    );
     assert_eq!(
         json(stranger).await,
         (400, json!({"error": "Invalid log-in state."}))
