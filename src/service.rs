@@ -94,25 +94,28 @@ where
             Found::Token(_, source) => Some(source),
             _ => None,
         });
-        let state = match found {
-            // A cookie rides along on other sites' requests: one that would change state is
-            // refused before the store is read. A safe method costs one comparison here.
+        // A cookie rides along on other sites' requests: one that would change state is
+        // refused before the store is read. A safe method costs one comparison here.
+        let refused = match found {
             Found::Token(_, TokenSource::Cookie)
-                if !csrf::is_safe(request.method())
-                    && config.csrf_protection
-                    && cross_site(&request, config).is_some() =>
+                if !csrf::is_safe(request.method()) && config.csrf_protection =>
             {
-                if let Some(refused) = cross_site(&request, config) {
-                    observe::in_span(
-                        span.as_ref(),
-                        || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"),
-                    );
-                }
-                observe::finish(span.as_ref(), Outcome::CrossSite, None);
-                State::Rejected {
-                    response: Some(self.rejection.on_rejection(&Rejection::CrossSite)),
-                }
+                cross_site(&request, config)
             }
+            _ => None,
+        };
+        if let Some(refused) = refused {
+            observe::in_span(
+                span.as_ref(),
+                || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"),
+            );
+            observe::finish(span.as_ref(), Outcome::CrossSite, None);
+            let response = Some(self.rejection.on_rejection(&Rejection::CrossSite));
+            return ResponseFuture {
+                state: State::Rejected { response },
+            };
+        }
+        let state = match found {
             // Most requests are decided here, from memory, with no future to allocate.
             Found::Token(token, source) => match self.manager.authenticate_now(token, source) {
                 Some(outcome) => decide(
