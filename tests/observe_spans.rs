@@ -505,3 +505,75 @@ async fn cognito_calls_and_the_key_set_fetch_are_children_of_the_request() {
     );
     recorder.assert_nothing_holds(&[&due, &new, refresh_token.refresh_token.expose(), &password]);
 }
+
+/// A managed log-in's calls to the domain (`/oauth2/token`, `/oauth2/revoke`) are Cognito
+/// calls like the API's, with their latency, and hold no token.
+#[tokio::test]
+async fn the_managed_login_endpoints_are_cognito_calls() {
+    use cognito_session::cognito::{CognitoOptions, LoginOptions};
+    use cognito_session::{CognitoSettings, ManagedLoginSettings};
+    use common::oidc::{Provider, ProviderClient, SignInBrowser};
+
+    const CALLBACK: &str = "http://127.0.0.1:5555/auth/callback";
+    let users: &[(&str, &str, &[&str])] = &[("alice", "Alice-Passw0rd!", &[])];
+    let client = ProviderClient::public("web", CALLBACK, "http://127.0.0.1:5555/");
+    let provider = Provider::start("us-east-1_Spans", vec![client], users, 3600).await;
+    let mut settings = CognitoSettings::new("us-east-1_Spans", "web");
+    settings.jwks_url = Some(provider.jwks_url().to_owned());
+    settings.managed_login = Some(ManagedLoginSettings::new(provider.url(), CALLBACK));
+    let cognito_api = aws_sdk_cognitoidentityprovider::Client::from_conf(
+        common::sdk::cognito("http://127.0.0.1:9").build(),
+    );
+    let sessions = SessionManager::with_cognito_options(
+        MemoryStore::new(),
+        SessionConfig::default().with_cognito(Some(settings)),
+        cognito_api,
+        CognitoOptions::default(),
+    )
+    .unwrap();
+    let login = sessions.start_login(&LoginOptions::new()).unwrap();
+    let location = provider
+        .sign_in(
+            &SignInBrowser::new(),
+            &login.url,
+            "alice",
+            "Alice-Passw0rd!",
+        )
+        .await;
+    let query = location.split_once('?').unwrap().1.to_owned();
+    let mut browser = http::HeaderMap::new();
+    let state_cookie = login
+        .set_cookie
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    browser.insert(http::header::COOKIE, state_cookie.parse().unwrap());
+
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let logged_in = sessions.finish_login(&query, &browser).await.unwrap();
+    let token = logged_in.session.token.expose().to_owned();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::COOKIE,
+        format!("token={token}").parse().unwrap(),
+    );
+    assert!(sessions.log_out(&headers).await.unwrap().ended);
+
+    let calls: Vec<(Option<String>, Option<String>)> = recorder
+        .spans()
+        .iter()
+        .filter(|s| s.name == "cognito" && s.field("latency_us").is_some())
+        .map(|s| {
+            (
+                s.field("op").map(str::to_owned),
+                s.field("result").map(str::to_owned),
+            )
+        })
+        .collect();
+    let ok = |op: &str| (Some(op.to_owned()), Some("ok".to_owned()));
+    assert_eq!(calls, [ok("oauth2/token"), ok("oauth2/revoke")]);
+    recorder.assert_nothing_holds(&[&token, &query]);
+}
