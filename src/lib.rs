@@ -180,7 +180,7 @@ pub use manager::{LoggedOut, NewSession, SessionManager};
 pub use rejection::{DefaultOnRejection, InvalidReason, OnRejection, Rejection};
 pub use secret::Secret;
 pub use service::{ResponseFuture, SessionService};
-pub use session::{Claims, CognitoTokens, SessionRecord, TokenHash};
+pub use session::{Claims, CognitoTokens, PreviousToken, SessionRecord, TokenHash};
 pub use store::{CachedStore, LoadNow, MemoryStore, SessionStore, StoreError};
 pub use token::TokenSource;
 pub use user::CurrentUser;

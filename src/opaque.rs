@@ -11,7 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::check::{Authenticated, Check, Step};
 use crate::session::TokenMatch;
 use crate::store::{LoadNow, StoreError};
-use crate::{AuthError, Claims, Secret, SessionError, SessionRecord, TokenHash, TokenSource};
+use crate::{
+    AuthError, Claims, PreviousToken, Secret, SessionError, SessionRecord, TokenHash, TokenSource,
+};
 
 /// Length in characters of an opaque token: 32 random bytes in URL-safe base64 without padding.
 pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
@@ -146,8 +148,10 @@ async fn rotate(check: &Check, old: &SessionRecord, now: u64) -> Option<Authenti
         sub: old.sub.clone(),
         claims: old.claims.clone(),
         created_at: old.created_at,
-        previous_token_hash: Some(old.token_hash),
-        previous_valid_until: Some(grace_end),
+        previous: Some(Box::new(PreviousToken {
+            hash: old.token_hash,
+            valid_until: grace_end,
+        })),
         ..SessionRecord::new(
             hash.to_hex(),
             old.username.clone(),
@@ -201,8 +205,8 @@ pub(crate) async fn delete_neighbours(
     record: &SessionRecord,
 ) -> Result<(), StoreError> {
     let store = check.store();
-    if let Some(previous) = record.previous_token_hash {
-        store.delete(&previous.to_hex()).await?;
+    if let Some(previous) = &record.previous {
+        store.delete(&previous.hash.to_hex()).await?;
     }
     let mut successor = record.successor.clone();
     // Each successor lives a grace period at most, so the chain is short; the bound is

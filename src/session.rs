@@ -109,25 +109,29 @@ pub struct CognitoTokens {
 /// lifetime. For an opaque session they are what the application gave
 /// [`SessionManager::create_with`](crate::SessionManager::create_with).
 ///
+/// Claims left out of [`other`](Self::other) are those about the token rather than the user
+/// (`iss`, `sub`, `exp`, `iat`, `nbf`, `jti`, `origin_jti`, `event_id`, `token_use`,
+/// `client_id`, `username`, `version`): they change at every refresh or are kept elsewhere.
+///
 /// ```
 /// use cognito_session::Claims;
 ///
-/// let claims = Claims::new().with_groups(["admins", "staff"]);
+/// let claims = Claims::new()
+///     .with_groups(["admins", "staff"])
+///     .with_claim("custom:tenant", "acme".into());
 /// assert!(claims.has_group("admins"));
 /// assert!(!claims.has_scope("orders/write"));
+/// assert_eq!(claims.get("custom:tenant"), Some(&"acme".into()));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Claims {
-    /// The user's groups (`cognito:groups`), in the order the token lists them (Cognito's:
-    /// by precedence).
-    pub groups: Vec<String>,
-    /// The scopes the token grants (`scope`, split at spaces).
-    pub scopes: Vec<String>,
-    /// The other claims, by name. Claims about the token rather than the user (`iss`, `sub`,
-    /// `exp`, `iat`, `nbf`, `jti`, `origin_jti`, `event_id`, `token_use`, `client_id`,
-    /// `username`, `version`) are left out: they change at every refresh or are kept
-    /// elsewhere.
-    pub other: serde_json::Map<String, serde_json::Value>,
+// One word while empty, as most sessions' claims are: every record in a store holds one.
+#[derive(Clone, Default)]
+pub struct Claims(Option<Box<ClaimSet>>);
+
+#[derive(Clone, Default)]
+struct ClaimSet {
+    groups: Vec<String>,
+    scopes: Vec<String>,
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Claims {
@@ -136,15 +140,15 @@ impl Claims {
         Self::default()
     }
 
-    /// These claims with `groups` as the groups.
+    /// These claims with `groups` as the groups (`cognito:groups`).
     #[must_use]
     pub fn with_groups<I>(mut self, groups: I) -> Self
     where
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.groups = groups.into_iter().map(Into::into).collect();
-        self
+        self.set().groups = groups.into_iter().map(Into::into).collect();
+        self.normalized()
     }
 
     /// These claims with `scopes` as the scopes.
@@ -154,31 +158,111 @@ impl Claims {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
+        self.set().scopes = scopes.into_iter().map(Into::into).collect();
+        self.normalized()
     }
 
     /// These claims with `name` set to `value` among the other claims.
     #[must_use]
     pub fn with_claim(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
-        self.other.insert(name.into(), value);
+        self.set().other.insert(name.into(), value);
         self
+    }
+
+    /// These claims with each of `claims` set among the other claims (a claim already there
+    /// is replaced).
+    #[must_use]
+    pub fn with_claims<I>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = (String, serde_json::Value)>,
+    {
+        self.set().other.extend(claims);
+        self.normalized()
+    }
+
+    /// The user's groups (`cognito:groups`), in the order the token lists them (Cognito's:
+    /// by precedence).
+    pub fn groups(&self) -> &[String] {
+        self.0.as_ref().map_or(&[], |set| &set.groups)
+    }
+
+    /// The scopes the token grants (`scope`, split at spaces).
+    pub fn scopes(&self) -> &[String] {
+        self.0.as_ref().map_or(&[], |set| &set.scopes)
+    }
+
+    /// The other claims, by name.
+    pub fn other(&self) -> &serde_json::Map<String, serde_json::Value> {
+        static NONE: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+            std::sync::LazyLock::new(serde_json::Map::new);
+        self.0.as_ref().map_or(&NONE, |set| &set.other)
+    }
+
+    /// The other claim `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.as_ref()?.other.get(name)
     }
 
     /// Whether the user is in `group` (names compare exactly, as Cognito's do).
     pub fn has_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
+        self.groups().iter().any(|g| g == group)
     }
 
     /// Whether the token grants `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.scopes().iter().any(|s| s == scope)
     }
 
     /// Whether there is nothing in them.
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty() && self.scopes.is_empty() && self.other.is_empty()
+        self.0.is_none()
     }
+
+    fn set(&mut self) -> &mut ClaimSet {
+        self.0.get_or_insert_default()
+    }
+
+    /// Empty claims hold no allocation, so that `is_empty` and equality need not look inside.
+    fn normalized(mut self) -> Self {
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|s| s.groups.is_empty() && s.scopes.is_empty() && s.other.is_empty())
+        {
+            self.0 = None;
+        }
+        self
+    }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.groups() == other.groups()
+            && self.scopes() == other.scopes()
+            && self.other() == other.other()
+    }
+}
+
+impl Eq for Claims {}
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claims")
+            .field("groups", &self.groups())
+            .field("scopes", &self.scopes())
+            .field("other", self.other())
+            .finish()
+    }
+}
+
+/// A token a session replaced (by rotation or refresh), still accepted for a grace period so
+/// that requests sent with it before the client saw its successor go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreviousToken {
+    /// The token's hash.
+    pub hash: TokenHash,
+    /// When the grace period ends, in epoch seconds: from then on the token is refused.
+    pub valid_until: u64,
 }
 
 /// One login: what a [`SessionStore`](crate::SessionStore) keeps per session.
@@ -196,10 +280,9 @@ pub struct SessionRecord {
     pub sub: Option<String>,
     /// Hash of the token the client holds now.
     pub token_hash: TokenHash,
-    /// Hash of the token it replaced, accepted until `previous_valid_until`.
-    pub previous_token_hash: Option<TokenHash>,
-    /// End of the grace period for `previous_token_hash`.
-    pub previous_valid_until: Option<u64>,
+    /// The token the current one replaced, while it is still accepted.
+    // Boxed: few records have one, and every record pays for the field.
+    pub previous: Option<Box<PreviousToken>>,
     /// For an opaque session that was rotated: the key of the record that replaced it. Such a
     /// record only lives out its grace period.
     pub successor: Option<String>,
@@ -247,8 +330,7 @@ impl SessionRecord {
             username: username.into(),
             sub: None,
             token_hash,
-            previous_token_hash: None,
-            previous_valid_until: None,
+            previous: None,
             successor: None,
             cognito: None,
             claims: Claims::default(),
@@ -265,8 +347,10 @@ impl SessionRecord {
         if self.token_hash.ct_eq(hash) {
             return TokenMatch::Current;
         }
-        match (self.previous_token_hash, self.previous_valid_until) {
-            (Some(prev), Some(until)) if prev.ct_eq(hash) && now < until => TokenMatch::Previous,
+        match &self.previous {
+            Some(previous) if previous.hash.ct_eq(hash) && now < previous.valid_until => {
+                TokenMatch::Previous
+            }
             _ => TokenMatch::None,
         }
     }
@@ -315,6 +399,39 @@ mod tests {
                 assert!(!h.ct_eq(&other), "byte {i} bit {bit}");
             }
         }
+    }
+
+    #[test]
+    fn claims_emptied_again_are_equal_to_none() {
+        let emptied = Claims::new().with_groups(["admins"]).with_groups([""; 0]);
+        assert!(emptied.is_empty());
+        assert_eq!(emptied, Claims::new());
+        assert!(emptied.0.is_none());
+        let some = Claims::new().with_scopes(["orders/read"]);
+        assert!(!some.is_empty());
+        assert_ne!(some, Claims::new());
+        assert_eq!(Claims::new().with_claims([]), Claims::new());
+    }
+
+    #[test]
+    fn with_claims_adds_and_replaces() {
+        let claims = Claims::new()
+            .with_claim("a", 1.into())
+            .with_claims([("a".to_owned(), 2.into()), ("b".to_owned(), 3.into())]);
+        assert_eq!(claims.get("a"), Some(&2.into()));
+        assert_eq!(claims.get("b"), Some(&3.into()));
+        assert_eq!(claims.other().len(), 2);
+        assert_eq!(Claims::new().get("a"), None);
+        assert!(Claims::new().other().is_empty());
+    }
+
+    /// Every session a store keeps holds a record: what most of them don't use (claims, a
+    /// previous token) must cost them a word, not its whole size.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_record_stays_small() {
+        assert_eq!(std::mem::size_of::<Claims>(), 8);
+        assert!(std::mem::size_of::<SessionRecord>() <= 224);
     }
 
     #[test]

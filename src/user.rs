@@ -70,7 +70,7 @@ impl CurrentUser {
     /// The user's groups: Cognito's `cognito:groups`, or what an opaque session was created
     /// with. Empty when there are none.
     pub fn groups(&self) -> &[String] {
-        &self.session.claims.groups
+        self.session.claims.groups()
     }
 
     /// Whether the user is in `group`.
@@ -80,7 +80,7 @@ impl CurrentUser {
 
     /// The scopes the session's token grants (`scope`). Empty when there are none.
     pub fn scopes(&self) -> &[String] {
-        &self.session.claims.scopes
+        self.session.claims.scopes()
     }
 
     /// Whether the session's token grants `scope`.
@@ -104,7 +104,7 @@ impl CurrentUser {
     /// }
     /// ```
     pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let value = self.session.claims.other.get(name)?;
+        let value = self.session.claims.get(name)?;
         T::deserialize(value).ok()
     }
 
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(user.claim::<u8>("custom:level"), Some(3));
         assert_eq!(user.claim::<u8>("custom:tenant"), None, "not a number");
         assert_eq!(user.claim::<String>("custom:none"), None);
-        assert_eq!(user.claims().other.len(), 2);
+        assert_eq!(user.claims().other().len(), 2);
         let shown = format!("{user:?}");
         assert!(
             shown.contains("admins") && shown.contains("orders/read"),

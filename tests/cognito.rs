@@ -17,7 +17,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
 use cognito_session::store::cached::CachedStore;
 use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
-use cognito_session::{KeyClaim, MemoryStore, SessionError, SessionStore, TokenHash};
+use cognito_session::{
+    KeyClaim, MemoryStore, PreviousToken, SessionError, SessionStore, TokenHash,
+};
 use common::TestClock;
 use common::cognito::{
     Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, sign_with,
@@ -169,8 +171,13 @@ async fn a_due_token_is_refreshed_and_the_old_one_has_a_grace_period() {
     let now = s.now();
     assert_eq!(record.version, before.version + 2, "aged, then refreshed");
     assert_eq!(record.token_hash, TokenHash::of(&new));
-    assert_eq!(record.previous_token_hash, Some(TokenHash::of(&old)));
-    assert_eq!(record.previous_valid_until, Some(now + 30));
+    assert_eq!(
+        record.previous.as_deref(),
+        Some(&PreviousToken {
+            hash: TokenHash::of(&old),
+            valid_until: now + 30
+        })
+    );
     assert_eq!(record.refreshed_at, now);
     assert_eq!(
         record.expires_at, before.expires_at,
@@ -353,8 +360,10 @@ impl Interceptor for RefreshedElsewhereFirst {
             let mut record = self.table.load(key, 0).await?.expect("the session");
             assert_eq!(record.version, version);
             let now = record.last_seen_at;
-            record.previous_token_hash = Some(record.token_hash);
-            record.previous_valid_until = Some(now + 3600);
+            record.previous = Some(Box::new(PreviousToken {
+                hash: record.token_hash,
+                valid_until: now + 3600,
+            }));
             record.token_hash = TokenHash::of("the other instance's token");
             if let Some(tokens) = record.cognito.as_mut() {
                 tokens.access_token = "the other instance's token".to_owned().into();

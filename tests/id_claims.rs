@@ -131,13 +131,13 @@ async fn chosen_claims_of_the_id_token_are_kept_and_others_are_not() {
     assert_eq!(user.claim::<String>("name"), None, "not chosen");
     for token_claim in ["aud", "token_use", "cognito:username", "at_hash"] {
         assert!(
-            !user.claims().other.contains_key(token_claim),
+            !user.claims().other().contains_key(token_claim),
             "{token_claim}"
         );
     }
     // The stored record has the claims too (what a later request reads), and no ID token.
     let record = manager.load(user.session_key()).await.unwrap().unwrap();
-    assert_eq!(record.claims.other["email"], "alice@example.com");
+    assert_eq!(record.claims.other()["email"], "alice@example.com");
     assert!(!format!("{record:?}").contains("token_use"));
 
     // Without the option, the ID token is not read.

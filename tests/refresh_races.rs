@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cognito_session::{CognitoTokens, MemoryStore, SessionStore, TokenHash};
+use cognito_session::{CognitoTokens, MemoryStore, PreviousToken, SessionStore, TokenHash};
 use common::cognito::{Pool, Via, age, app, call, epoch};
 use common::private::Private;
 use common::stores::faulty;
@@ -51,8 +51,10 @@ async fn a_refresh_refused_after_another_instance_refreshed_adopts_instead_of_de
     let read = store.load(&key, now).await.unwrap().unwrap();
     let mut winner = read.clone();
     winner.token_hash = TokenHash::of("the-winners-token");
-    winner.previous_token_hash = Some(read.token_hash);
-    winner.previous_valid_until = Some(now + 30);
+    winner.previous = Some(Box::new(PreviousToken {
+        hash: read.token_hash,
+        valid_until: now + 30,
+    }));
     winner.cognito = Some(CognitoTokens {
         access_token: "the-winners-token".to_owned().into(),
         ..read.cognito.clone().unwrap()

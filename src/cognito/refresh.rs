@@ -11,7 +11,7 @@ use super::verify::Verified;
 use crate::check::{Authenticated, Check};
 use crate::session::TokenMatch;
 use crate::store::{BoxError, StoreError};
-use crate::{AuthError, CognitoTokens, SessionRecord, TokenHash};
+use crate::{AuthError, CognitoTokens, PreviousToken, SessionRecord, TokenHash};
 
 /// Why a refresh gave no new token.
 enum Failure {
@@ -168,29 +168,31 @@ impl Cognito {
         }
 
         // Groups and claims as the user pool says now: a group change lands here.
-        let mut claims = new_claims.claims.clone();
-        match self
+        let claims = new_claims.claims.clone();
+        let claims = match self
             .id_claims_of(tokens.id.as_ref(), &new_claims.sub, None, false, now)
             .await
         {
-            Ok(Some(id_claims)) => claims.other.extend(id_claims),
+            Ok(Some(id_claims)) => claims.with_claims(id_claims),
             // No ID token this time: the chosen claims stay as the last one said.
             Ok(None) => {
-                for (name, value) in &record.claims.other {
-                    if self.id_claims.wants(name) && !claims.other.contains_key(name) {
-                        claims.other.insert(name.clone(), value.clone());
-                    }
-                }
+                let kept: Vec<_> = (record.claims.other().iter())
+                    .filter(|(name, _)| self.id_claims.wants(name) && claims.get(name).is_none())
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect();
+                claims.with_claims(kept)
             }
             Err(AuthError::Unavailable(e)) => return Err(Failure::Unavailable(e)),
             Err(_) => return Err(unusable("returned an ID token that does not verify")),
-        }
+        };
 
         let config = check.config();
         let updated = SessionRecord {
             token_hash: new_hash,
-            previous_token_hash: Some(record.token_hash),
-            previous_valid_until: Some(now.saturating_add(config.grace_period.as_secs())),
+            previous: Some(Box::new(PreviousToken {
+                hash: record.token_hash,
+                valid_until: now.saturating_add(config.grace_period.as_secs()),
+            })),
             cognito: Some(CognitoTokens {
                 access_token: tokens.access.clone(),
                 refresh_token: tokens.refresh.unwrap_or_else(|| old.refresh_token.clone()),

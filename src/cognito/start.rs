@@ -74,7 +74,7 @@ impl Cognito {
             tracing::debug!("log-in tokens refused: no ID token for the nonce");
             return Err(SessionError::InvalidTokens);
         }
-        let mut session_claims = claims.claims.clone();
+        let session_claims = claims.claims.clone();
         let id_claims = self
             .id_claims_of(
                 tokens.id.as_ref(),
@@ -85,7 +85,7 @@ impl Cognito {
             )
             .await
             .map_err(|e| refused(e, "ID token"))?;
-        session_claims.other.extend(id_claims.unwrap_or_default());
+        let session_claims = session_claims.with_claims(id_claims.unwrap_or_default());
         let record = SessionRecord {
             sub: Some(claims.sub.clone()),
             cognito: Some(CognitoTokens {

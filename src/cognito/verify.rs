@@ -310,11 +310,10 @@ impl Verifier {
             client_id: payload.client_id,
             origin_jti: payload.origin_jti,
             exp: payload.exp,
-            claims: Claims {
-                groups: payload.groups,
-                scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(),
-                other,
-            },
+            claims: Claims::new()
+                .with_groups(payload.groups)
+                .with_scopes(scopes.split_ascii_whitespace())
+                .with_claims(other),
         })
     }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{cognito_tokens, full_record, now, record};
 use crate::store::{SessionStore, StoreError};
-use crate::{SessionRecord, TokenHash};
+use crate::{PreviousToken, SessionRecord, TokenHash};
 
 fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
     match result {
@@ -117,8 +117,10 @@ pub async fn update_needs_the_expected_version(store: impl SessionStore) {
     store.create(&v1, t).await.unwrap();
     let v2 = SessionRecord {
         token_hash: TokenHash::of("rotated"),
-        previous_token_hash: Some(v1.token_hash),
-        previous_valid_until: Some(t + 30),
+        previous: Some(Box::new(PreviousToken {
+            hash: v1.token_hash,
+            valid_until: t + 30,
+        })),
         refreshed_at: t + 1,
         version: 2,
         ..v1.clone()

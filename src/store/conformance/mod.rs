@@ -41,7 +41,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{Claims, CognitoTokens, Secret, SessionRecord, TokenHash};
+use crate::{Claims, CognitoTokens, PreviousToken, Secret, SessionRecord, TokenHash};
 
 mod cases;
 
@@ -135,8 +135,10 @@ pub fn record(username: &str, now: u64) -> SessionRecord {
 pub fn full_record(username: &str, now: u64) -> SessionRecord {
     SessionRecord {
         sub: Some("3f1c-sub".into()),
-        previous_token_hash: Some(TokenHash::of("the token before")),
-        previous_valid_until: Some(now + 30),
+        previous: Some(Box::new(PreviousToken {
+            hash: TokenHash::of("the token before"),
+            valid_until: now + 30,
+        })),
         successor: Some("next-key".into()),
         cognito: Some(cognito_tokens()),
         claims: Claims::new()

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::error::{backend, backend_msg};
 use super::{DynamoDbStore, attr};
 use crate::store::StoreError;
-use crate::{Claims, CognitoTokens, Secret, SessionRecord, TokenHash};
+use crate::{Claims, CognitoTokens, PreviousToken, Secret, SessionRecord, TokenHash};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -30,11 +30,9 @@ impl DynamoDbStore {
             put(attr::SUB, s(sub));
         }
         put(attr::TOKEN_HASH, s(record.token_hash.to_hex()));
-        if let Some(previous) = &record.previous_token_hash {
-            put(attr::PREVIOUS_TOKEN_HASH, s(previous.to_hex()));
-        }
-        if let Some(until) = record.previous_valid_until {
-            put(attr::PREVIOUS_VALID_UNTIL, n(until));
+        if let Some(previous) = &record.previous {
+            put(attr::PREVIOUS_TOKEN_HASH, s(previous.hash.to_hex()));
+            put(attr::PREVIOUS_VALID_UNTIL, n(previous.valid_until));
         }
         if let Some(successor) = &record.successor {
             put(attr::SUCCESSOR, s(successor));
@@ -47,14 +45,14 @@ impl DynamoDbStore {
             put(attr::ACCESS_EXPIRES_AT, n(cognito.access_expires_at));
         }
         let claims = &record.claims;
-        if !claims.groups.is_empty() {
-            put(attr::GROUPS, list(&claims.groups));
+        if !claims.groups().is_empty() {
+            put(attr::GROUPS, list(claims.groups()));
         }
-        if !claims.scopes.is_empty() {
-            put(attr::SCOPES, list(&claims.scopes));
+        if !claims.scopes().is_empty() {
+            put(attr::SCOPES, list(claims.scopes()));
         }
-        if !claims.other.is_empty() {
-            let json = serde_json::to_string(&claims.other).map_err(backend)?;
+        if !claims.other().is_empty() {
+            let json = serde_json::to_string(claims.other()).map_err(backend)?;
             put(attr::CLAIMS, s(json));
         }
         put(attr::CREATED_AT, n(record.created_at));
@@ -88,26 +86,39 @@ impl DynamoDbStore {
                 ));
             }
         };
+        let previous = match (
+            fields.hash(attr::PREVIOUS_TOKEN_HASH)?,
+            fields.number(attr::PREVIOUS_VALID_UNTIL)?,
+        ) {
+            (Some(hash), Some(valid_until)) => Some(Box::new(PreviousToken { hash, valid_until })),
+            (None, None) => None,
+            _ => {
+                return Err(malformed(
+                    attr::PREVIOUS_TOKEN_HASH,
+                    "is not stored together with previous_valid_until",
+                ));
+            }
+        };
         Ok(SessionRecord {
             username: fields.required(attr::USERNAME, Fields::string)?.to_owned(),
             sub: fields.string(attr::SUB)?.map(str::to_owned),
             token_hash: fields.required(attr::TOKEN_HASH, Fields::hash)?,
-            previous_token_hash: fields.hash(attr::PREVIOUS_TOKEN_HASH)?,
-            previous_valid_until: fields.number(attr::PREVIOUS_VALID_UNTIL)?,
+            previous,
             successor: fields.string(attr::SUCCESSOR)?.map(str::to_owned),
             cognito,
-            claims: Claims {
-                groups: fields.strings(attr::GROUPS)?,
-                scopes: fields.strings(attr::SCOPES)?,
-                other: fields
-                    .string(attr::CLAIMS)?
-                    .map(|json| {
-                        serde_json::from_str(json)
-                            .map_err(|_| malformed(attr::CLAIMS, "is not a JSON object"))
-                    })
-                    .transpose()?
-                    .unwrap_or_default(),
-            },
+            claims: Claims::new()
+                .with_groups(fields.strings(attr::GROUPS)?)
+                .with_scopes(fields.strings(attr::SCOPES)?)
+                .with_claims(
+                    fields
+                        .string(attr::CLAIMS)?
+                        .map(|json| {
+                            serde_json::from_str::<serde_json::Map<_, _>>(json)
+                                .map_err(|_| malformed(attr::CLAIMS, "is not a JSON object"))
+                        })
+                        .transpose()?
+                        .unwrap_or_default(),
+                ),
             created_at: fields.required(attr::CREATED_AT, Fields::number)?,
             last_seen_at: fields.required(attr::LAST_SEEN_AT, Fields::number)?,
             refreshed_at: fields.required(attr::REFRESHED_AT, Fields::number)?,
@@ -677,5 +688,13 @@ mod tests {
         ));
         assert!(is_malformed(with("claims", Some(s("[1, 2]"))), "claims"));
         assert!(is_malformed(with("claims", Some(s("{"))), "claims"));
+        assert!(is_malformed(
+            with("previous_valid_until", None),
+            "previous_token_hash"
+        ));
+        assert!(is_malformed(
+            with("previous_token_hash", None),
+            "previous_token_hash"
+        ));
     }
 }

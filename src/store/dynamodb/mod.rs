@@ -521,8 +521,7 @@ mod tests {
             username: "alice".into(),
             sub: None,
             token_hash: TokenHash::of("token"),
-            previous_token_hash: None,
-            previous_valid_until: None,
+            previous: None,
             successor: None,
             cognito: cognito.then(|| CognitoTokens {
                 access_token: Secret::new("access.jwt.value"),
@@ -541,8 +540,10 @@ mod tests {
     pub(super) fn full_record() -> SessionRecord {
         SessionRecord {
             sub: Some("sub-1".into()),
-            previous_token_hash: Some(TokenHash::of("old")),
-            previous_valid_until: Some(1_700_000_030),
+            previous: Some(Box::new(crate::PreviousToken {
+                hash: TokenHash::of("old"),
+                valid_until: 1_700_000_030,
+            })),
             successor: Some("next".into()),
             claims: Claims::new()
                 .with_groups(["admins", "staff"])
