@@ -45,20 +45,22 @@ pub struct MemoryStore {
 
 type Shard = HashTable<Arc<SessionRecord>>;
 
-/// The per-user index. User names are chosen by clients (the example server's log-in takes
-/// any name), so they are hashed with SipHash.
+/// The per-user index, which names users and records by hashes alone: a record is the one
+/// in its shard with its key's hash and its user's name, so the index holds no copy of
+/// either. User names are chosen by clients (the example server's log-in takes any name), so
+/// they are hashed with keyed SipHash: nobody can pick two that collide, and should two
+/// collide anyway, they share an entry and each still finds only its own records.
 #[derive(Default)]
 struct Users {
     table: HashTable<UserRecords>,
     hasher: RandomState,
 }
 
-/// One user's records, each named by the hash of its key in the store's `hasher`: a record
-/// is the one in its shard with that hash and this user's name, so the index holds no copy
-/// of the keys. Two records of one user with the same hash are listed twice, and each
-/// removal of the user's record under that hash takes one.
+/// The records of the user (or users) whose name hashes to `user`, each by the hash of its
+/// key in the store's `hasher`. Two records with the same hash are listed twice, and each
+/// removal of one under that hash takes one.
 struct UserRecords {
-    username: Box<str>,
+    user: u64,
     keys: Keys,
 }
 
@@ -130,17 +132,17 @@ impl Users {
     }
 
     fn add(&mut self, username: &str, key_hash: u64) {
-        let hash = self.hash(username);
-        let hasher = &self.hasher;
-        match self.table.entry(
-            hash,
-            |u| *u.username == *username,
-            |u| hasher.hash_one(&*u.username),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut user) => user.get_mut().keys.push(key_hash),
+        self.add_hashed(self.hash(username), key_hash);
+    }
+
+    fn add_hashed(&mut self, user: u64, key_hash: u64) {
+        match self.table.entry(user, |u| u.user == user, |u| u.user) {
+            hashbrown::hash_table::Entry::Occupied(mut entry) => {
+                entry.get_mut().keys.push(key_hash)
+            }
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 slot.insert(UserRecords {
-                    username: username.into(),
+                    user,
                     keys: Keys::One(key_hash),
                 });
             }
@@ -149,22 +151,23 @@ impl Users {
 
     /// Takes the records hashed `gone` out of `username`'s entry.
     fn remove(&mut self, username: &str, gone: &[u64]) {
-        let hash = self.hash(username);
-        if let Ok(mut user) = self.table.find_entry(hash, |u| *u.username == *username)
-            && !user.get_mut().keys.remove(gone)
+        self.remove_hashed(self.hash(username), gone);
+    }
+
+    fn remove_hashed(&mut self, user: u64, gone: &[u64]) {
+        if let Ok(mut entry) = self.table.find_entry(user, |u| u.user == user)
+            && !entry.get_mut().keys.remove(gone)
         {
-            user.remove();
+            entry.remove();
         }
     }
 
-    /// Takes `username`'s entry out of the index: the hashes of its records.
-    fn take(&mut self, username: &str) -> Option<Keys> {
-        let hash = self.hash(username);
-        let user = self
-            .table
-            .find_entry(hash, |u| *u.username == *username)
-            .ok()?;
-        Some(user.remove().0.keys)
+    /// Takes `username`'s entry out of the index: the hashes of its records (and of those of
+    /// any user whose name has the same hash), and the hash of its name.
+    fn take(&mut self, username: &str) -> Option<(u64, Keys)> {
+        let user = self.hash(username);
+        let entry = self.table.find_entry(user, |u| u.user == user).ok()?;
+        Some((user, entry.remove().0.keys))
     }
 }
 
@@ -215,14 +218,14 @@ impl MemoryStore {
         let mut users = self.users();
         // One pass over each shard, and one over each affected user's keys, not a scan of a
         // user's keys per record (a user with many sessions).
-        let mut expired: HashMap<String, Vec<u64>> = HashMap::new();
+        let mut expired: HashMap<u64, Vec<u64>> = HashMap::new();
         for i in 0..SHARDS {
             let mut shard = self.write(i);
             shard.retain(|record| {
                 let live = record.expires_at > now;
                 if !live {
                     expired
-                        .entry(record.username.clone())
+                        .entry(users.hash(&record.username))
                         .or_default()
                         .push(self.hash(&record.key));
                 }
@@ -233,13 +236,12 @@ impl MemoryStore {
                 shard.shrink_to(len, |r| self.hash(&r.key));
             }
         }
-        for (username, hashes) in expired {
-            users.remove(&username, &hashes);
+        for (user, hashes) in expired {
+            users.remove_hashed(user, &hashes);
         }
         if users.table.capacity() > 4 * users.table.len().max(16) {
-            let Users { table, hasher } = &mut *users;
-            let len = table.len();
-            table.shrink_to(len, |u| hasher.hash_one(&*u.username));
+            let len = users.table.len();
+            users.table.shrink_to(len, |u| u.user);
         }
     }
 
@@ -427,7 +429,7 @@ impl SessionStore for MemoryStore {
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         let mut users = self.users();
         // The user's keys leave the index at once, rather than one scan of it per record.
-        let Some(keys) = users.take(username) else {
+        let Some((user, keys)) = users.take(username) else {
             return Ok(0);
         };
         let mut deleted = 0;
@@ -436,6 +438,9 @@ impl SessionStore for MemoryStore {
             if let Ok(slot) = shard.find_entry(hash, |r| r.username == username) {
                 slot.remove();
                 deleted += 1;
+            } else {
+                // Another user's, whose name hashes alike: it stays indexed.
+                users.add_hashed(user, hash);
             }
         }
         Ok(deleted)
@@ -462,12 +467,18 @@ mod tests {
 
     impl MemoryStore {
         /// How many records the index lists for each user.
-        fn indexed(&self) -> HashMap<String, usize> {
+        fn indexed(&self) -> HashMap<u64, usize> {
             self.users()
                 .table
                 .iter()
-                .map(|u| (u.username.to_string(), u.keys.as_slice().len()))
+                .map(|u| (u.user, u.keys.as_slice().len()))
                 .collect()
+        }
+
+        /// What [`indexed`](Self::indexed) answers when it lists these users' records.
+        fn listing<const N: usize>(&self, users: [(&str, usize); N]) -> HashMap<u64, usize> {
+            let index = self.users();
+            users.map(|(name, n)| (index.hash(name), n)).into()
         }
     }
 
@@ -479,10 +490,7 @@ mod tests {
         // A record that changes hands (a key by `sub`, say, and a renamed user).
         store.update(&record("a", "bob", 1), 0).await.unwrap();
         store.update(&record("a", "bob", 2), 1).await.unwrap();
-        assert_eq!(
-            store.indexed(),
-            HashMap::from([("alice".into(), 1), ("bob".into(), 1)])
-        );
+        assert_eq!(store.indexed(), store.listing([("alice", 1), ("bob", 1)]));
         assert_eq!(store.delete_user("alice").await.unwrap(), 1);
         assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "bob");
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
@@ -515,12 +523,15 @@ mod tests {
             .unwrap();
         store.purge_expired(100);
         assert_eq!(store.len(), 1_001);
-        assert_eq!(store.indexed()["many"], 1_000);
+        assert_eq!(
+            store.indexed(),
+            store.listing([("many", 1_000), ("someone", 1)])
+        );
         assert_eq!(store.delete_user("many").await.unwrap(), 1_000);
         assert_eq!(store.len(), 1);
         assert_eq!(
             store.indexed(),
-            HashMap::from([("someone".into(), 1)]),
+            store.listing([("someone", 1)]),
             "only the other user is indexed"
         );
     }
@@ -543,7 +554,31 @@ mod tests {
         }
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
         assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "alice");
-        assert_eq!(store.indexed(), HashMap::from([("alice".into(), 1)]));
+        assert_eq!(store.indexed(), store.listing([("alice", 1)]));
+    }
+
+    #[tokio::test]
+    async fn users_whose_names_hash_alike_keep_their_own_records() {
+        // Two names with one keyed SipHash can't be found on purpose: `bob`'s record is
+        // listed by hand under `alice`'s name, as if the two hashed the same.
+        let store = MemoryStore::new();
+        store.create(&record("a", "alice", 0), 0).await.unwrap();
+        let b = record("b", "bob", 0);
+        {
+            let mut users = store.users();
+            let hash = store.hash("b");
+            store
+                .write(MemoryStore::shard_of(hash))
+                .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
+            users.add("alice", hash);
+        }
+        assert_eq!(store.delete_user("alice").await.unwrap(), 1);
+        assert_eq!(store.load("b", 0).await.unwrap().unwrap().username, "bob");
+        assert_eq!(
+            store.indexed(),
+            store.listing([("alice", 1)]),
+            "bob's record is still listed where bob's name hashes"
+        );
     }
 
     #[test]
