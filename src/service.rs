@@ -157,7 +157,7 @@ where
                 without_user(&mut request, &self.rejection);
                 State::Inner {
                     future: self.inner.call(request),
-                    renewed: Renewed::default(),
+                    renewed: None,
                 }
             }
             Found::Nothing => {
@@ -228,8 +228,7 @@ where
                 future: inner.call(request),
                 renewed: auth
                     .new_token
-                    .map(|new| Renewed::new(new, source, manager.config()))
-                    .unwrap_or_default(),
+                    .map(|new| Box::new(Renewed::new(new, source, manager.config()))),
             }
         }
         Err(AuthError::Invalid(reason)) if !required => {
@@ -240,10 +239,12 @@ where
             without_user(&mut request, rejection);
             State::Inner {
                 future: inner.call(request),
-                renewed: Renewed {
-                    set_cookie: removal(),
-                    header: None,
-                },
+                renewed: removal().map(|cookie| {
+                    Box::new(Renewed {
+                        set_cookie: Some(cookie),
+                        header: None,
+                    })
+                }),
             }
         }
         Err(AuthError::Invalid(reason)) => {
@@ -299,7 +300,9 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
-            renewed: Renewed,
+            // Boxed: few responses carry one, and every future would carry its size,
+            // moved with it from layer to layer.
+            renewed: Option<Box<Renewed>>,
         },
         Rejected {
             response: Option<S::Response>,
@@ -347,7 +350,9 @@ where
                 }
                 StateProj::Inner { future, renewed } => {
                     let mut response = ready!(future.poll(cx))?;
-                    let renewed = std::mem::take(renewed);
+                    let Some(renewed) = renewed.take() else {
+                        return Poll::Ready(Ok(response));
+                    };
                     if let Some(cookie) = renewed.set_cookie
                         && !sets_cookie(&response, &cookie)
                     {
@@ -369,7 +374,7 @@ where
 }
 
 /// What a response tells the client about its token, besides the application's answer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Renewed {
     /// A `Set-Cookie` with the new token, or removing the cookie.
     set_cookie: Option<HeaderValue>,
