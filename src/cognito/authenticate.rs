@@ -47,7 +47,7 @@ impl Cognito {
         if let Err(e) = check_length(token) {
             return Some(Err(e));
         }
-        let verified = self.verifier.cached(token, now)?;
+        let (verified, kept) = self.verifier.cached_with_view(token, now)?;
         let key = match self.session_key(check, &verified.claims, now) {
             Ok(key) => key,
             Err(e) => return Some(Err(e)),
@@ -59,7 +59,7 @@ impl Cognito {
         // The usual answer: the user, whose copy of the record without its tokens the
         // verified-token cache keeps, rather than one copy per request.
         let record = match step {
-            Ok(Step::Good) => self.verifier.user_view(token, &record),
+            Ok(Step::Good) => self.verifier.user_view(token, &record, kept),
             _ => record,
         };
         check.granted_from_memory(step, record, now).map(Ok)

@@ -54,9 +54,20 @@ struct Entry {
 /// holds), and the record it was made from. The `Weak` keeps that record's allocation (not
 /// its tokens, which go when the store lets go of it), so no other record can take its
 /// address while the view is kept: the same address is the same record.
+#[derive(Clone)]
 struct UserView {
     of: Weak<SessionRecord>,
     user: Arc<SessionRecord>,
+}
+
+/// The user's view an entry kept when it was read, if any (see
+/// [`TokenCache::get_with_view`]).
+pub(crate) struct KeptView(Option<UserView>);
+
+#[cfg(test)]
+impl KeptView {
+    /// Nothing kept: [`TokenCache::user_view`] looks the token up again.
+    pub(crate) const NONE: KeptView = KeptView(None);
 }
 
 /// What an entry for `token` costs in memory, as an estimate that can only err high: the
@@ -105,6 +116,20 @@ impl TokenCache {
 
     /// What verifying `token` found before, if it has not expired by `now`.
     pub(crate) fn get(&self, token: &str, now: u64) -> Option<Verified> {
+        self.find(token, now, |entry| entry.verified.clone())
+    }
+
+    /// The same, and the user's view of the token's session that the entry keeps, for
+    /// [`user_view`](Self::user_view): one look-up serves both.
+    pub(crate) fn get_with_view(&self, token: &str, now: u64) -> Option<(Verified, KeptView)> {
+        self.find(token, now, |entry| {
+            (entry.verified.clone(), KeptView(entry.view.clone()))
+        })
+    }
+
+    /// What `read` answers of `token`'s entry, if it has not expired by `now`; an expired
+    /// one is dropped.
+    fn find<T>(&self, token: &str, now: u64, read_entry: impl FnOnce(&Entry) -> T) -> Option<T> {
         if self.capacity == 0 {
             return None;
         }
@@ -117,7 +142,7 @@ impl TokenCache {
                 return None;
             }
             if now < entry.verified.claims.exp {
-                return Some(entry.verified.clone());
+                return Some(read_entry(entry));
             }
         }
         let mut entries = write(shard);
@@ -171,9 +196,23 @@ impl TokenCache {
     /// once per record and kept with the token's entry, so that the requests of a token share
     /// one copy (rather than each making its own) until the record changes; made anew, and
     /// not kept, when the token is not cached.
-    pub(crate) fn user_view(&self, token: &str, record: &Arc<SessionRecord>) -> Arc<SessionRecord> {
+    ///
+    /// `kept`, what the entry held when the token was looked up, spares a second look-up
+    /// when it is the view of `record`. The `Weak` in it keeps the record's allocation, so
+    /// the same address is still the same record.
+    pub(crate) fn user_view(
+        &self,
+        token: &str,
+        record: &Arc<SessionRecord>,
+        kept: KeptView,
+    ) -> Arc<SessionRecord> {
         if record.cognito.is_none() {
             return record.clone();
+        }
+        if let KeptView(Some(view)) = kept
+            && std::ptr::eq(view.of.as_ptr(), Arc::as_ptr(record))
+        {
+            return view.user;
         }
         let fingerprint = self.fingerprint(token);
         let shard = self.shard(fingerprint);
@@ -433,25 +472,75 @@ mod tests {
         };
         let first = record(0);
         // Not cached: a copy each time.
-        let view = cache.user_view("a", &first);
+        let view = cache.user_view("a", &first, KeptView::NONE);
         assert!(view.cognito.is_none() && view.username == "alice");
-        assert!(!Arc::ptr_eq(&view, &cache.user_view("a", &first)));
+        assert!(!Arc::ptr_eq(
+            &view,
+            &cache.user_view("a", &first, KeptView::NONE)
+        ));
         // Cached: one copy while the record is the same.
         put(&cache, "a", 100, 0);
-        let view = cache.user_view("a", &first);
+        let view = cache.user_view("a", &first, KeptView::NONE);
         assert!(view.cognito.is_none());
-        assert!(Arc::ptr_eq(&view, &cache.user_view("a", &first)));
+        assert!(Arc::ptr_eq(
+            &view,
+            &cache.user_view("a", &first, KeptView::NONE)
+        ));
         // Another record, or the same one changed in place, makes another view.
         let second = record(1);
-        let changed = cache.user_view("a", &second);
+        let changed = cache.user_view("a", &second, KeptView::NONE);
         assert_eq!(changed.version, 1);
         assert!(!Arc::ptr_eq(&view, &changed));
         drop(first);
         let mut touched = second;
         Arc::make_mut(&mut touched).last_seen_at = 7;
-        assert_eq!(cache.user_view("a", &touched).last_seen_at, 7);
+        assert_eq!(
+            cache.user_view("a", &touched, KeptView::NONE).last_seen_at,
+            7
+        );
         // An opaque record holds no token: it is its own view.
         let opaque = Arc::new(SessionRecord::for_test("o", "bob", 0));
-        assert!(Arc::ptr_eq(&opaque, &cache.user_view("a", &opaque)));
+        assert!(Arc::ptr_eq(
+            &opaque,
+            &cache.user_view("a", &opaque, KeptView::NONE)
+        ));
+    }
+
+    #[test]
+    fn the_view_read_with_the_token_serves_only_its_own_record() {
+        use crate::{CognitoTokens, Secret};
+
+        let cache = TokenCache::new(10, 1 << 20);
+        let record = || {
+            Arc::new(SessionRecord {
+                cognito: Some(CognitoTokens {
+                    access_token: Secret::new("a"),
+                    refresh_token: Secret::new("the-refresh-token"),
+                    access_expires_at: 100,
+                }),
+                ..SessionRecord::for_test("k", "alice", 0)
+            })
+        };
+        put(&cache, "a", 100, 0);
+        let (first, second) = (record(), record());
+        let view = cache.user_view("a", &first, KeptView::NONE);
+        let (_, kept) = cache.get_with_view("a", 0).unwrap();
+        assert!(matches!(&kept, KeptView(Some(_))));
+        // Kept and of this record: that very view, with no look-up (a token the cache
+        // doesn't hold would get a copy of its own).
+        assert!(Arc::ptr_eq(
+            &view,
+            &cache.user_view("not-cached", &first, kept)
+        ));
+        // Kept, but of another record: a view of the record asked about.
+        put(&cache, "a", 100, 0);
+        cache.user_view("a", &first, KeptView::NONE);
+        let (_, kept) = cache.get_with_view("a", 0).unwrap();
+        let other = cache.user_view("a", &second, kept);
+        assert!(!Arc::ptr_eq(&view, &other));
+        assert!(std::ptr::eq(
+            Arc::as_ptr(&other),
+            Arc::as_ptr(&cache.user_view("a", &second, KeptView::NONE))
+        ));
     }
 }

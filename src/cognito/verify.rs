@@ -22,7 +22,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
-use super::cache::TokenCache;
+use super::cache::{KeptView, TokenCache};
 use super::jwks::{Jwks, KeyError};
 use crate::AuthError;
 use crate::{Claims, CognitoSettings, InvalidReason, TokenHash};
@@ -198,7 +198,7 @@ impl Verifier {
 
     /// The verified claims of `token` at time `now`, and its hash.
     pub(crate) async fn verify(&self, token: &str, now: u64) -> Result<Verified, AuthError> {
-        if let Some(verified) = self.cached(token, now) {
+        if let Some(verified) = self.cache.get(token, now) {
             return Ok(verified);
         }
         // Boxed so that the cache hit, the common case, carries no space for a key fetch.
@@ -208,9 +208,10 @@ impl Verifier {
         Ok(Verified { hash, claims })
     }
 
-    /// What verifying `token` found before, if the cache holds it and it has not expired.
-    pub(crate) fn cached(&self, token: &str, now: u64) -> Option<Verified> {
-        self.cache.get(token, now)
+    /// What verifying `token` found before, if the cache holds it and it has not expired,
+    /// with what the cache keeps of the token's session for [`user_view`](Self::user_view).
+    pub(crate) fn cached_with_view(&self, token: &str, now: u64) -> Option<(Verified, KeptView)> {
+        self.cache.get_with_view(token, now)
     }
 
     /// The session `record` of `token` as its user sees it (without its tokens), shared by
@@ -219,8 +220,9 @@ impl Verifier {
         &self,
         token: &str,
         record: &Arc<crate::SessionRecord>,
+        kept: KeptView,
     ) -> Arc<crate::SessionRecord> {
-        self.cache.user_view(token, record)
+        self.cache.user_view(token, record, kept)
     }
 
     /// The claims named by `names` of the ID token `token`, which must be signed by the
