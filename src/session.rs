@@ -222,7 +222,7 @@ impl Claims {
         self.0.get_or_insert_default()
     }
 
-    /// Empty claims hold no allocation, so that `is_empty` and equality need not look inside.
+    /// Claims emptied again give their allocation back, so that `is_empty` reads one word.
     fn normalized(mut self) -> Self {
         if self
             .0

@@ -5,9 +5,6 @@
 //! one), so keep the port off the public internet or put the route behind your own guard.
 
 use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 
 /// `app` with `GET /metrics` when `METRICS=true`; `app` unchanged otherwise. Installs the
 /// process's metrics recorder, so call it once.
@@ -21,6 +18,9 @@ pub fn with_metrics(app: Router) -> Result<Router, String> {
 
 #[cfg(feature = "metrics")]
 fn serve(app: Router) -> Result<Router, String> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
     // Durations as Prometheus histograms (summed across instances, unlike quantiles), with

@@ -7,8 +7,9 @@
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Weak};
 
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 
 use super::verify::{AccessClaims, Verified};
@@ -24,13 +25,13 @@ use crate::{SessionRecord, TokenHash};
 /// only its holder has, so its timing can't teach anyone about another client's token.
 ///
 /// The entries are spread over shards by fingerprint, each behind its own lock, which a hit
-/// takes for reading: requests on many threads, with one token or many, don't wait for each
-/// other. The bounds (a count and bytes) are kept in counters all shards share.
+/// takes for reading (a part of it of its own thread's): requests on many threads, with one
+/// token or many, don't wait for each other. The bounds (a count and bytes) are kept in counters all shards share.
 pub(crate) struct TokenCache {
     capacity: usize,
     max_bytes: usize,
     keys: std::collections::hash_map::RandomState,
-    shards: Box<[RwLock<Shard>]>,
+    shards: Box<[ShardedLock<Shard>]>,
     /// Entries in the shards, and places taken for entries about to go in.
     len: AtomicUsize,
     /// The sum of their [`cost`], likewise.
@@ -81,11 +82,11 @@ fn cost(token: &str) -> usize {
 
 // Every change is one table operation, so a lock poisoned by a panic elsewhere still guards
 // a consistent table.
-fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+fn read(shard: &ShardedLock<Shard>) -> ShardedLockReadGuard<'_, Shard> {
     shard.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+fn write(shard: &ShardedLock<Shard>) -> ShardedLockWriteGuard<'_, Shard> {
     shard.write().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -97,7 +98,7 @@ impl TokenCache {
             capacity: if max_bytes == 0 { 0 } else { capacity },
             max_bytes,
             keys: Default::default(),
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            shards: (0..SHARDS).map(|_| ShardedLock::default()).collect(),
             len: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
         }
@@ -110,7 +111,7 @@ impl TokenCache {
     }
 
     /// The shard of a fingerprint: bits the tables use neither for the bucket nor the tag.
-    fn shard(&self, fingerprint: u64) -> &RwLock<Shard> {
+    fn shard(&self, fingerprint: u64) -> &ShardedLock<Shard> {
         &self.shards[(fingerprint >> 40) as usize % SHARDS]
     }
 

@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 
 use super::{LoadNow, SessionStore, StoreError};
@@ -42,13 +43,14 @@ use crate::SessionRecord;
 /// clock stepped back doesn't stretch it. At most `capacity` records are kept (default
 /// 10,000); entries past their `ttl` are swept at most once per `ttl`, and when the cache is
 /// full, the stale ones go first, then an eighth of the rest if it is still full. The
-/// entries are spread over shards, each with its own lock, so requests on different threads
-/// don't wait for one another.
+/// entries are spread over shards, each with its own lock (split by thread for reading, as
+/// [`MemoryStore`](crate::MemoryStore)'s), so requests on different threads don't wait for
+/// one another.
 pub struct CachedStore<S> {
     inner: S,
     ttl: Duration,
     capacity: usize,
-    shards: Box<[RwLock<Shard>]>,
+    shards: Box<[ShardedLock<Shard>]>,
     /// The keys are the server's own (see [`MemoryStore`](crate::MemoryStore)): foldhash.
     hasher: foldhash::fast::RandomState,
     /// Entries in the shards, and places taken for entries about to go in: never more than
@@ -80,7 +82,7 @@ impl<S> CachedStore<S> {
             inner,
             ttl: Duration::from_secs(ttl.as_secs()),
             capacity: 10_000,
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            shards: (0..SHARDS).map(|_| ShardedLock::default()).collect(),
             hasher: Default::default(),
             len: AtomicUsize::new(0),
             writes: AtomicU64::new(0),
@@ -114,7 +116,7 @@ impl<S> CachedStore<S> {
     }
 
     /// The shard of a key's hash: bits the tables use neither for the bucket nor the tag.
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+    fn shard(&self, hash: u64) -> &ShardedLock<Shard> {
         &self.shards[(hash >> 40) as usize % SHARDS]
     }
 
@@ -261,11 +263,11 @@ impl<S> CachedStore<S> {
 
 // Every change is one table operation, so a lock poisoned by a panic elsewhere still guards
 // a consistent table.
-fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+fn read(shard: &ShardedLock<Shard>) -> ShardedLockReadGuard<'_, Shard> {
     shard.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+fn write(shard: &ShardedLock<Shard>) -> ShardedLockWriteGuard<'_, Shard> {
     shard.write().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 
 use async_trait::async_trait;
 use hashbrown::HashTable;
@@ -20,9 +22,11 @@ use crate::SessionRecord;
 /// writes, and never hold a session alive. Sessions don't survive a restart, and several
 /// processes don't share them: use DynamoDB for that.
 ///
-/// Reading a session (what every request does) takes the read lock of one of 64 shards, so
-/// requests on different threads don't wait for each other; only log-ins, log-outs and
-/// other writes that change whose session a record is take the lock of the per-user index.
+/// Reading a session (what every request does) takes a read lock of one of 64 shards, and
+/// each shard's lock is itself split by thread, so requests on different threads neither
+/// wait for each other nor write to one lock, even for one session; only log-ins, log-outs
+/// and other writes that change whose session a record is take the lock of the per-user
+/// index.
 ///
 /// ```
 /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
@@ -31,8 +35,10 @@ use crate::SessionRecord;
 /// ```
 pub struct MemoryStore {
     /// The records, each in the shard its key's hash picks. A table of records rather than a
-    /// map from keys: the key is the record's own, so it is stored once.
-    shards: Box<[RwLock<Shard>]>,
+    /// map from keys: the key is the record's own, so it is stored once. `ShardedLock`: a
+    /// reader locks a part of the lock of its own thread, so reads of a hot shard from many
+    /// cores don't all write to one word; a writer locks every part, and writes are few.
+    shards: Box<[ShardedLock<Shard>]>,
     /// foldhash rather than SipHash: every request hashes a key here, and the keys are the
     /// server's own (hashes of tokens it made, Cognito's `origin_jti` or `sub`), so no client
     /// can pick colliding ones.
@@ -182,7 +188,7 @@ impl std::fmt::Debug for MemoryStore {
 impl Default for MemoryStore {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            shards: (0..SHARDS).map(|_| ShardedLock::default()).collect(),
             hasher: Default::default(),
             users: Mutex::default(),
             next_sweep: AtomicU64::new(0),
@@ -331,11 +337,11 @@ impl MemoryStore {
 
     // A panic while holding a lock can't leave a table half-written (every write is a
     // single table operation), so a poisoned lock is still safe to use.
-    fn read(&self, shard: usize) -> RwLockReadGuard<'_, Shard> {
+    fn read(&self, shard: usize) -> ShardedLockReadGuard<'_, Shard> {
         self.shards[shard].read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self, shard: usize) -> RwLockWriteGuard<'_, Shard> {
+    fn write(&self, shard: usize) -> ShardedLockWriteGuard<'_, Shard> {
         self.shards[shard]
             .write()
             .unwrap_or_else(|e| e.into_inner())
