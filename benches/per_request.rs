@@ -774,7 +774,7 @@ fn save_baseline(path: &str, counts: &HashMap<String, f64>, o: &Options) {
     let file = serde_json::json!({
         "what": "callgrind instructions per request of each per_request case",
         "command": format!(
-            "cargo bench --bench per_request --no-default-features --features axum,cognito -- \
+            "cargo bench --bench per_request -- \
              --instructions-only --instruction-iterations {} --sessions {} --save-baseline {path}",
             o.instruction_iterations, o.sessions
         ),
