@@ -24,9 +24,10 @@ use crate::{SessionRecord, TokenHash};
 /// takes a token with the same signature tail under the process's random hash keys, which
 /// only its holder has, so its timing can't teach anyone about another client's token.
 ///
-/// The entries are spread over shards by fingerprint, each behind its own lock, which a hit
-/// takes for reading (a part of it of its own thread's): requests on many threads, with one
-/// token or many, don't wait for each other. The bounds (a count and bytes) are kept in counters all shards share.
+/// The entries are spread over shards by fingerprint, each behind its own lock, split by
+/// thread for reading, which a hit takes: requests on many threads, with one token or many,
+/// don't wait for each other. The bounds (a count and bytes) are kept in counters all shards
+/// share.
 pub(crate) struct TokenCache {
     capacity: usize,
     max_bytes: usize,
@@ -128,8 +129,8 @@ impl TokenCache {
         })
     }
 
-    /// What `read` answers of `token`'s entry, if it has not expired by `now`; an expired
-    /// one is dropped.
+    /// What `read_entry` reads of `token`'s entry, if it has not expired by `now`; an
+    /// expired one is dropped.
     fn find<T>(&self, token: &str, now: u64, read_entry: impl FnOnce(&Entry) -> T) -> Option<T> {
         if self.capacity == 0 {
             return None;
