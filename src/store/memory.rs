@@ -481,6 +481,16 @@ mod tests {
                 .collect()
         }
 
+        /// Puts `record` in the shard of `hash`, under `hash` whatever its key hashes to,
+        /// and lists it in the index as `listed_as`'s: what the store would hold if hashes
+        /// collided that can't be made to on purpose.
+        fn put_by_hand(&self, record: SessionRecord, hash: u64, listed_as: &str) {
+            let mut users = self.users();
+            self.write(MemoryStore::shard_of(hash))
+                .insert_unique(hash, Arc::new(record), |r| self.hash(&r.key));
+            users.add(listed_as, hash);
+        }
+
         /// What [`indexed`](Self::indexed) answers when it lists these users' records.
         fn listing<const N: usize>(&self, users: [(&str, usize); N]) -> HashMap<u64, usize> {
             let index = self.users();
@@ -547,17 +557,9 @@ mod tests {
         // Two users' records under keys of one hash can't be made on purpose; the index
         // relies on the user's name to tell them apart, so check that it does.
         let store = MemoryStore::new();
-        let (a, b) = (record("a", "alice", 0), record("b", "bob", 0));
-        let hash = store.hash("a");
-        {
-            let mut users = store.users();
-            store.put(&mut users, Arc::new(a), hash);
-            // Put by hand under `a`'s hash, as if `b` hashed the same.
-            store
-                .write(MemoryStore::shard_of(hash))
-                .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
-            users.add("bob", hash);
-        }
+        store.create(&record("a", "alice", 0), 0).await.unwrap();
+        // Under `a`'s hash, as if `b` hashed the same.
+        store.put_by_hand(record("b", "bob", 0), store.hash("a"), "bob");
         assert_eq!(store.delete_user("bob").await.unwrap(), 1);
         assert_eq!(store.load("a", 0).await.unwrap().unwrap().username, "alice");
         assert_eq!(store.indexed(), store.listing([("alice", 1)]));
@@ -569,15 +571,7 @@ mod tests {
         // listed by hand under `alice`'s name, as if the two hashed the same.
         let store = MemoryStore::new();
         store.create(&record("a", "alice", 0), 0).await.unwrap();
-        let b = record("b", "bob", 0);
-        {
-            let mut users = store.users();
-            let hash = store.hash("b");
-            store
-                .write(MemoryStore::shard_of(hash))
-                .insert_unique(hash, Arc::new(b), |r| store.hash(&r.key));
-            users.add("alice", hash);
-        }
+        store.put_by_hand(record("b", "bob", 0), store.hash("b"), "alice");
         assert_eq!(store.delete_user("alice").await.unwrap(), 1);
         assert_eq!(store.load("b", 0).await.unwrap().unwrap().username, "bob");
         assert_eq!(
