@@ -18,7 +18,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use cognito_session::cognito::{Challenge, ChallengeAnswer, ChallengeName};
 use cognito_session::{LogIn, MemoryStore, SessionError, SessionManager, SessionStore};
 use common::TestClock;
-use common::cognito::{Pool, Via, age, app, call, epoch, options};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in, options};
 use common::proxy::{Fault, FaultProxy};
 use common::server::{aws_env, json, start};
 use http::StatusCode;
@@ -513,12 +513,7 @@ async fn a_refresh_for_a_deleted_disabled_or_reset_user_ends_the_session() {
         let (username, password) = pool.user().await;
         let store = Arc::new(MemoryStore::new());
         let manager = pool.manager(store.clone(), pool.config());
-        let session = manager
-            .login(&username, &password)
-            .await
-            .unwrap()
-            .into_session()
-            .unwrap();
+        let session = logged_in(&manager, &username, &password).await;
         let key = session.user.session_key().to_owned();
         let token = age(&*store, &key, epoch(&std::time::SystemTime::now) - 60).await;
         proxy.fail("InitiateAuth", Fault::Error { kind, message });

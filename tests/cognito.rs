@@ -22,8 +22,8 @@ use cognito_session::{
 };
 use common::TestClock;
 use common::cognito::{
-    Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, sign_with,
-    stranger_key, with,
+    Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, logged_in,
+    sign_with, stranger_key, with,
 };
 use http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -229,13 +229,7 @@ async fn a_token_is_refreshed_in_real_time_too() {
     let (username, password) = pool.user().await;
     let config = pool.config().with_refresh_before(Duration::from_secs(3597));
     let manager = pool.manager(MemoryStore::new(), config);
-    let token = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap()
-        .token;
+    let token = logged_in(&manager, &username, &password).await.token;
     let app = app(&manager);
     let reply = call(&app, token.expose(), Via::Bearer).await;
     assert!(reply.new_token().is_none(), "not due yet");
@@ -676,12 +670,7 @@ async fn two_processes_sharing_a_store_agree_on_one_token() {
     );
     let one = pool.manager(store.clone(), pool.config());
     let two = pool.manager(store.clone(), pool.config());
-    let session = one
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&one, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(store.inner(), &key, now + 60).await;
@@ -729,12 +718,7 @@ async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
         CognitoOptions::default().with_call_timeout(Duration::from_secs(1)),
     )
     .unwrap();
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let app = app(&manager);
     let now = || epoch(&std::time::SystemTime::now);
@@ -781,12 +765,8 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
     let (username, password) = pool.user().await;
     let store = Rigged::default();
     let manager = pool.manager(store.clone(), pool.config());
-    let key = manager
-        .login(&username, &password)
+    let key = logged_in(&manager, &username, &password)
         .await
-        .unwrap()
-        .into_session()
-        .unwrap()
         .user
         .session_key()
         .to_owned();
@@ -862,18 +842,8 @@ async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
     settings.key_claim = KeyClaim::Sub;
     let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
     let manager = pool.manager(store.clone(), config);
-    let first = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
-    let second = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let first = logged_in(&manager, &username, &password).await;
+    let second = logged_in(&manager, &username, &password).await;
     assert_eq!(
         first.user.session_key(),
         claims_of(first.token.expose())["sub"].as_str().unwrap()
@@ -920,18 +890,8 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
         CognitoOptions::default().with_global_sign_out(true),
     )
     .unwrap();
-    let laptop = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
-    let phone = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let laptop = logged_in(&manager, &username, &password).await;
+    let phone = logged_in(&manager, &username, &password).await;
     assert_ne!(
         laptop.user.session_key(),
         phone.user.session_key(),
@@ -967,12 +927,7 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
 
     // Off by default: only the sessions go.
     let plain = pool.manager(MemoryStore::new(), pool.config());
-    plain
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    logged_in(&plain, &username, &password).await;
     assert_eq!(plain.sign_out_everywhere(&username).await.unwrap(), 1);
     assert_eq!(pool.calls.get("AdminUserGlobalSignOut"), 1);
 }
@@ -1116,12 +1071,7 @@ async fn a_read_cache_lags_behind_another_process_until_it_reads_the_table() {
     let table = Arc::new(MemoryStore::new());
     let cache = CachedStore::new(table.clone(), Duration::from_secs(300));
     let manager = pool.manager(cache, pool.config());
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let (old, key) = (session.token.expose(), session.user.session_key());
     let app = app(&manager);
     assert_eq!(call(&app, old, Via::Bearer).await.status, StatusCode::OK);
@@ -1161,12 +1111,7 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
         pool.config().with_refresh_before(Duration::from_secs(3595)),
     );
     let (memory_app, awaited_app) = (app(&memory), app(&awaited));
-    let session = memory
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&memory, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let token = age(remote.inner(), &key, now + 1800).await;
@@ -1215,12 +1160,7 @@ async fn a_refresh_storm_reads_the_session_once_per_request() {
     let (store, _, counts) = common::stores::faulty(MemoryStore::new());
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, session.user.session_key(), now + 60).await;
     let (reads, writes) = (counts.loads(), counts.writes());

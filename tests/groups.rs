@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use cognito_session::guard::RequireGroup;
 use cognito_session::{CurrentUser, MemoryStore, SessionLayer, SessionManager, SessionStore};
 use common::TestClock;
-use common::cognito::{Pool, age, claims_of, epoch, forge, with};
+use common::cognito::{Pool, age, claims_of, epoch, forge, logged_in, with};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
@@ -63,12 +63,7 @@ async fn groups_come_from_the_access_token_and_change_at_the_next_refresh() {
     let store = Arc::new(MemoryStore::new());
     let clock = TestClock::new();
     let manager = pool.manager(store.clone(), pool.config().with_clock(clock.get()));
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     assert_eq!(session.user.groups(), ["admins"]);
     assert_eq!(session.user.scopes(), ["aws.cognito.signin.user.admin"]);
     let key = session.user.session_key().to_owned();
@@ -152,12 +147,7 @@ async fn both_issuer_forms_are_accepted_and_other_regions_only_when_configured()
         settings.extra_regions = extra_regions;
         let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
         let manager = pool.manager(store.clone(), config);
-        let session = manager
-            .login(&username, &password)
-            .await
-            .unwrap()
-            .into_session()
-            .unwrap();
+        let session = logged_in(&manager, &username, &password).await;
         let key = session.user.session_key().to_owned();
         let real = claims_of(session.token.expose());
         assert_eq!(
@@ -205,12 +195,7 @@ async fn extra_client_ids_are_accepted_and_log_in_uses_the_first() {
     settings.extra_client_ids = vec![mobile.clone()];
     let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
     let manager = pool.manager(store.clone(), config);
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     assert_eq!(
         claims_of(session.token.expose())["client_id"],
         pool.client_id.as_str(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::cognito::{Pool, claims_of, epoch, forge, sign_with, stranger_key, with};
+use common::cognito::{Pool, claims_of, epoch, forge, logged_in, sign_with, stranger_key, with};
 use common::hostile::{Case, generic_cases, opaque_cases, run, serve};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
@@ -28,12 +28,7 @@ async fn hostile_tokens_never_reach_the_handler() {
     let target = serve(manager.clone()).await;
 
     let (username, password) = pool.user().await;
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let token = session.token.expose().to_owned();
     let claims = claims_of(&token);
     let [header, payload, signature]: [&str; 3] =
@@ -42,26 +37,11 @@ async fn hostile_tokens_never_reach_the_handler() {
 
     // Tokens whose session is gone.
     let (other_user, other_password) = pool.user().await;
-    let deleted = manager
-        .login(&other_user, &other_password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let deleted = logged_in(&manager, &other_user, &other_password).await;
     manager.delete(deleted.user.session_key()).await.unwrap();
     let (third_user, third_password) = pool.user().await;
-    let after_delete_all = manager
-        .login(&third_user, &third_password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
-    manager
-        .login(&third_user, &third_password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let after_delete_all = logged_in(&manager, &third_user, &third_password).await;
+    logged_in(&manager, &third_user, &third_password).await;
     manager.delete_user(&third_user).await.unwrap();
     // A genuine token of another app client of the same pool.
     let other_client = pool.other_client().await;

@@ -16,7 +16,7 @@ use cognito_session::cognito::CognitoOptions;
 use cognito_session::metrics::{self as names, Kind};
 use cognito_session::store::CachedStore;
 use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
-use common::cognito::{Pool, Via, age, app, call, epoch};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::{Request, StatusCode};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tower::ServiceExt as _;
@@ -292,12 +292,7 @@ fn refreshes_key_set_fetches_and_cognito_calls_are_counted() {
         let now = || epoch(&std::time::SystemTime::now);
         let (manager_, username_, password_) = (&manager, &username, &password);
         let log_in = move || async move {
-            let session = manager_
-                .login(username_, password_)
-                .await
-                .unwrap()
-                .into_session()
-                .unwrap();
+            let session = logged_in(manager_, username_, password_).await;
             session.user.session_key().to_owned()
         };
 

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use cognito_session::{
     CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, SessionStore as _,
 };
-use common::cognito::{Pool, Via, age, app, call, epoch};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::{Request, StatusCode};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
@@ -446,12 +446,7 @@ async fn cognito_calls_and_the_key_set_fetch_are_children_of_the_request() {
     let (username, password) = pool.user().await;
     let store = Arc::new(MemoryStore::new());
     let first = pool.manager(store.clone(), pool.config());
-    let session = first
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&first, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     // Due for a refresh: a minute and a half left.

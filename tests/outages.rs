@@ -13,7 +13,8 @@ use cognito_session::{
     SessionStore, TokenHash,
 };
 use common::cognito::{
-    Pool, Via, age, app, call, claims_of, epoch, options, rsa_key, sign_with, stranger_key,
+    Pool, Via, age, app, call, claims_of, epoch, logged_in, options, rsa_key, sign_with,
+    stranger_key,
 };
 use common::private::Private;
 use common::proxy::{Fault, FaultProxy};
@@ -52,12 +53,7 @@ async fn dynamodb_down_mid_run_is_503_and_the_sessions_survive() {
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
 
-    let cognito = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let cognito = logged_in(&manager, &username, &password).await;
     let opaque = manager.create("opaque-user").await.unwrap();
     let sessions = [
         (
@@ -117,12 +113,7 @@ async fn cognito_down_mid_run_fails_log_in_but_not_live_sessions() {
     let (username, password) = pool.user().await;
     let manager = pool.manager(MemoryStore::new(), pool.config());
     let app = app(&manager);
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let token = session.token.expose().to_owned();
     assert_eq!(call(&app, &token, Via::Cookie).await.status, StatusCode::OK);
 
@@ -151,12 +142,7 @@ async fn throttling_or_5xx_during_refresh_is_503_and_the_next_request_retries() 
         let store = Arc::new(MemoryStore::new());
         let manager = pool.manager(store.clone(), pool.config());
         let app = app(&manager);
-        let session = manager
-            .login(&username, &password)
-            .await
-            .unwrap()
-            .into_session()
-            .unwrap();
+        let session = logged_in(&manager, &username, &password).await;
         let key = session.user.session_key().to_owned();
         // An expired token: it can't be served without a refresh.
         let now = epoch(&std::time::SystemTime::now);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cognito_session::{SessionStore, TokenHash};
-use common::cognito::{Pool, Via, age, app, call, epoch};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::StatusCode;
 
 const SESSIONS: usize = 10;
@@ -115,12 +115,7 @@ async fn delete_all_racing_a_refresh_leaves_no_usable_session() {
         let (username, password) = pool.user().await;
         let mut due = Vec::new();
         for _ in 0..3 {
-            let session = manager
-                .login(&username, &password)
-                .await
-                .unwrap()
-                .into_session()
-                .unwrap();
+            let session = logged_in(&manager, &username, &password).await;
             due.push(age(&*store, session.user.session_key(), now + 60).await);
         }
         let mut requests = Vec::new();

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cognito_session::{CognitoTokens, MemoryStore, PreviousToken, SessionStore, TokenHash};
-use common::cognito::{Pool, Via, age, app, call, epoch};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use common::private::Private;
 use common::stores::faulty;
 use http::StatusCode;
@@ -22,12 +22,7 @@ async fn a_refresh_refused_after_another_instance_refreshed_adopts_instead_of_de
     let store = Arc::new(MemoryStore::new());
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, &key, now + 60).await;
@@ -81,12 +76,7 @@ async fn a_refresh_whose_write_landed_but_timed_out_hands_over_the_new_token() {
     let store = Arc::new(store);
     let manager = pool.manager(store.clone(), pool.config());
     let app = app(&manager);
-    let session = manager
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, &username, &password).await;
     let key = session.user.session_key().to_owned();
     let now = epoch(&std::time::SystemTime::now);
     let due = age(&*store, &key, now + 60).await;

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use cognito_session::{CurrentUser, MemoryStore, SessionLayer, SessionManager};
-use common::cognito::Pool;
+use common::cognito::{Pool, logged_in};
 use http::Request;
 use tower::ServiceExt;
 
@@ -57,12 +57,7 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         )
         .layer(SessionLayer::new(manager.clone()));
 
-    let session = manager
-        .login("secretive", PASSWORD)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let session = logged_in(&manager, "secretive", PASSWORD).await;
     let first = session.token.expose().to_owned();
     let record = manager
         .load(session.user.session_key())
@@ -109,12 +104,7 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
     ];
     // Log out (RevokeToken is attempted and logged), then log out everywhere.
     assert!(manager.delete(session.user.session_key()).await.unwrap());
-    let again = manager
-        .login("secretive", PASSWORD)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let again = logged_in(&manager, "secretive", PASSWORD).await;
     manager.sign_out_everywhere("secretive").await.unwrap();
     let bad_password = manager.login("secretive", "wrong-password").await;
     assert!(bad_password.is_err());

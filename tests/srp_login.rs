@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use cognito_session::cognito::{ChallengeAnswer, ChallengeName};
 use cognito_session::{AuthFlow, LogIn, MemoryStore, SessionConfig, SessionError};
-use common::cognito::{Pool, Via, app, call, claims_of, forge, with};
+use common::cognito::{Pool, Via, app, call, claims_of, forge, logged_in, with};
 use common::proxy::{Fault, FaultProxy};
 use hmac::{Hmac, Mac};
 use http::StatusCode;
@@ -64,12 +64,7 @@ async fn srp_pool() -> Srp {
     let (username, password) = pool.user().await;
     // A real log-in's token as the template of the one the proxy hands out.
     let plain = pool.manager(MemoryStore::new(), pool.config());
-    let real = plain
-        .login(&username, &password)
-        .await
-        .unwrap()
-        .into_session()
-        .unwrap();
+    let real = logged_in(&plain, &username, &password).await;
     let token = forge(&with(
         &claims_of(real.token.expose()),
         json!({ "jti": common::unique("jti"), "origin_jti": common::unique("origin") }),

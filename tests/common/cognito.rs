@@ -17,8 +17,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_session::cognito::CognitoOptions;
 use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 use cognito_session::{
-    CognitoSettings, CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager,
-    SessionStore, StoreError, TokenHash,
+    CognitoSettings, CurrentUser, MemoryStore, NewSession, SessionConfig, SessionLayer,
+    SessionManager, SessionStore, StoreError, TokenHash,
 };
 use http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
@@ -30,6 +30,17 @@ use tower::ServiceExt;
 pub use super::keys::sign as sign_with;
 pub use super::sdk::Calls;
 use super::{emulator_env, keys, moto_url, sdk, unique};
+
+/// The session of a password log-in of `username` through `manager`, which must need no
+/// challenge.
+pub async fn logged_in(manager: &SessionManager, username: &str, password: &str) -> NewSession {
+    manager
+        .login(username, password)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap()
+}
 
 /// An SDK client for the Cognito emulator at `url`, counting into `calls`.
 pub fn sdk_client(url: &str, calls: &Calls) -> Client {
