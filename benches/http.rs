@@ -40,10 +40,10 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cognito_session::store::CachedStore;
+use cognito_session::store::MemoryStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
-use cognito_session::{
-    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, TableSettings,
-};
+use cognito_session::store::dynamodb::TableSettings;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use serde_json::json;
 
 struct Options {

@@ -28,7 +28,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::get;
-use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionManager};
 use http::StatusCode;
 use tower::ServiceExt;
 

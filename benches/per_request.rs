@@ -51,9 +51,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use cognito_session::{
-    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, TokenSource,
-};
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager, TokenSource};
 use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use http::{HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::BodyExt;
@@ -563,24 +562,23 @@ fn unused_cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
 /// written), and requests carrying its access token as `Bearer`. With `warm` the manager
 /// keeps verified tokens (the default); without, it verifies RS256 on every request.
 async fn cognito(warm: bool, sessions: usize) -> Case {
-    use cognito_session::cognito::CognitoOptions;
-    use cognito_session::{CognitoSettings, CognitoTokens, Secret, SessionRecord, TokenHash};
+    use cognito_session::Secret;
+    use cognito_session::cognito::CognitoSettings;
+    use cognito_session::store::{CognitoTokens, SessionRecord, TokenHash};
 
     async fn me(user: CurrentUser) -> String {
         user.username().to_owned()
     }
-    let mut settings = CognitoSettings::new(POOL_ID, CLIENT_ID);
-    settings.jwks_url = Some(serve_jwks());
-    let config = SessionConfig::default().with_cognito(Some(settings));
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let options = CognitoOptions::default()
+    let settings = CognitoSettings::new(POOL_ID, CLIENT_ID)
+        .with_jwks_url(serve_jwks())
         .with_http_client(http)
         .with_token_cache_capacity(if warm { 10_000 } else { 0 });
-    let manager = SessionManager::with_cognito_options(
+    let manager = SessionManager::with_cognito(
         MemoryStore::new(),
-        config,
+        SessionConfig::default(),
+        settings,
         unused_cognito_client(),
-        options,
     )
     .unwrap();
     // Other users' (opaque) sessions, so the store isn't a one-entry map.

@@ -40,13 +40,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::get;
-use cognito_session::cognito::CognitoOptions;
-use cognito_session::store::cached::CachedStore;
+use cognito_session::cognito::CognitoSettings;
+use cognito_session::store::CachedStore;
+use cognito_session::store::SessionStore;
 use cognito_session::store::dynamodb::DynamoDbStore;
-use cognito_session::{
-    CognitoSettings, CurrentUser, SessionConfig, SessionLayer, SessionManager, SessionStore,
-    TableSettings,
-};
+use cognito_session::store::dynamodb::TableSettings;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 use tower::ServiceExt;
@@ -187,9 +186,9 @@ async fn moto_pool(
         .send()
         .await
         .expect("AdminSetUserPassword");
-    let mut settings = CognitoSettings::new(&pool_id, client_id);
     // moto serves the keys under the pool id; its tokens name the real issuer.
-    settings.jwks_url = Some(format!("{moto}/{pool_id}/.well-known/jwks.json"));
+    let settings = CognitoSettings::new(&pool_id, client_id)
+        .with_jwks_url(format!("{moto}/{pool_id}/.well-known/jwks.json"));
     (settings, username, password)
 }
 
@@ -240,12 +239,11 @@ async fn storm(
 ) -> Storm {
     let (settings, username, password) = pool;
     let clock = Clock::new();
-    let config = clock.config().with_cognito(Some(settings.clone()));
-    let manager = SessionManager::with_cognito_options(
+    let manager = SessionManager::with_cognito(
         store.clone(),
-        config,
+        clock.config(),
+        settings.clone(),
         cognito.clone(),
-        CognitoOptions::default(),
     )
     .unwrap();
     let token = manager

@@ -1,4 +1,5 @@
-//! [`SessionConfig`]: how sessions behave, and the settings it holds.
+//! [`SessionConfig`]: how sessions behave: the cookie, where tokens are read, expiry,
+//! rotation, the CSRF check and the clock.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,231 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cookie::SameSite;
 
-use crate::ManagedLoginSettings;
-
 use crate::cookie::CookieSettings;
 use crate::csrf::AllowedOrigins;
+use crate::error::ConfigError;
 use crate::token::TokenSource;
-use crate::{EncryptionKeys, Secret};
-
-/// A configuration that can't work, found when the config is used
-/// ([`SessionManager::new`](crate::SessionManager::new), `DynamoDbStore::new`) or read
-/// ([`SessionConfig::from_env`]), not at the first request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// An environment variable is malformed, or needs another one that is missing.
-    #[error("{variable}: {message}")]
-    Env {
-        /// The variable at fault.
-        variable: &'static str,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// Settings that contradict each other.
-    #[error("invalid session configuration: {0}")]
-    Invalid(String),
-}
-
-/// Which verified claim of a Cognito access token keys its session record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyClaim {
-    /// `origin_jti`: one record per log-in, stable across refreshes, so several devices of one
-    /// user have sessions of their own. The default.
-    #[default]
-    OriginJti,
-    /// `sub`: one record per user, as in tables laid out for `@sswahn/session`
-    /// (partition key = the user's sub). A second log-in replaces the first.
-    Sub,
-}
-
-/// How a password log-in proves the password to Cognito: the `AuthFlow` of `InitiateAuth`.
-///
-/// The app client must allow the flow chosen, or Cognito refuses every log-in: in the console
-/// under the app client's *Authentication flows*, or `ExplicitAuthFlows` in
-/// `CreateUserPoolClient` / `UpdateUserPoolClient` and CloudFormation.
-///
-/// ```
-/// use cognito_session::{AuthFlow, CognitoSettings};
-///
-/// let mut cognito = CognitoSettings::new("eu-west-1_AbCdEf", "app-client-id");
-/// cognito.auth_flow = AuthFlow::Srp;
-/// assert_eq!(cognito.auth_flow.client_flag(), "ALLOW_USER_SRP_AUTH");
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AuthFlow {
-    /// `USER_PASSWORD_AUTH`: the password is sent to Cognito (over TLS), which checks it. The
-    /// app client needs `ALLOW_USER_PASSWORD_AUTH`, which clients created in the console
-    /// don't have unless it is ticked. The default, as before this setting existed.
-    #[default]
-    Password,
-    /// `USER_SRP_AUTH`: the password never leaves this process; it answers Cognito's
-    /// `PASSWORD_VERIFIER` challenge with a Secure Remote Password proof. The app client
-    /// needs `ALLOW_USER_SRP_AUTH`, on in clients created in the console.
-    Srp,
-}
-
-impl AuthFlow {
-    /// The app client flag (`ExplicitAuthFlows` value) that lets this flow through:
-    /// `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`.
-    pub fn client_flag(self) -> &'static str {
-        match self {
-            Self::Password => "ALLOW_USER_PASSWORD_AUTH",
-            Self::Srp => "ALLOW_USER_SRP_AUTH",
-        }
-    }
-}
-
-/// Where the session table is, when sessions live in DynamoDB.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TableSettings {
-    /// The table's name (`SESSION_TABLE`).
-    pub name: String,
-    /// The partition key attribute (`PARTITION_KEY`); default `SessionToken`, as in the
-    /// DynamoDB Book's table.
-    pub partition_key: String,
-    /// The global secondary index on `username` (`SESSION_USERNAME_INDEX`); default
-    /// `UsernameIndex`.
-    pub username_index: String,
-    /// How long this process may answer from a read cache in front of the table
-    /// (`SESSION_CACHE_SECS`, see [`CachedStore`](crate::CachedStore));
-    /// default `None`, every request reads the table.
-    pub cache: Option<Duration>,
-    /// The keys that encrypt the Cognito tokens in the table (`SESSION_ENCRYPTION_KEY`);
-    /// [`DynamoDbStore::new`](crate::store::dynamodb::DynamoDbStore::new) uses them.
-    /// Default `None`: Cognito sessions can't be stored unless `allow_plaintext_tokens`.
-    pub encryption: Option<EncryptionKeys>,
-    /// Whether Cognito tokens may be in the table as plaintext (`ALLOW_PLAINTEXT_TOKENS`):
-    /// without a key they are written so, with one they are still read (while a table
-    /// written without a key is migrated). Default `false`: a plaintext token is refused,
-    /// and [`SessionConfig::from_env`] refuses a Cognito pool and a table without a key.
-    pub allow_plaintext_tokens: bool,
-}
-
-impl TableSettings {
-    /// The table `name`, with the default partition key `SessionToken` and index
-    /// `UsernameIndex`, no encryption key and no plaintext tokens allowed.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            partition_key: "SessionToken".into(),
-            username_index: "UsernameIndex".into(),
-            cache: None,
-            encryption: None,
-            allow_plaintext_tokens: false,
-        }
-    }
-}
-
-/// The Cognito user pool and app client whose access tokens are accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CognitoSettings {
-    /// The user pool id, `{region}_{id}` (`USER_POOL_ID`).
-    pub user_pool_id: String,
-    /// The app client used to log in and refresh (`CLIENT_ID`).
-    pub client_id: String,
-    /// Further app clients whose access tokens are accepted (another app of the same pool,
-    /// say a mobile one). Log-in and refresh always go through `client_id`. Default: none.
-    pub extra_client_ids: Vec<String>,
-    /// The app client's secret, when it has one (`CLIENT_SECRET`).
-    pub client_secret: Option<Secret>,
-    /// Where the pool's keys are (`COGNITO_JWKS_URL`); default: derived from the issuer.
-    pub jwks_url: Option<String>,
-    /// Which claim keys a session.
-    pub key_claim: KeyClaim,
-    /// How password log-ins prove the password (`COGNITO_AUTH_FLOW`); default
-    /// [`AuthFlow::Password`].
-    pub auth_flow: AuthFlow,
-    /// Further regions whose tokens are accepted, for a pool replicated to them
-    /// (`COGNITO_EXTRA_REGIONS`, comma-separated): a replica issues tokens naming its own
-    /// region in `iss`. Default: none, only the pool's region.
-    pub extra_regions: Vec<String>,
-    /// The pool's managed login (Hosted UI), for log-ins through its pages
-    /// ([`SessionManager::start_login`](crate::SessionManager::start_login)); with it,
-    /// refreshes and revocations go through the domain's OAuth endpoints. Default: none.
-    pub managed_login: Option<ManagedLoginSettings>,
-}
-
-impl CognitoSettings {
-    /// Settings for a pool and app client, with no secret and the defaults above.
-    pub fn new(user_pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
-        Self {
-            user_pool_id: user_pool_id.into(),
-            client_id: client_id.into(),
-            extra_client_ids: Vec::new(),
-            client_secret: None,
-            jwks_url: None,
-            key_claim: KeyClaim::default(),
-            auth_flow: AuthFlow::default(),
-            extra_regions: Vec::new(),
-            managed_login: None,
-        }
-    }
-
-    /// The region, read from the pool id.
-    pub fn region(&self) -> &str {
-        self.user_pool_id
-            .split_once('_')
-            .map_or(&self.user_pool_id, |(region, _)| region)
-    }
-
-    /// The pool's issuer, `https://cognito-idp.{region}.amazonaws.com/{pool}`: where its keys
-    /// are published. Tokens may carry any of [`issuers`](Self::issuers).
-    pub fn issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.{}.amazonaws.com/{}",
-            self.region(),
-            self.user_pool_id
-        )
-    }
-
-    /// Every `iss` an accepted token may carry: for the pool's region and each of
-    /// [`extra_regions`](Self::extra_regions), both forms Cognito issues,
-    /// `https://cognito-idp.{region}.amazonaws.com/{pool}` and
-    /// `https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`.
-    ///
-    /// ```
-    /// use cognito_session::CognitoSettings;
-    ///
-    /// let mut settings = CognitoSettings::new("eu-west-1_AbC", "client");
-    /// settings.extra_regions = vec!["eu-central-1".into()];
-    /// assert_eq!(settings.issuers(), [
-    ///     "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
-    ///     "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
-    ///     "https://cognito-idp.eu-central-1.amazonaws.com/eu-west-1_AbC",
-    ///     "https://issuer-cognito-idp.eu-central-1.amazonaws.com/eu-west-1_AbC",
-    /// ]);
-    /// ```
-    pub fn issuers(&self) -> Vec<String> {
-        let regions = std::iter::once(self.region()).chain(
-            self.extra_regions
-                .iter()
-                .map(String::as_str)
-                .filter(|r| *r != self.region()),
-        );
-        regions
-            .flat_map(|region| {
-                ["cognito-idp", "issuer-cognito-idp"].map(|host| {
-                    format!(
-                        "https://{host}.{region}.amazonaws.com/{}",
-                        self.user_pool_id
-                    )
-                })
-            })
-            .collect()
-    }
-
-    /// Where the keys are fetched: `jwks_url`, or the issuer's well-known location.
-    pub fn jwks_url(&self) -> String {
-        self.jwks_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", self.issuer()))
-    }
-}
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -259,15 +39,11 @@ pub struct SessionConfig {
     pub(crate) touch_interval: Duration,
     pub(crate) rotate_after: Option<Duration>,
     pub(crate) grace_period: Duration,
-    pub(crate) refresh_before: Duration,
-    pub(crate) refresh_after_expiry: Duration,
     pub(crate) csrf_protection: bool,
     pub(crate) allowed_origins: AllowedOrigins,
     /// An entry of [`with_allowed_origins`](Self::with_allowed_origins) that is no origin,
     /// reported by [`validate`](Self::validate).
     invalid_origin: Option<String>,
-    pub(crate) table: Option<TableSettings>,
-    pub(crate) cognito: Option<CognitoSettings>,
     clock: Clock,
 }
 
@@ -283,13 +59,9 @@ impl Default for SessionConfig {
             touch_interval: Duration::from_secs(60),
             rotate_after: None,
             grace_period: Duration::from_secs(30),
-            refresh_before: Duration::from_secs(120),
-            refresh_after_expiry: Duration::from_secs(24 * 3600),
             csrf_protection: true,
             allowed_origins: AllowedOrigins::same_origin(),
             invalid_origin: None,
-            table: None,
-            cognito: None,
             clock: Arc::new(SystemTime::now),
         }
     }
@@ -307,12 +79,8 @@ impl fmt::Debug for SessionConfig {
             .field("touch_interval", &self.touch_interval)
             .field("rotate_after", &self.rotate_after)
             .field("grace_period", &self.grace_period)
-            .field("refresh_before", &self.refresh_before)
-            .field("refresh_after_expiry", &self.refresh_after_expiry)
             .field("csrf_protection", &self.csrf_protection)
             .field("allowed_origins", &self.allowed_origins)
-            .field("table", &self.table)
-            .field("cognito", &self.cognito)
             .finish_non_exhaustive()
     }
 }
@@ -323,7 +91,8 @@ impl SessionConfig {
     /// and no Domain; [`SessionManager::new`](crate::SessionManager::new) checks that.
     ///
     /// ```
-    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    /// use cognito_session::{SessionConfig, SessionManager};
+    /// use cognito_session::store::MemoryStore;
     ///
     /// let config = SessionConfig::default().with_cookie_name("__Host-session");
     /// assert!(SessionManager::new(MemoryStore::new(), config.clone()).is_ok());
@@ -456,35 +225,10 @@ impl SessionConfig {
         self
     }
 
-    /// Refresh a Cognito access token that expires within this window. Default 2 minutes, so
-    /// a token is never used in its last minutes, when clock skew between servers could
-    /// already reject it. Keep it well under the pool's access-token lifetime (5 minutes at
-    /// the least): a window as long as the lifetime makes every request refresh.
-    pub fn with_refresh_before(mut self, window: Duration) -> Self {
-        self.refresh_before = window;
-        self
-    }
-
-    /// How long after it expired a Cognito access token can still be refreshed by the
-    /// session that holds it. Default 24 hours: a client away overnight comes back signed
-    /// in, while a token that leaked, and that everyone takes for dead an hour after it was
-    /// issued, can't mint fresh ones for the whole session [lifetime](Self::with_lifetime).
-    /// Past it the token is refused (401) and the user logs in again.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use cognito_session::SessionConfig;
-    /// let config = SessionConfig::default().with_refresh_after_expiry(Duration::from_secs(3600));
-    /// ```
-    pub fn with_refresh_after_expiry(mut self, window: Duration) -> Self {
-        self.refresh_after_expiry = window;
-        self
-    }
-
     /// Whether the layer refuses cross-site requests that change state with the session
     /// cookie (CSRF): a request whose token came from the cookie, with a method that is not
     /// [safe](crate::csrf::is_safe), is answered 403
-    /// ([`Rejection::CrossSite`](crate::Rejection::CrossSite)) when it carries
+    /// ([`Rejection::CrossSite`](crate::rejection::Rejection::CrossSite)) when it carries
     /// `Sec-Fetch-Site: cross-site` or an `Origin` that is not
     /// [allowed](Self::with_allowed_origins), before the session is looked up. Default
     /// `true`. Requests authenticated with `Authorization: Bearer` are never checked: a
@@ -510,7 +254,8 @@ impl SessionConfig {
     /// [`csrf::check`](crate::csrf::check).
     ///
     /// ```
-    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    /// use cognito_session::{SessionConfig, SessionManager};
+    /// use cognito_session::store::MemoryStore;
     ///
     /// let config = SessionConfig::default()
     ///     .with_allowed_origins(["https://app.example.com", "https://admin.example.com"]);
@@ -545,37 +290,6 @@ impl SessionConfig {
         self.csrf_protection
     }
 
-    /// The DynamoDB session table. Default none (sessions in memory).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use cognito_session::{SessionConfig, TableSettings};
-    ///
-    /// let mut table = TableSettings::new("sessions");
-    /// table.cache = Some(Duration::from_secs(5));
-    /// let config = SessionConfig::default().with_table(Some(table));
-    /// ```
-    pub fn with_table(mut self, table: Option<TableSettings>) -> Self {
-        self.table = table;
-        self
-    }
-
-    /// The Cognito user pool whose access tokens are accepted. Default none: only opaque
-    /// session tokens.
-    ///
-    /// ```
-    /// use cognito_session::{CognitoSettings, KeyClaim, Secret, SessionConfig};
-    ///
-    /// let mut cognito = CognitoSettings::new("eu-west-1_AbCdEf", "app-client-id");
-    /// cognito.client_secret = Some(Secret::new("app-client-secret"));
-    /// cognito.key_claim = KeyClaim::Sub;
-    /// let config = SessionConfig::default().with_cognito(Some(cognito));
-    /// ```
-    pub fn with_cognito(mut self, cognito: Option<CognitoSettings>) -> Self {
-        self.cognito = cognito;
-        self
-    }
-
     /// The clock. Default `SystemTime::now`. Tests use it to travel in time.
     ///
     /// ```
@@ -600,16 +314,6 @@ impl SessionConfig {
         &self.cookie.name
     }
 
-    /// The session table, if any.
-    pub fn table(&self) -> Option<&TableSettings> {
-        self.table.as_ref()
-    }
-
-    /// The Cognito settings, if any.
-    pub fn cognito(&self) -> Option<&CognitoSettings> {
-        self.cognito.as_ref()
-    }
-
     /// Seconds since the Unix epoch, by the configured clock.
     pub(crate) fn now(&self) -> u64 {
         (self.clock)()
@@ -619,15 +323,20 @@ impl SessionConfig {
 
     /// Checks settings that only make sense together.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        self.cookie.validate().map_err(ConfigError::Invalid)?;
+        self.cookie
+            .validate()
+            .map_err(|message| ConfigError::setting("cookie", message))?;
         if self.sources.is_empty() {
-            return Err(ConfigError::Invalid("no token source".into()));
+            return Err(ConfigError::setting("token_sources", "no token source"));
         }
         if self.lifetime.is_zero() {
-            return Err(ConfigError::Invalid("the session lifetime is zero".into()));
+            return Err(ConfigError::setting(
+                "lifetime",
+                "the session lifetime is zero",
+            ));
         }
         if let Some(invalid) = &self.invalid_origin {
-            return Err(ConfigError::Invalid(format!("allowed origins: {invalid}")));
+            return Err(ConfigError::setting("allowed_origins", invalid.clone()));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! A browser attaches the session cookie to requests that other pages make: a form on
 //! another site posting to yours, a `fetch` with `credentials: "include"`. The
 //! [`SessionLayer`](crate::SessionLayer) refuses such requests (403,
-//! [`Rejection::CrossSite`](crate::Rejection::CrossSite)) when the token came from the cookie
+//! [`Rejection::CrossSite`](crate::rejection::Rejection::CrossSite)) when the token came from the cookie
 //! and the method is not [safe](is_safe), by two headers browsers set and pages can't:
 //!
 //! - `Sec-Fetch-Site: cross-site`: the page that sent it is on another site (a site is the

@@ -119,3 +119,56 @@ pub enum SessionError {
     #[error("unavailable: {0}")]
     Unavailable(#[source] BoxError),
 }
+
+/// A configuration that can't work, found when it is read
+/// ([`SessionConfig::from_env`](crate::SessionConfig::from_env) and the other `from_env`)
+/// or used ([`SessionManager::new`](crate::SessionManager::new), `DynamoDbStore::new`),
+/// not at the first request. Each variant names what is at fault.
+///
+/// ```
+/// use cognito_session::{ConfigError, SessionConfig, SessionManager};
+/// use cognito_session::store::MemoryStore;
+///
+/// let config = SessionConfig::default().with_lifetime(std::time::Duration::ZERO);
+/// match SessionManager::new(MemoryStore::new(), config) {
+///     Err(ConfigError::Setting { setting, .. }) => assert_eq!(setting, "lifetime"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment variable is malformed, or needs another one that is missing.
+    #[error("{variable}: {message}")]
+    Env {
+        /// The variable at fault.
+        variable: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A setting given in code can't work, alone or with another one.
+    #[error("invalid setting {setting}: {message}")]
+    Setting {
+        /// The setting at fault, named after its `with_*` method (`cookie`, `lifetime`,
+        /// `partition_key`, `challenge_key`, `managed_login`, ...).
+        setting: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn env(variable: &'static str, message: impl Into<String>) -> Self {
+        Self::Env {
+            variable,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn setting(setting: &'static str, message: impl Into<String>) -> Self {
+        Self::Setting {
+            setting,
+            message: message.into(),
+        }
+    }
+}

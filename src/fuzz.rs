@@ -20,11 +20,12 @@ use tower_layer::Layer as _;
 use tower_service::Service;
 
 use crate::check::Check;
+use crate::cognito::CognitoSettings;
 use crate::cognito::fixed_keys::{self, Verifier};
 use crate::token::{Found, TokenSource};
 use crate::{
-    AuthError, CognitoSettings, CognitoTokens, CurrentUser, MemoryStore, Secret, SessionConfig,
-    SessionLayer, SessionManager, SessionRecord, SessionStore, TokenHash,
+    AuthError, CognitoTokens, CurrentUser, MemoryStore, Secret, SessionConfig, SessionLayer,
+    SessionManager, SessionRecord, SessionStore, TokenHash,
 };
 
 /// The fixed clock, epoch seconds.
@@ -108,9 +109,8 @@ async fn layer_manager() -> &'static SessionManager {
     static MANAGER: tokio::sync::OnceCell<SessionManager> = tokio::sync::OnceCell::const_new();
     MANAGER
         .get_or_init(|| async {
-            let config = SessionConfig::default()
-                .with_cognito(Some(settings()))
-                .with_clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+            let config =
+                SessionConfig::default().with_clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
             let sdk = aws_sdk_cognitoidentityprovider::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
                 .region(Region::new("us-east-1"))
@@ -122,8 +122,8 @@ async fn layer_manager() -> &'static SessionManager {
             for record in seeded_sessions() {
                 store.create(&record, NOW).await.expect("seeding the store");
             }
-            let cognito = fixed_keys::cognito(config.cognito(), client, keys())
-                .expect("the fuzz configuration");
+            let cognito =
+                fixed_keys::cognito(settings(), client, keys()).expect("the fuzz configuration");
             let check = Check::new(store, config).expect("the fuzz configuration");
             SessionManager::from_parts(check, Some(cognito))
         })

@@ -13,7 +13,8 @@
 //! ```
 //! use axum::{Router, routing::get};
 //! use cognito_session::guard::{RequireGroup, RequireScope};
-//! use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+//! use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
+//! use cognito_session::store::MemoryStore;
 //!
 //! async fn admin(user: CurrentUser) -> String {
 //!     format!("hello, admin {}", user.username())
@@ -167,7 +168,7 @@ macro_rules! guard_layer {
             ///
             /// ```
             #[doc = concat!("use cognito_session::guard::", stringify!($layer), ";")]
-            /// use cognito_session::Rejection;
+            /// use cognito_session::rejection::Rejection;
             /// use http::{Response, StatusCode};
             ///
             #[doc = concat!("let guard = ", stringify!($layer), "::new(\"admins\").with_rejection(|r: &Rejection| {")]

@@ -22,7 +22,8 @@ use crate::service::SessionService;
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+/// use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
+/// use cognito_session::store::MemoryStore;
 ///
 /// async fn me(user: CurrentUser) -> String {
 ///     user.username().to_owned()
@@ -63,7 +64,7 @@ impl<R> SessionLayer<R> {
     }
 
     /// How rejections are answered. Default [`DefaultOnRejection`]. See
-    /// [`OnRejection`](crate::OnRejection).
+    /// [`OnRejection`](crate::rejection::OnRejection).
     pub fn with_rejection<T>(self, rejection: T) -> SessionLayer<T> {
         SessionLayer {
             manager: self.manager,

@@ -12,7 +12,7 @@ use crate::check::{Authenticated, Check};
 use crate::opaque;
 use crate::store::SessionStore;
 use crate::{
-    AuthError, Claims, ConfigError, CurrentUser, Secret, SessionConfig, SessionError,
+    AuthError, Claims, ConfigError, CurrentUser, NewSession, Secret, SessionConfig, SessionError,
     SessionRecord, TokenSource,
 };
 
@@ -24,7 +24,8 @@ use crate::{
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+/// use cognito_session::{SessionConfig, SessionManager};
+/// use cognito_session::store::MemoryStore;
 ///
 /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
 /// let session = manager.create("alice").await?;
@@ -52,20 +53,6 @@ impl fmt::Debug for SessionManager {
             .field("config", self.config())
             .finish_non_exhaustive()
     }
-}
-
-/// A session that was just created.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct NewSession {
-    /// The token to give the client (opaque token, or Cognito access token).
-    pub token: Secret,
-    /// Who it belongs to.
-    pub user: CurrentUser,
-    /// A `Set-Cookie` value carrying the token, for clients that use the cookie.
-    pub set_cookie: HeaderValue,
-    /// When the session expires, in epoch seconds.
-    pub expires_at: u64,
 }
 
 impl SessionManager {
@@ -114,7 +101,8 @@ impl SessionManager {
     ///
     /// ```
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use cognito_session::{Claims, MemoryStore, SessionConfig, SessionManager};
+    /// use cognito_session::{Claims, SessionConfig, SessionManager};
+    /// use cognito_session::store::MemoryStore;
     ///
     /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
     /// let session = sessions
@@ -257,7 +245,8 @@ impl SessionManager {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+    /// use cognito_session::{SessionConfig, SessionManager};
+    /// use cognito_session::store::MemoryStore;
     ///
     /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default())?;
     /// let session = sessions.create("alice").await?;
@@ -307,91 +296,63 @@ pub struct LoggedOut {
     pub logout_url: Option<String>,
 }
 
-#[cfg(feature = "cognito")]
-pub use cognito_api::LogIn;
-
 /// Sessions that are Cognito log-ins.
 #[cfg(feature = "cognito")]
 mod cognito_api {
     use super::*;
     use crate::cognito::{
-        AppClientCheck, Challenge, ChallengeAnswer, Cognito, CognitoOptions, LoggedIn,
-        LoginOptions, LoginRedirect, Outcome,
+        AppClientCheck, ChallengeAnswer, Cognito, CognitoSettings, LogIn, LoggedIn, LoginOptions,
+        LoginRedirect, Outcome,
     };
 
-    /// What a Cognito log-in step ends in: a session, or a challenge the user must answer
-    /// (with [`SessionManager::answer_challenge`]).
-    #[derive(Debug)]
-    #[non_exhaustive]
-    pub enum LogIn {
-        /// The log-in is done and its session stored.
-        Session(NewSession),
-        /// Cognito asks for more: a new password, a code, a choice of MFA.
-        Challenge(Challenge),
-    }
-
-    impl LogIn {
-        /// The session, if the log-in is done.
-        pub fn into_session(self) -> Option<NewSession> {
-            match self {
-                Self::Session(session) => Some(session),
-                Self::Challenge(_) => None,
-            }
-        }
-
-        /// The challenge, if Cognito asks one.
-        pub fn into_challenge(self) -> Option<Challenge> {
-            match self {
-                Self::Challenge(challenge) => Some(challenge),
-                Self::Session(_) => None,
-            }
-        }
-    }
-
     impl SessionManager {
-        /// A manager whose sessions are Cognito log-ins, with default [`CognitoOptions`].
-        ///
-        /// `config` must carry the pool's [`CognitoSettings`](crate::CognitoSettings)
-        /// ([`SessionConfig::with_cognito`]); `client` is the AWS SDK client used to log in,
-        /// refresh and revoke (its region and credentials; log-in and refresh need no AWS
-        /// credentials, only the optional
-        /// [global sign-out](CognitoOptions::with_global_sign_out) does). Opaque session
-        /// tokens keep working alongside.
+        /// A manager whose sessions are Cognito log-ins of the pool in `cognito`; `client` is
+        /// the AWS SDK client used to log in, refresh and revoke (its region and
+        /// credentials; log-in and refresh need no AWS credentials, only the optional
+        /// [global sign-out](CognitoSettings::with_global_sign_out) does). Opaque session
+        /// tokens keep working alongside. [`from_env`](Self::from_env) builds one from the
+        /// environment, with the AWS clients and start-up checks.
         ///
         /// ```no_run
         /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-        /// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+        /// use cognito_session::{SessionConfig, SessionManager};
+        /// use cognito_session::store::MemoryStore;
+        /// use cognito_session::cognito::CognitoSettings;
         ///
-        /// let config = SessionConfig::from_env()?; // USER_POOL_ID, CLIENT_ID, CLIENT_SECRET, ...
         /// let aws = aws_config::load_from_env().await;
-        /// let client = aws_sdk_cognitoidentityprovider::Client::new(&aws);
-        /// let sessions = SessionManager::with_cognito(MemoryStore::new(), config, client)?;
+        /// let sessions = SessionManager::with_cognito(
+        ///     MemoryStore::new(),
+        ///     SessionConfig::default(),
+        ///     CognitoSettings::new("eu-west-1_AbCdEf123", "1example23456789"),
+        ///     aws_sdk_cognitoidentityprovider::Client::new(&aws),
+        /// )?;
         /// # Ok(())
         /// # }
         /// ```
         pub fn with_cognito(
             store: impl SessionStore,
             config: SessionConfig,
+            cognito: CognitoSettings,
             client: aws_sdk_cognitoidentityprovider::Client,
         ) -> Result<Self, ConfigError> {
-            Self::with_cognito_options(store, config, client, CognitoOptions::default())
+            let cognito = Cognito::new(cognito, client)?;
+            Ok(Self::from_parts(Check::new(store, config)?, Some(cognito)))
         }
 
-        /// Like [`with_cognito`](Self::with_cognito), with [`CognitoOptions`].
-        pub fn with_cognito_options(
-            store: impl SessionStore,
-            config: SessionConfig,
-            client: aws_sdk_cognitoidentityprovider::Client,
-            options: CognitoOptions,
-        ) -> Result<Self, ConfigError> {
-            let cognito = Cognito::new(config.cognito(), client, options)?;
-            Ok(Self::from_parts(Check::new(store, config)?, Some(cognito)))
+        /// The Cognito settings, when this manager takes Cognito log-ins.
+        pub fn cognito_settings(&self) -> Option<&CognitoSettings> {
+            self.inner.cognito.as_ref().map(Cognito::settings)
+        }
+
+        /// The Cognito side, for the start-up checks.
+        pub(crate) fn cognito_side(&self) -> Option<&Cognito> {
+            self.inner.cognito.as_ref()
         }
 
         /// Logs `username` in with `password` through Cognito (`USER_PASSWORD_AUTH`, or
         /// `USER_SRP_AUTH` with the `PASSWORD_VERIFIER` answered here when
-        /// [`CognitoSettings::auth_flow`](crate::CognitoSettings::auth_flow) is
-        /// [`AuthFlow::Srp`](crate::AuthFlow::Srp); with `SECRET_HASH` when the app client
+        /// [`CognitoSettings::auth_flow`](crate::cognito::CognitoSettings::auth_flow) is
+        /// [`AuthFlow::Srp`](crate::cognito::AuthFlow::Srp); with `SECRET_HASH` when the app client
         /// has a secret): [`LogIn::Session`] when Cognito
         /// hands out tokens (the session is stored; hand the client [`NewSession::token`] or
         /// send [`NewSession::set_cookie`]), or [`LogIn::Challenge`] when it asks for more
@@ -406,8 +367,7 @@ mod cognito_api {
         ///
         /// ```no_run
         /// # async fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {
-        /// use cognito_session::LogIn;
-        /// use cognito_session::cognito::{ChallengeAnswer, ChallengeName};
+        /// use cognito_session::cognito::{ChallengeAnswer, ChallengeName, LogIn};
         ///
         /// let mut step = sessions.login("alice", "temporary-password").await?;
         /// while let LogIn::Challenge(challenge) = step {
@@ -432,7 +392,7 @@ mod cognito_api {
         }
 
         /// Answers a challenge of a log-in by `username` (the same name it logged in with):
-        /// `session` is the [`Challenge::session`] the client got and sends back. Answers
+        /// `session` is the [`Challenge::session`](crate::cognito::Challenge::session) the client got and sends back. Answers
         /// like [`login`](Self::login): the session, or the next challenge.
         ///
         /// Errors, besides those of `login`: [`SessionError::LogInExpired`] when `session`
@@ -455,7 +415,7 @@ mod cognito_api {
         }
 
         /// Checks, with Cognito's `DescribeUserPoolClient`, that the app client allows the
-        /// configured log-in flow ([`CognitoSettings::auth_flow`](crate::CognitoSettings::auth_flow):
+        /// configured log-in flow ([`CognitoSettings::auth_flow`](crate::cognito::CognitoSettings::auth_flow):
         /// `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH`) and refreshing tokens
         /// (`ALLOW_REFRESH_TOKEN_AUTH`). Call it at start, so that a client set up without
         /// the flag stops the start rather than every log-in.
@@ -483,7 +443,7 @@ mod cognito_api {
         }
 
         /// Starts a log-in through the pool's managed login
-        /// ([`CognitoSettings::managed_login`](crate::CognitoSettings::managed_login)):
+        /// ([`CognitoSettings::with_managed_login`](crate::cognito::CognitoSettings::with_managed_login)):
         /// answer with a redirect to [`LoginRedirect::url`] and its
         /// [`set_cookie`](LoginRedirect::set_cookie), which binds the log-in to this browser.
         ///
@@ -569,7 +529,7 @@ mod cognito_api {
         }
 
         /// The managed login domain's `/logout` URL (`client_id`, and `logout_uri`: see
-        /// [`ManagedLoginSettings::with_logout_uri`](crate::ManagedLoginSettings::with_logout_uri)),
+        /// [`ManagedLoginSettings::with_logout_uri`](crate::cognito::ManagedLoginSettings::with_logout_uri)),
         /// to redirect the browser to after deleting its session, so that the domain's own
         /// session ends too; `None` without managed login.
         pub fn logout_url(&self) -> Option<String> {
@@ -618,7 +578,7 @@ mod cognito_api {
         }
 
         /// Ends every session of `username` in the store and, when
-        /// [enabled](CognitoOptions::with_global_sign_out), every refresh token Cognito
+        /// [enabled](CognitoSettings::with_global_sign_out), every refresh token Cognito
         /// issued to the user (`AdminUserGlobalSignOut`). Returns how many sessions were
         /// deleted.
         ///

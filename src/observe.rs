@@ -307,7 +307,7 @@ pub(crate) fn refresh(result: Refresh) {
     }
 }
 
-/// Counts a look-up in [`CachedStore`](crate::CachedStore)'s memory.
+/// Counts a look-up in [`CachedStore`](crate::store::CachedStore)'s memory.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 #[inline]
 pub(crate) fn cache_lookup(hit: bool) {

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use http::header::{ACCEPT, LOCATION};
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 /// Why a request was not let through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +85,9 @@ impl Rejection {
 /// token.
 ///
 /// ```
-/// use cognito_session::{MemoryStore, Rejection, SessionConfig, SessionLayer, SessionManager};
+/// use cognito_session::{SessionConfig, SessionLayer, SessionManager};
+/// use cognito_session::store::MemoryStore;
+/// use cognito_session::rejection::Rejection;
 /// use http::{Response, StatusCode};
 ///
 /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
@@ -103,6 +106,14 @@ impl Rejection {
 pub trait OnRejection<B>: Clone {
     /// The response for `rejection`.
     fn on_rejection(&self, rejection: &Rejection) -> Response<B>;
+
+    /// The response for `rejection` of `request`, where the layer has the request at hand
+    /// (a missing or invalid token). Default: [`on_rejection`](Self::on_rejection).
+    /// [`LoginRedirect`] answers pages with a redirect to the log-in here.
+    fn on_request_rejection<T>(&self, rejection: &Rejection, request: &Request<T>) -> Response<B> {
+        let _ = request;
+        self.on_rejection(rejection)
+    }
 }
 
 impl<F, B> OnRejection<B> for F
@@ -159,6 +170,103 @@ impl<B: From<String>> OnRejection<B> for DefaultOnRejection {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         response
+    }
+}
+
+/// Answers a browser asking for a page without a session with a redirect to the log-in,
+/// and every other rejection as `R` does (by default the JSON 401 an API client expects).
+///
+/// A page is a `GET` or `HEAD` whose `Accept` names `text/html`; its missing or invalid
+/// token is answered 303 to the log-in path with `next` set to the page asked for (its
+/// path and query), which the ready-made `GET /login` (see `routes`) sends the browser
+/// back to.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use cognito_session::rejection::LoginRedirect;
+/// use cognito_session::{SessionConfig, SessionLayer, SessionManager, store::MemoryStore};
+///
+/// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+/// let app: Router = Router::new()
+///     .route("/account", get(|| async { "your account" }))
+///     .layer(SessionLayer::new(sessions).with_rejection(LoginRedirect::new("/login")));
+/// ```
+#[derive(Clone, Debug)]
+pub struct LoginRedirect<R = DefaultOnRejection> {
+    login: Arc<str>,
+    otherwise: R,
+}
+
+impl LoginRedirect {
+    /// Redirects pages to `login` (for example `/login`); answers the rest with
+    /// [`DefaultOnRejection`].
+    pub fn new(login: impl Into<String>) -> Self {
+        Self {
+            login: login.into().into(),
+            otherwise: DefaultOnRejection,
+        }
+    }
+}
+
+impl<R> LoginRedirect<R> {
+    /// Answers what is not a page's missing session with `otherwise`. Default:
+    /// [`DefaultOnRejection`].
+    pub fn with_otherwise<T>(self, otherwise: T) -> LoginRedirect<T> {
+        LoginRedirect {
+            login: self.login,
+            otherwise,
+        }
+    }
+
+    /// Where a page that asked for `path_and_query` is sent.
+    fn location(&self, path_and_query: &str) -> Option<HeaderValue> {
+        let next = escape_query_value(path_and_query);
+        let separator = if self.login.contains('?') { '&' } else { '?' };
+        HeaderValue::try_from(format!("{}{separator}next={next}", self.login)).ok()
+    }
+}
+
+/// `value` percent-encoded for a query (unreserved characters and `/` kept).
+fn escape_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether `request` is a browser asking for a page.
+fn wants_page<T>(request: &Request<T>) -> bool {
+    (request.method() == Method::GET || request.method() == Method::HEAD)
+        && request.headers().get_all(ACCEPT).iter().any(|accept| {
+            accept.as_bytes().split(|&b| b == b',').any(|media| {
+                let media = media.split(|&b| b == b';').next().unwrap_or_default();
+                media.trim_ascii().eq_ignore_ascii_case(b"text/html")
+            })
+        })
+}
+
+impl<B: Default, R: OnRejection<B>> OnRejection<B> for LoginRedirect<R> {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        self.otherwise.on_rejection(rejection)
+    }
+
+    fn on_request_rejection<T>(&self, rejection: &Rejection, request: &Request<T>) -> Response<B> {
+        let no_session = matches!(rejection, Rejection::Missing | Rejection::Invalid(_));
+        let page = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        match self.location(page) {
+            Some(location) if no_session && wants_page(request) => {
+                let mut response = Response::new(B::default());
+                *response.status_mut() = StatusCode::SEE_OTHER;
+                response.headers_mut().insert(LOCATION, location);
+                response
+            }
+            _ => self.otherwise.on_request_rejection(rejection, request),
+        }
     }
 }
 

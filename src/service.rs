@@ -31,7 +31,9 @@ impl<S> SessionService<S> {
     /// a session is required, rejections are [`DefaultOnRejection`].
     ///
     /// ```
-    /// use cognito_session::{MemoryStore, SessionConfig, SessionManager, SessionService};
+    /// use cognito_session::{SessionConfig, SessionManager};
+    /// use cognito_session::store::MemoryStore;
+    /// use cognito_session::service::SessionService;
     /// use http::{Request, Response};
     ///
     /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
@@ -163,7 +165,10 @@ where
             Found::Nothing => {
                 observe::finish(span.as_ref(), Outcome::Missing, None);
                 State::Rejected {
-                    response: Some(self.rejection.on_rejection(&Rejection::Missing)),
+                    response: Some(
+                        self.rejection
+                            .on_request_rejection(&Rejection::Missing, &request),
+                    ),
                 }
             }
             Found::Ambiguous => {
@@ -250,7 +255,8 @@ where
         Err(AuthError::Invalid(reason)) => {
             observe::finish(span, Outcome::invalid(reason, true), None);
             observe::in_span(span, || tracing::debug!(?reason, "invalid session token"));
-            let mut response = rejection.on_rejection(&Rejection::Invalid(reason));
+            let mut response =
+                rejection.on_request_rejection(&Rejection::Invalid(reason), &request);
             if let Some(removal) = removal() {
                 response.headers_mut().append(SET_COOKIE, removal);
             }

@@ -4,7 +4,9 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::Secret;
+use http::HeaderValue;
+
+use crate::{CurrentUser, Secret};
 
 /// The SHA-256 of a token. The store keeps these, never the token itself.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,7 +267,7 @@ pub struct PreviousToken {
     pub valid_until: u64,
 }
 
-/// One login: what a [`SessionStore`](crate::SessionStore) keeps per session.
+/// One login: what a [`SessionStore`](crate::store::SessionStore) keeps per session.
 ///
 /// Times are seconds since the Unix epoch. Stores treat the record as data; what the fields
 /// mean is decided by [`SessionManager`](crate::SessionManager).
@@ -309,7 +311,7 @@ impl SessionRecord {
     /// optional fields are unset and the claims empty; set `sub`, `cognito` and `claims` with struct update syntax.
     ///
     /// ```
-    /// use cognito_session::{SessionRecord, TokenHash};
+    /// use cognito_session::store::{SessionRecord, TokenHash};
     ///
     /// let hash = TokenHash::of("a token");
     /// let record = SessionRecord {
@@ -441,4 +443,18 @@ mod tests {
             "TokenHash(ba7816bf…)"
         );
     }
+}
+
+/// A session that was just created.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NewSession {
+    /// The token to give the client (opaque token, or Cognito access token).
+    pub token: Secret,
+    /// Who it belongs to.
+    pub user: CurrentUser,
+    /// A `Set-Cookie` value carrying the token, for clients that use the cookie.
+    pub set_cookie: HeaderValue,
+    /// When the session expires, in epoch seconds.
+    pub expires_at: u64,
 }

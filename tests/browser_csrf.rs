@@ -20,7 +20,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use common::server::ExampleServer;
 use serde_json::json;
 

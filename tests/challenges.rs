@@ -15,10 +15,12 @@ use std::time::Duration;
 use aws_sdk_cognitoidentityprovider::types::{
     MessageActionType, SmsMfaSettingsType, SoftwareTokenMfaConfigType, UserPoolMfaType,
 };
+use cognito_session::SessionError;
+use cognito_session::cognito::LogIn;
 use cognito_session::cognito::{Challenge, ChallengeAnswer, ChallengeName};
-use cognito_session::{LogIn, MemoryStore, SessionError, SessionManager, SessionStore};
+use cognito_session::store::{MemoryStore, SessionStore};
 use common::TestClock;
-use common::cognito::{Pool, Via, age, app, call, epoch, logged_in, options};
+use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use common::proxy::{Fault, FaultProxy};
 use common::server::{aws_env, json, start};
 use http::StatusCode;
@@ -254,21 +256,17 @@ async fn an_altered_expired_or_borrowed_session_is_refused_before_cognito_is_ask
 
     // Another instance with another key refuses it too; one with the same key takes it.
     let key = "k".repeat(32);
-    let sealing = SessionManager::with_cognito_options(
+    let sealing = pool.manager_with(
         MemoryStore::new(),
         pool.config(),
-        pool.client.clone(),
-        options().with_challenge_key(&key),
-    )
-    .unwrap();
+        pool.settings().with_challenge_key(&key),
+    );
     let sibling = |key: &str| {
-        SessionManager::with_cognito_options(
+        pool.manager_with(
             MemoryStore::new(),
             pool.config(),
-            pool.client.clone(),
-            options().with_challenge_key(key),
+            pool.settings().with_challenge_key(key),
         )
-        .unwrap()
     };
     let asked = challenge(
         sealing.login(&other, TEMPORARY).await.unwrap(),

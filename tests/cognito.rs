@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_session::cognito::CognitoOptions;
-use cognito_session::store::cached::CachedStore;
+use cognito_session::SessionError;
+use cognito_session::cognito::{CognitoSettings, KeyClaim};
+use cognito_session::store::CachedStore;
 use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
-use cognito_session::{
-    KeyClaim, MemoryStore, PreviousToken, SessionError, SessionStore, TokenHash,
-};
+use cognito_session::store::{MemoryStore, PreviousToken, SessionStore, TokenHash};
 use common::TestClock;
 use common::cognito::{
     Pool, Rigged, RiggedUpdates, Via, age, app, call, claims_of, epoch, forge, logged_in,
@@ -42,17 +41,22 @@ struct Setup {
 
 impl Setup {
     async fn new() -> Self {
-        Self::with_pool(Pool::new().await, |config| config).await
+        Self::with_pool(Pool::new().await, |config| config, |settings| settings).await
     }
 
     async fn with_pool(
         pool: Pool,
         config: impl FnOnce(cognito_session::SessionConfig) -> cognito_session::SessionConfig,
+        settings: impl FnOnce(CognitoSettings) -> CognitoSettings,
     ) -> Self {
         let (username, password) = pool.user().await;
         let store = Arc::new(MemoryStore::new());
         let clock = TestClock::new();
-        let manager = pool.manager(store.clone(), config(pool.config().with_clock(clock.get())));
+        let manager = pool.manager_with(
+            store.clone(),
+            config(pool.config().with_clock(clock.get())),
+            settings(pool.settings()),
+        );
         let session = manager
             .login(&username, &password)
             .await
@@ -76,7 +80,7 @@ impl Setup {
         epoch(&self.clock.get())
     }
 
-    async fn record(&self) -> Option<cognito_session::SessionRecord> {
+    async fn record(&self) -> Option<cognito_session::store::SessionRecord> {
         self.store.load(&self.key, self.now()).await.unwrap()
     }
 }
@@ -227,8 +231,10 @@ async fn a_token_is_refreshed_in_real_time_too() {
     // Nothing forged: a window of 3597 s makes a fresh token due after 4 seconds.
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
-    let config = pool.config().with_refresh_before(Duration::from_secs(3597));
-    let manager = pool.manager(MemoryStore::new(), config);
+    let settings = pool
+        .settings()
+        .with_refresh_before(Duration::from_secs(3597));
+    let manager = pool.manager_with(MemoryStore::new(), pool.config(), settings);
     let token = logged_in(&manager, &username, &password).await.token;
     let app = app(&manager);
     let reply = call(&app, token.expose(), Via::Bearer).await;
@@ -246,9 +252,11 @@ async fn a_token_is_refreshed_in_real_time_too() {
 
 #[tokio::test]
 async fn an_expired_token_of_a_live_session_is_refreshed_but_not_one_older_than_any_session() {
-    let s = Setup::with_pool(Pool::new().await, |c| {
-        c.with_lifetime(Duration::from_secs(7200))
-    })
+    let s = Setup::with_pool(
+        Pool::new().await,
+        |c| c.with_lifetime(Duration::from_secs(7200)),
+        |s| s,
+    )
     .await;
     let app = app(&s.manager);
 
@@ -317,9 +325,11 @@ async fn a_refreshed_token_goes_back_the_way_the_old_one_came() {
 
 #[tokio::test]
 async fn a_token_expired_longer_ago_than_the_refresh_window_is_not_refreshed() {
-    let s = Setup::with_pool(Pool::new().await, |c| {
-        c.with_refresh_after_expiry(Duration::from_secs(3600))
-    })
+    let s = Setup::with_pool(
+        Pool::new().await,
+        |c| c,
+        |s| s.with_refresh_after_expiry(Duration::from_secs(3600)),
+    )
     .await;
     let app = app(&s.manager);
 
@@ -349,7 +359,7 @@ struct RefreshedElsewhereFirst {
 
 #[async_trait::async_trait]
 impl Interceptor for RefreshedElsewhereFirst {
-    async fn before(&self, call: Call<'_>) -> Result<(), cognito_session::StoreError> {
+    async fn before(&self, call: Call<'_>) -> Result<(), cognito_session::store::StoreError> {
         if let Call::DeleteVersion { key, version } = call {
             let mut record = self.table.load(key, 0).await?.expect("the session");
             assert_eq!(record.version, version);
@@ -462,7 +472,7 @@ async fn forged_and_foreign_tokens_are_refused() {
     let mut hs256 = Header::new(Algorithm::HS256);
     hs256.kid = Some("dummy".into());
     // The JWKS modulus, as an attacker would take it for an HMAC secret.
-    let jwks: serde_json::Value = reqwest::get(s.pool.settings().jwks_url.unwrap())
+    let jwks: serde_json::Value = reqwest::get(s.pool.settings().jwks_url())
         .await
         .unwrap()
         .json()
@@ -568,10 +578,11 @@ async fn unreachable_keys_are_503_not_401() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut settings = pool.settings();
-    settings.jwks_url = Some(format!("http://{closed}/jwks.json"));
-    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
-    let manager = pool.manager(MemoryStore::new(), config);
+    let settings = pool
+        .settings()
+        .with_jwks_url(format!("http://{closed}/jwks.json"));
+    let config = cognito_session::SessionConfig::default();
+    let manager = pool.manager_with(MemoryStore::new(), config, settings);
     let now = epoch(&std::time::SystemTime::now);
     let token = forge(&json!({
         "sub": "s", "username": "u", "client_id": pool.client_id, "token_use": "access",
@@ -711,11 +722,11 @@ async fn cognito_down_during_a_refresh_is_503_and_keeps_the_session() {
     let pool = Pool::create(&moto.url, false).await;
     let (username, password) = pool.user().await;
     let store = Arc::new(MemoryStore::new());
-    let manager = cognito_session::SessionManager::with_cognito_options(
+    let manager = cognito_session::SessionManager::with_cognito(
         store.clone(),
         pool.config(),
+        pool.settings().with_call_timeout(Duration::from_secs(1)),
         pool.client.clone(),
-        CognitoOptions::default().with_call_timeout(Duration::from_secs(1)),
     )
     .unwrap();
     let session = logged_in(&manager, &username, &password).await;
@@ -812,7 +823,7 @@ async fn a_failed_store_write_after_cognito_answered_keeps_the_session_usable() 
 async fn a_client_with_a_secret_sends_secret_hash() {
     let pool = Pool::with_secret().await;
     assert!(pool.client_secret.is_some());
-    let s = Setup::with_pool(pool, |c| c).await;
+    let s = Setup::with_pool(pool, |c| c, |s| s).await;
     let due = age(&*s.store, &s.key, s.now() + 60).await;
     let reply = call(&app(&s.manager), &due, Via::Cookie).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
@@ -823,10 +834,12 @@ async fn a_client_with_a_secret_sends_secret_hash() {
 
     // With the wrong secret the refresh is refused (which ends the session): SECRET_HASH
     // is really checked, so the test above means something.
-    let mut settings = s.pool.settings();
-    settings.client_secret = Some("not-the-secret".to_owned().into());
-    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
-    let wrong = s.pool.manager(s.store.clone(), config);
+    let settings = s
+        .pool
+        .settings()
+        .with_client_secret("not-the-secret".to_owned().into());
+    let config = cognito_session::SessionConfig::default();
+    let wrong = s.pool.manager_with(s.store.clone(), config, settings);
     let due = age(&*s.store, &s.key, s.now() + 60).await;
     call(&app(&wrong), &due, Via::Cookie)
         .await
@@ -838,10 +851,9 @@ async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
     let store = Arc::new(MemoryStore::new());
-    let mut settings = pool.settings();
-    settings.key_claim = KeyClaim::Sub;
-    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
-    let manager = pool.manager(store.clone(), config);
+    let settings = pool.settings().with_key_claim(KeyClaim::Sub);
+    let config = cognito_session::SessionConfig::default();
+    let manager = pool.manager_with(store.clone(), config, settings);
     let first = logged_in(&manager, &username, &password).await;
     let second = logged_in(&manager, &username, &password).await;
     assert_eq!(
@@ -883,11 +895,11 @@ async fn sign_out_everywhere_ends_every_session_and_optionally_the_refresh_token
     let pool = Pool::new().await;
     let (username, password) = pool.user().await;
     let store = Arc::new(MemoryStore::new());
-    let manager = cognito_session::SessionManager::with_cognito_options(
+    let manager = cognito_session::SessionManager::with_cognito(
         store.clone(),
         pool.config(),
+        pool.settings().with_global_sign_out(true),
         pool.client.clone(),
-        CognitoOptions::default().with_global_sign_out(true),
     )
     .unwrap();
     let laptop = logged_in(&manager, &username, &password).await;
@@ -1002,15 +1014,15 @@ impl RotatingIdp {
 #[tokio::test]
 async fn with_rotation_get_tokens_from_refresh_token_stores_the_new_refresh_token() {
     let pool = Pool::with_secret().await;
-    let s = Setup::with_pool(pool, |c| c).await;
+    let s = Setup::with_pool(pool, |c| c, |s| s).await;
     let first_refresh = s.record().await.unwrap().cognito.unwrap().refresh_token;
     let (idp, url) = RotatingIdp::start(claims_of(&s.token), first_refresh.expose()).await;
     let calls = common::cognito::Calls::default();
-    let manager = cognito_session::SessionManager::with_cognito_options(
+    let manager = cognito_session::SessionManager::with_cognito(
         s.store.clone(),
         s.pool.config().with_clock(s.clock.get()),
+        s.pool.settings().with_refresh_token_rotation(true),
         common::cognito::sdk_client(&url, &calls),
-        CognitoOptions::default().with_refresh_token_rotation(true),
     )
     .unwrap();
     let app = app(&manager);
@@ -1106,9 +1118,11 @@ async fn answers_from_memory_are_the_answers_of_a_remote_store() {
     // From memory, with the default refresh window; the remote one refreshes far earlier,
     // so that it alone finds the token due.
     let memory = pool.manager(remote.inner().clone(), pool.config());
-    let awaited = pool.manager(
+    let awaited = pool.manager_with(
         remote.clone(),
-        pool.config().with_refresh_before(Duration::from_secs(3595)),
+        pool.config(),
+        pool.settings()
+            .with_refresh_before(Duration::from_secs(3595)),
     );
     let (memory_app, awaited_app) = (app(&memory), app(&awaited));
     let session = logged_in(&memory, &username, &password).await;

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
-use cognito_session::{
-    CurrentUser, MemoryStore, Rejection, SessionConfig, SessionLayer, SessionManager,
-};
+use cognito_session::rejection::Rejection;
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use common::stores::{Counts, faulty};
 use http::header::{CONTENT_TYPE, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{Method, Request, StatusCode};

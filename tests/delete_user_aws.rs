@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cognito_session::store::dynamodb::DynamoDbStore;
-use cognito_session::{SessionRecord, SessionStore, TokenHash};
+use cognito_session::store::{SessionRecord, SessionStore, TokenHash};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -91,7 +91,7 @@ async fn sessions_sealed_under_another_key_are_deleted_too() {
     let t = now();
     let next = session("dave (not indexed yet)", None, t);
     let mut sealed = session("dave", Some(&next), t);
-    sealed.cognito = Some(cognito_session::CognitoTokens {
+    sealed.cognito = Some(cognito_session::store::CognitoTokens {
         access_token: cognito_session::Secret::new("access"),
         refresh_token: cognito_session::Secret::new("refresh"),
         access_expires_at: t + 3600,

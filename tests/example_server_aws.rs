@@ -258,7 +258,8 @@ async fn log_in_while_cognito_is_unreachable_is_503() {
 /// this server is seen at once.
 #[tokio::test]
 async fn session_cache_secs_answers_from_memory_for_that_long() {
-    use cognito_session::{SessionStore, TableSettings};
+    use cognito_session::store::SessionStore;
+    use cognito_session::store::dynamodb::TableSettings;
 
     let pool = pool_with_user("cacheduser", false).await;
     let env = aws_env(&pool, &[("SESSION_CACHE_SECS", "300".into())]);

@@ -1,4 +1,4 @@
-//! The example server's managed login routes (`GET /login`, `/auth/callback`, `/logout`)
+//! The example server's managed login routes (`GET /login`, `/auth/callback`, `POST /logout`)
 //! over HTTP, against a real OAuth 2.0 server on 127.0.0.1 (`oidc-provider`, shaped like a
 //! Cognito domain: `tests/oidc/server.mjs`), and in headless Chromium
 //! (`tests/browser/managed_login.mjs`).
@@ -73,7 +73,12 @@ fn new_browser() -> reqwest::Client {
 }
 
 fn location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::FOUND);
+    redirect(response, StatusCode::FOUND)
+}
+
+/// Where `response`, which must have the redirect `status`, sends the browser.
+fn redirect(response: &reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
@@ -90,6 +95,17 @@ impl Running {
     async fn get(&self, path: &str) -> reqwest::Response {
         self.browser
             .get(format!("{}{path}", self.server.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST {path}` from the app's own page.
+    async fn post(&self, path: &str) -> reqwest::Response {
+        self.browser
+            .post(format!("{}{path}", self.server.url))
+            .header("origin", &self.server.url)
+            .header("sec-fetch-site", "same-origin")
             .send()
             .await
             .unwrap()
@@ -141,8 +157,42 @@ async fn sign_in_use_and_sign_out_through_the_example() {
         (200, json!({"username": "alice"}))
     );
 
-    let logout = app.get("/logout").await;
-    let to = location(&logout);
+    // A top-level navigation from another site to `/logout` (a link, a redirect) ends
+    // nothing: log-out is a POST.
+    let navigation = app
+        .browser
+        .get(format!("{}/logout", app.server.url))
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(navigation.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        json(app.get("/sessions").await).await,
+        (200, json!({"username": "alice"})),
+        "the session outlives a GET /logout"
+    );
+    // A log-out posted by another site's page is refused.
+    let forged = app
+        .browser
+        .post(format!("{}/logout", app.server.url))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        json(app.get("/sessions").await).await,
+        (200, json!({"username": "alice"})),
+        "the session outlives a cross-site POST /logout"
+    );
+    assert_eq!(app.provider.revocations().await, 0);
+
+    let logout = app.post("/logout").await;
+    let to = redirect(&logout, StatusCode::SEE_OTHER);
     assert!(
         to.starts_with(&format!("{}/logout?", app.provider.url())),
         "{to}"
@@ -158,7 +208,7 @@ async fn sign_in_use_and_sign_out_through_the_example() {
         StatusCode::UNAUTHORIZED
     );
     // Signing out twice is no error.
-    assert_eq!(app.get("/logout").await.status(), StatusCode::FOUND);
+    assert_eq!(app.post("/logout").await.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
 use cognito_session::guard::RequireGroup;
-use cognito_session::{CurrentUser, MemoryStore, SessionLayer, SessionManager, SessionStore};
+use cognito_session::store::{MemoryStore, SessionStore};
+use cognito_session::{CurrentUser, SessionLayer, SessionManager};
 use common::TestClock;
 use common::cognito::{Pool, age, claims_of, epoch, forge, logged_in, with};
 use http::{Request, StatusCode};
@@ -125,7 +126,7 @@ async fn install(store: &dyn SessionStore, key: &str, claims: &Value) -> String 
     let token = forge(claims);
     let tokens = record.cognito.as_mut().expect("a Cognito session");
     tokens.access_token = token.clone().into();
-    record.token_hash = cognito_session::TokenHash::of(&token);
+    record.token_hash = cognito_session::store::TokenHash::of(&token);
     record.version += 1;
     store.update(&record, record.version - 1).await.unwrap();
     token
@@ -143,10 +144,9 @@ async fn both_issuer_forms_are_accepted_and_other_regions_only_when_configured()
     for extra_regions in [vec![], vec!["eu-central-1".to_owned()]] {
         let replicated = !extra_regions.is_empty();
         let store = Arc::new(MemoryStore::new());
-        let mut settings = pool.settings();
-        settings.extra_regions = extra_regions;
-        let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
-        let manager = pool.manager(store.clone(), config);
+        let settings = pool.settings().with_extra_regions(extra_regions);
+        let config = cognito_session::SessionConfig::default();
+        let manager = pool.manager_with(store.clone(), config, settings);
         let session = logged_in(&manager, &username, &password).await;
         let key = session.user.session_key().to_owned();
         let real = claims_of(session.token.expose());
@@ -191,10 +191,9 @@ async fn extra_client_ids_are_accepted_and_log_in_uses_the_first() {
     let mobile = pool.other_client().await;
     let stranger = pool.other_client().await;
     let store = Arc::new(MemoryStore::new());
-    let mut settings = pool.settings();
-    settings.extra_client_ids = vec![mobile.clone()];
-    let config = cognito_session::SessionConfig::default().with_cognito(Some(settings));
-    let manager = pool.manager(store.clone(), config);
+    let settings = pool.settings().with_extra_client_ids([mobile.clone()]);
+    let config = cognito_session::SessionConfig::default();
+    let manager = pool.manager_with(store.clone(), config, settings);
     let session = logged_in(&manager, &username, &password).await;
     assert_eq!(
         claims_of(session.token.expose())["client_id"],

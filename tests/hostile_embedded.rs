@@ -2,7 +2,8 @@
 
 mod common;
 
-use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionManager};
 use common::hostile::{Case, generic_cases, opaque_cases, run, serve};
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Optional ID-token claims (`CognitoOptions::with_id_token_claims`) against moto: its ID
+//! Optional ID-token claims (`CognitoSettings::with_id_token_claims`) against moto: its ID
 //! tokens carry the attributes the app client may read (`ReadAttributes`) and every
 //! `custom:` attribute; the chosen ones land in the session, at log-in and at each refresh.
 #![cfg(feature = "cognito")]
@@ -10,9 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, ExplicitAuthFlowsType as Flag, MessageActionType, SchemaAttributeType,
 };
-use cognito_session::cognito::CognitoOptions;
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionError, SessionManager};
-use common::cognito::{Pool, age, claims_of, forge, options};
+use cognito_session::cognito::CognitoSettings;
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionError, SessionManager};
+use common::cognito::{Pool, age, claims_of, forge};
 use common::proxy::{Fault, FaultProxy};
 use serde_json::json;
 
@@ -91,20 +92,16 @@ async fn pool_with_attributes(url: &str) -> (Pool, String, String) {
     (pool, client_id, username)
 }
 
-fn config(pool: &Pool, client_id: &str) -> SessionConfig {
-    let mut settings = pool.settings();
-    settings.client_id = client_id.to_owned();
-    SessionConfig::default().with_cognito(Some(settings))
-}
-
-fn manager(pool: &Pool, client_id: &str, options: CognitoOptions) -> SessionManager {
-    SessionManager::with_cognito_options(
+fn manager(
+    pool: &Pool,
+    client_id: &str,
+    options: impl FnOnce(CognitoSettings) -> CognitoSettings,
+) -> SessionManager {
+    pool.manager_with(
         MemoryStore::new(),
-        config(pool, client_id),
-        pool.client.clone(),
-        options,
+        SessionConfig::default(),
+        options(pool.settings_for(client_id)),
     )
-    .unwrap()
 }
 
 async fn log_in(manager: &SessionManager, username: &str) -> (CurrentUser, String) {
@@ -120,7 +117,7 @@ async fn log_in(manager: &SessionManager, username: &str) -> (CurrentUser, Strin
 #[tokio::test]
 async fn chosen_claims_of_the_id_token_are_kept_and_others_are_not() {
     let (pool, client_id, username) = pool_with_attributes(&common::moto_url()).await;
-    let chosen = options().with_id_token_claims(["email", "custom:*"]);
+    let chosen = |s: CognitoSettings| s.with_id_token_claims(["email", "custom:*"]);
     let manager = manager(&pool, &client_id, chosen);
     let (user, _) = log_in(&manager, &username).await;
     assert_eq!(
@@ -141,7 +138,7 @@ async fn chosen_claims_of_the_id_token_are_kept_and_others_are_not() {
     assert!(!format!("{record:?}").contains("token_use"));
 
     // Without the option, the ID token is not read.
-    let plain = self::manager(&pool, &client_id, options());
+    let plain = self::manager(&pool, &client_id, |s| s);
     let (user, _) = log_in(&plain, &username).await;
     assert_eq!(user.claim::<String>("email"), None);
     assert_eq!(user.claim::<String>("custom:team"), None);
@@ -150,11 +147,9 @@ async fn chosen_claims_of_the_id_token_are_kept_and_others_are_not() {
 #[tokio::test]
 async fn a_refresh_brings_the_attributes_as_they_are_now() {
     let (pool, client_id, username) = pool_with_attributes(&common::moto_url()).await;
-    let manager = manager(
-        &pool,
-        &client_id,
-        options().with_id_token_claims(["email", "custom:team"]),
-    );
+    let manager = manager(&pool, &client_id, |s| {
+        s.with_id_token_claims(["email", "custom:team"])
+    });
     let (user, _) = log_in(&manager, &username).await;
     assert_eq!(user.claim::<String>("custom:team").as_deref(), Some("blue"));
 
@@ -186,7 +181,7 @@ async fn a_log_in_whose_id_token_is_for_another_client_is_refused() {
     // `aud` is another app client (signed with moto's key, so only the claim is wrong).
     let proxy = FaultProxy::start(common::moto_url()).await;
     let (pool, client_id, username) = pool_with_attributes(&proxy.url).await;
-    let manager = manager(&pool, &client_id, options().with_id_token_claims(["email"]));
+    let manager = manager(&pool, &client_id, |s| s.with_id_token_claims(["email"]));
     let (user, access) = log_in(&manager, &username).await;
     assert_eq!(
         user.claim::<String>("email").as_deref(),

@@ -13,14 +13,12 @@
 mod app;
 #[path = "../examples/lambda/function.rs"]
 mod function;
-#[path = "../examples/server/login.rs"]
-#[allow(dead_code)]
-mod login;
 
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionManager};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::{Value, json};

@@ -10,9 +10,9 @@ use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Router, middleware};
-use cognito_session::{
-    CurrentUser, MemoryStore, Rejection, SessionConfig, SessionLayer, SessionManager, TokenSource,
-};
+use cognito_session::rejection::Rejection;
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager, TokenSource};
 use common::TestClock;
 use common::stores::faulty;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};

@@ -10,7 +10,9 @@ mod common;
 
 use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType as Flag;
 use cognito_session::cognito::AppClientCheck;
-use cognito_session::{AuthFlow, MemoryStore, SessionConfig, SessionError};
+use cognito_session::cognito::{AuthFlow, CognitoSettings};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionError};
 use common::cognito::Pool;
 use common::proxy::{Fault, FaultProxy};
 use common::server::{aws_env, json, start, start_failure};
@@ -37,13 +39,9 @@ async fn app_client(pool: &Pool, flags: &[Flag]) -> String {
         .to_owned()
 }
 
-/// `pool`'s configuration for the app client `client_id` and `flow`.
-fn config_for(pool: &Pool, client_id: &str, flow: AuthFlow) -> SessionConfig {
-    let mut settings = pool.settings();
-    settings.client_id = client_id.to_owned();
-    settings.client_secret = None;
-    settings.auth_flow = flow;
-    SessionConfig::default().with_cognito(Some(settings))
+/// `pool`'s settings for the app client `client_id` and `flow`.
+fn settings_for(pool: &Pool, client_id: &str, flow: AuthFlow) -> CognitoSettings {
+    pool.settings_for(client_id).with_auth_flow(flow)
 }
 
 async fn check(
@@ -51,7 +49,11 @@ async fn check(
     client_id: &str,
     flow: AuthFlow,
 ) -> Result<AppClientCheck, SessionError> {
-    let manager = pool.manager(MemoryStore::new(), config_for(pool, client_id, flow));
+    let manager = pool.manager_with(
+        MemoryStore::new(),
+        SessionConfig::default(),
+        settings_for(pool, client_id, flow),
+    );
     manager.check_app_client().await
 }
 
@@ -278,11 +280,8 @@ async fn a_user_who_must_reset_their_password_is_told_so() {
         message: "Password reset required for the user",
     };
     for flow in [AuthFlow::Password, AuthFlow::Srp] {
-        let mut config = pool.config();
-        let mut settings = pool.settings();
-        settings.auth_flow = flow;
-        config = config.with_cognito(Some(settings));
-        let manager = pool.manager(MemoryStore::new(), config);
+        let settings = pool.settings().with_auth_flow(flow);
+        let manager = pool.manager_with(MemoryStore::new(), pool.config(), settings);
         proxy.fail("InitiateAuth", reset);
         let result = manager.login("resetting", PASSWORD).await;
         assert!(

@@ -7,10 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use cognito_session::cognito::{CognitoOptions, LoginOptions, LoginRedirect};
-use cognito_session::{
-    CognitoSettings, ManagedLoginSettings, MemoryStore, SessionConfig, SessionError, SessionManager,
-};
+use cognito_session::cognito::{CognitoSettings, ManagedLoginSettings};
+use cognito_session::cognito::{LoginOptions, LoginRedirect};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionError, SessionManager};
 use common::oidc::{Provider, ProviderClient, SignInBrowser, query_param};
 use common::{TestClock, cookie_token};
 use http::HeaderMap;
@@ -55,11 +55,13 @@ impl Setup {
     }
 
     fn settings(&self, secret: Option<&str>, redirect: &str) -> CognitoSettings {
-        let mut settings = CognitoSettings::new(POOL, CLIENT);
-        settings.client_secret = secret.map(cognito_session::Secret::new);
-        settings.jwks_url = Some(self.provider.jwks_url().to_owned());
-        settings.managed_login = Some(ManagedLoginSettings::new(self.provider.url(), redirect));
-        settings
+        let settings = CognitoSettings::new(POOL, CLIENT)
+            .with_jwks_url(self.provider.jwks_url())
+            .with_managed_login(ManagedLoginSettings::new(self.provider.url(), redirect));
+        match secret {
+            Some(secret) => settings.with_client_secret(cognito_session::Secret::new(secret)),
+            None => settings,
+        }
     }
 
     fn manager(&self) -> SessionManager {
@@ -67,14 +69,12 @@ impl Setup {
     }
 
     fn manager_with(&self, settings: CognitoSettings) -> SessionManager {
-        let config = SessionConfig::default()
-            .with_cognito(Some(settings))
-            .with_clock(self.clock.get());
-        SessionManager::with_cognito_options(
+        let config = SessionConfig::default().with_clock(self.clock.get());
+        SessionManager::with_cognito(
             self.store.clone(),
             config,
+            settings.with_challenge_key(STATE_KEY),
             unreachable_cognito_api(),
-            CognitoOptions::default().with_challenge_key(STATE_KEY),
         )
         .unwrap()
     }
@@ -556,10 +556,11 @@ async fn tokens_elsewhere(setup: &Setup, client: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_session_from_tokens_obtained_elsewhere_is_verified_first() {
     let setup = Setup::new().await;
-    let mut settings = setup.settings(None, REDIRECT);
     // The mobile client's access tokens are accepted on requests, but its log-ins can't
     // become sessions here: their refresh token is the mobile client's.
-    settings.extra_client_ids = vec![OTHER_CLIENT.to_owned()];
+    let settings = setup
+        .settings(None, REDIRECT)
+        .with_extra_client_ids([OTHER_CLIENT]);
     let sessions = setup.manager_with(settings);
     let ours = tokens_elsewhere(&setup, CLIENT).await;
     let theirs = tokens_elsewhere(&setup, OTHER_CLIENT).await;

@@ -12,10 +12,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use cognito_session::cognito::CognitoOptions;
 use cognito_session::metrics::{self as names, Kind};
 use cognito_session::store::CachedStore;
-use cognito_session::{CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::{Request, StatusCode};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -281,11 +281,11 @@ fn refreshes_key_set_fetches_and_cognito_calls_are_counted() {
         let pool = Pool::create(&moto.url, false).await;
         let (username, password) = pool.user().await;
         let store = Arc::new(MemoryStore::new());
-        let manager = SessionManager::with_cognito_options(
+        let manager = SessionManager::with_cognito(
             store.clone(),
             pool.config(),
+            pool.settings().with_call_timeout(Duration::from_secs(1)),
             pool.client.clone(),
-            CognitoOptions::default().with_call_timeout(Duration::from_secs(1)),
         )
         .unwrap();
         let app = app(&manager);

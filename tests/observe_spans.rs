@@ -14,9 +14,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
-use cognito_session::{
-    CurrentUser, MemoryStore, SessionConfig, SessionLayer, SessionManager, SessionStore as _,
-};
+use cognito_session::store::{MemoryStore, SessionStore as _};
+use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::{Request, StatusCode};
 use sha2::{Digest, Sha256};
@@ -427,7 +426,7 @@ async fn no_span_or_event_holds_a_token_or_a_session_key() {
     assert!(requests[1].field("reason") == Some("new_token"));
     let keys = [
         session.user.session_key().to_owned(),
-        cognito_session::TokenHash::of(&rotated).to_hex(),
+        cognito_session::store::TokenHash::of(&rotated).to_hex(),
     ];
     recorder.assert_nothing_holds(&[&token, &rotated, &wrong[7..]]);
     // The span's short hash is not the start of the key either.
@@ -505,25 +504,24 @@ async fn cognito_calls_and_the_key_set_fetch_are_children_of_the_request() {
 /// calls like the API's, with their latency, and hold no token.
 #[tokio::test]
 async fn the_managed_login_endpoints_are_cognito_calls() {
-    use cognito_session::cognito::{CognitoOptions, LoginOptions};
-    use cognito_session::{CognitoSettings, ManagedLoginSettings};
+    use cognito_session::cognito::{CognitoSettings, LoginOptions, ManagedLoginSettings};
     use common::oidc::{Provider, ProviderClient, SignInBrowser};
 
     const CALLBACK: &str = "http://127.0.0.1:5555/auth/callback";
     let users: &[(&str, &str, &[&str])] = &[("alice", "Alice-Passw0rd!", &[])];
     let client = ProviderClient::public("web", CALLBACK, "http://127.0.0.1:5555/");
     let provider = Provider::start("us-east-1_Spans", vec![client], users, 3600).await;
-    let mut settings = CognitoSettings::new("us-east-1_Spans", "web");
-    settings.jwks_url = Some(provider.jwks_url().to_owned());
-    settings.managed_login = Some(ManagedLoginSettings::new(provider.url(), CALLBACK));
+    let settings = CognitoSettings::new("us-east-1_Spans", "web")
+        .with_jwks_url(provider.jwks_url())
+        .with_managed_login(ManagedLoginSettings::new(provider.url(), CALLBACK));
     let cognito_api = aws_sdk_cognitoidentityprovider::Client::from_conf(
         common::sdk::cognito("http://127.0.0.1:9").build(),
     );
-    let sessions = SessionManager::with_cognito_options(
+    let sessions = SessionManager::with_cognito(
         MemoryStore::new(),
-        SessionConfig::default().with_cognito(Some(settings)),
+        SessionConfig::default(),
+        settings,
         cognito_api,
-        CognitoOptions::default(),
     )
     .unwrap();
     let login = sessions.start_login(&LoginOptions::new()).unwrap();

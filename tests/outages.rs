@@ -7,14 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use cognito_session::cognito::CognitoOptions;
-use cognito_session::{
-    CognitoTokens, MemoryStore, SessionConfig, SessionError, SessionManager, SessionRecord,
-    SessionStore, TokenHash,
-};
+use cognito_session::store::{CognitoTokens, MemoryStore, SessionRecord, SessionStore, TokenHash};
+use cognito_session::{SessionConfig, SessionError};
 use common::cognito::{
-    Pool, Via, age, app, call, claims_of, epoch, logged_in, options, rsa_key, sign_with,
-    stranger_key,
+    Pool, Via, age, app, call, claims_of, epoch, logged_in, rsa_key, sign_with, stranger_key,
 };
 use common::private::Private;
 use common::proxy::{Fault, FaultProxy};
@@ -212,25 +208,22 @@ impl Keys {
 async fn keys_unreachable_at_start_and_during_a_rotation_are_503_never_401() {
     let keys = Keys::start().await;
     let pool = Pool::new().await;
-    let mut settings = pool.settings();
-    settings.jwks_url = Some(keys.url.clone());
+    let settings = pool.settings().with_jwks_url(keys.url.clone());
     let store = Arc::new(MemoryStore::new());
-    let options: CognitoOptions = options()
-        .with_jwks_cooldown(Duration::ZERO)
-        .with_jwks_failure_cooldown(Duration::ZERO);
-    let manager = SessionManager::with_cognito_options(
+    let manager = pool.manager_with(
         store.clone(),
-        SessionConfig::default().with_cognito(Some(settings.clone())),
-        pool.client.clone(),
-        options,
-    )
-    .unwrap();
+        SessionConfig::default(),
+        settings
+            .clone()
+            .with_jwks_cooldown(Duration::ZERO)
+            .with_jwks_failure_cooldown(Duration::ZERO),
+    );
     let app = app(&manager);
     let now = epoch(&std::time::SystemTime::now);
     // A session whose token is signed by `signing` under `kid`, as Cognito would issue it.
     let session = |signing: &jsonwebtoken::EncodingKey, kid: &str, jti: &str| {
         let claims = json!({
-            "sub": "sub-1", "username": "rotated", "client_id": settings.client_id,
+            "sub": "sub-1", "username": "rotated", "client_id": settings.client_id(),
             "token_use": "access", "iss": settings.issuer(), "iat": now, "exp": now + 3600,
             "jti": jti, "origin_jti": jti, "scope": "aws.cognito.signin.user.admin",
         });

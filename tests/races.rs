@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cognito_session::{SessionStore, TokenHash};
+use cognito_session::store::{SessionStore, TokenHash};
 use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use http::StatusCode;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cognito_session::{CognitoTokens, MemoryStore, PreviousToken, SessionStore, TokenHash};
+use cognito_session::store::{CognitoTokens, MemoryStore, PreviousToken, SessionStore, TokenHash};
 use common::cognito::{Pool, Via, age, app, call, epoch, logged_in};
 use common::private::Private;
 use common::stores::faulty;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use cognito_session::{CurrentUser, MemoryStore, SessionLayer, SessionManager};
+use cognito_session::store::MemoryStore;
+use cognito_session::{CurrentUser, SessionLayer, SessionManager};
 use common::cognito::{Pool, logged_in};
 use http::Request;
 use tower::ServiceExt;
@@ -47,9 +48,13 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
     let pool = Pool::with_secret().await;
     pool.add_user("secretive", PASSWORD).await;
     let client_secret = pool.client_secret.clone().unwrap();
-    let config = pool.config().with_refresh_before(Duration::from_secs(3595));
+    let settings = pool
+        .settings()
+        .with_refresh_before(Duration::from_secs(3595));
     let store = Arc::new(MemoryStore::new());
-    let manager = SessionManager::with_cognito(store.clone(), config, pool.client.clone()).unwrap();
+    let manager =
+        SessionManager::with_cognito(store.clone(), pool.config(), settings, pool.client.clone())
+            .unwrap();
     let app = Router::new()
         .route(
             "/",
@@ -97,6 +102,7 @@ async fn a_full_session_at_trace_level_logs_no_secret() {
         format!("{record:?}"),
         format!("{authenticated:?}"),
         format!("{:?}", manager.config()),
+        format!("{:?}", manager.cognito_settings()),
         format!(
             "{:?}",
             manager.load(session.user.session_key()).await.unwrap()

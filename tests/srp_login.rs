@@ -12,8 +12,10 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cognito_session::cognito::{AuthFlow, LogIn};
 use cognito_session::cognito::{ChallengeAnswer, ChallengeName};
-use cognito_session::{AuthFlow, LogIn, MemoryStore, SessionConfig, SessionError};
+use cognito_session::store::MemoryStore;
+use cognito_session::{SessionConfig, SessionError, SessionManager};
 use common::cognito::{Pool, Via, app, call, claims_of, forge, logged_in, with};
 use common::proxy::{Fault, FaultProxy};
 use hmac::{Hmac, Mac};
@@ -78,10 +80,12 @@ async fn srp_pool() -> Srp {
     }
 }
 
-fn srp_config(pool: &Pool) -> SessionConfig {
-    let mut settings = pool.settings();
-    settings.auth_flow = AuthFlow::Srp;
-    SessionConfig::default().with_cognito(Some(settings))
+fn srp_manager(pool: &Pool) -> SessionManager {
+    pool.manager_with(
+        MemoryStore::new(),
+        SessionConfig::default(),
+        pool.settings().with_auth_flow(AuthFlow::Srp),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +97,7 @@ async fn the_password_verifier_is_answered_here_with_the_srp_proof() {
         password,
         token,
     } = srp_pool().await;
-    let manager = pool.manager(MemoryStore::new(), srp_config(&pool));
+    let manager = srp_manager(&pool);
     proxy.fail("InitiateAuth", Fault::Answer(password_verifier()));
     proxy.fail(
         "RespondToAuthChallenge",
@@ -169,7 +173,7 @@ async fn a_wrong_password_or_a_client_without_srp_is_told() {
         username,
         ..
     } = srp_pool().await;
-    let manager = pool.manager(MemoryStore::new(), srp_config(&pool));
+    let manager = srp_manager(&pool);
     proxy.fail("InitiateAuth", Fault::Answer(password_verifier()));
     proxy.fail(
         "RespondToAuthChallenge",
@@ -209,7 +213,7 @@ async fn a_challenge_after_the_verifier_is_answered_for_cognitos_user_id() {
         password,
         token,
     } = srp_pool().await;
-    let manager = pool.manager(MemoryStore::new(), srp_config(&pool));
+    let manager = srp_manager(&pool);
     proxy.fail("InitiateAuth", Fault::Answer(password_verifier()));
     proxy.fail(
         "RespondToAuthChallenge",
@@ -298,7 +302,7 @@ async fn srp_log_in_runs_against_moto() {
     );
     let pool = Pool::create(&proxy.url, false).await;
     let (username, password) = pool.user().await;
-    let manager = pool.manager(MemoryStore::new(), srp_config(&pool));
+    let manager = srp_manager(&pool);
     let session = manager
         .login(&username, &password)
         .await

@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use cognito_session::store::cached::CachedStore;
+use cognito_session::store::CachedStore;
 use cognito_session::store::conformance::{
     expired_records_are_dropped_by_the_backend, full_record, now, record,
 };
 use cognito_session::store::dynamodb::DynamoDbStore;
-use cognito_session::{MemoryStore, SessionStore, StoreError, TableSettings, store_conformance};
+use cognito_session::store::dynamodb::TableSettings;
+use cognito_session::store::{MemoryStore, SessionStore, StoreError};
+use cognito_session::store_conformance;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{BillingMode, TimeToLiveStatus};
-use cognito_session::TableSettings;
+use cognito_session::store::dynamodb::TableSettings;
 use serde_norway::Value;
 
 /// deploy/template.yaml, parsed (CloudFormation's `!Ref` and friends are YAML tags).

@@ -3,7 +3,7 @@
 //! `lambda_http` behind API Gateway (REST or HTTP API) or a function URL.
 //!
 //! The environment is the server's (`SESSION_TABLE`, `USER_POOL_ID`, `CLIENT_ID`,
-//! `SESSION_ENCRYPTION_KEY`, the other variables of `SessionConfig::from_env`,
+//! `SESSION_ENCRYPTION_KEY`, the other variables of `SessionManager::from_env`,
 //! `COGNITO_GLOBAL_SIGN_OUT`, `ADMIN_GROUP`, `COGNITO_CHALLENGE_KEY`, `RUST_LOG`), less `BIND`:
 //! Lambda's runtime API is the listener. A function is reachable from anywhere, so the
 //! password-less embedded mode (no `USER_POOL_ID`) refuses to start unless
@@ -20,18 +20,15 @@
 #[path = "../server/app.rs"]
 mod app;
 mod function;
-#[path = "../server/login.rs"]
-mod login;
-#[path = "../server/setup.rs"]
-mod setup;
 
-use cognito_session::SessionConfig;
+use cognito_session::SessionManager;
 
 /// Everything that can stop the function at start, as one line naming the cause.
 async fn run() -> Result<(), String> {
-    let config = SessionConfig::from_env().map_err(|e| e.to_string())?;
+    // Checked before the manager is built: a function is reachable from anywhere.
+    let has_pool = std::env::var("USER_POOL_ID").is_ok_and(|pool| !pool.trim().is_empty());
     let insecure_demo = std::env::var("ALLOW_INSECURE_DEMO").is_ok_and(|v| v == "true");
-    if config.cognito().is_none() && !insecure_demo {
+    if !has_pool && !insecure_demo {
         return Err(
             "USER_POOL_ID: not set, and without a user pool this function logs anyone \
                     in without a password, reachable from anywhere; set USER_POOL_ID and \
@@ -39,13 +36,9 @@ async fn run() -> Result<(), String> {
                 .into(),
         );
     }
-    if config.cognito().is_some() && config.table().is_none() {
-        tracing::warn!(
-            "sessions are kept in this execution environment only (no SESSION_TABLE): \
-             Lambda runs many and ends them at will, so sessions will come and go"
-        );
-    }
-    let sessions = setup::sessions(config).await?;
+    let sessions = SessionManager::from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     let handler = function::handler(app::app(sessions));
     lambda_http::lambda_runtime::run(handler)
         .await

@@ -12,8 +12,11 @@
 //! GET    /admin                -> {"username","groups"}             (needs the ADMIN_GROUP group)
 //! GET    /login                -> 302 to the managed login    (with COGNITO_DOMAIN; ?provider=, ?next=)
 //! GET    /auth/callback        -> 302 to next, with the session cookie; 400 bad state, 401 refused
-//! GET    /logout               -> ends this session, 302 to the domain's /logout
+//! POST   /logout               -> ends this session: 303 to the domain's /logout, or 204
 //! ```
+//!
+//! `POST /sessions`, `/sessions/challenge`, `/login`, `/auth/callback` and `/logout` are the
+//! crate's ready-made `LoginRoutes`; the manager is `SessionManager::from_env`.
 //!
 //! With no AWS configuration it runs on the embedded default: sessions in memory, opaque
 //! tokens, passwords not checked (as in the book). `cargo run --example server`, then follow
@@ -28,25 +31,21 @@
 //! offers "Sign in" through the pool's managed login. `scripts/dev-aws` runs this against
 //! local emulators (`scripts/dev-aws managed` for managed login).
 //!
-//! Environment: `BIND` (default `127.0.0.1:3000`; an address other machines can reach is
-//! refused in the password-less embedded mode unless `ALLOW_INSECURE_DEMO=true`), `RUST_LOG`,
-//! the variables of
-//! `SessionConfig::from_env`, `COGNITO_GLOBAL_SIGN_OUT` (`true`: `DELETE` also signs the
-//! user out of Cognito everywhere), `ADMIN_GROUP` (the group `GET /admin` needs, default
-//! `admins`; Cognito's `cognito:groups`, renewed at each refresh), `COGNITO_CHALLENGE_KEY`
-//! (32 bytes or more, the same on every instance: seals log-in challenge sessions; without
-//! it they are sealed with a key derived from the client secret, or one of this process),
-//! `METRICS` (`true`: `GET /metrics` in Prometheus' text format; needs `--features metrics`),
-//! and the AWS SDK's own (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials).
+//! Environment: the library's (`SessionManager::from_env`: `SESSION_TABLE`, `USER_POOL_ID`,
+//! `CLIENT_ID`, `COGNITO_DOMAIN`, ...; `COGNITO_GLOBAL_SIGN_OUT=true` makes `DELETE` also
+//! sign the user out of Cognito everywhere) and the AWS SDK's own (`AWS_ENDPOINT_URL`,
+//! `AWS_REGION`, credentials); then this example's: `BIND` (default `127.0.0.1:3000`; an
+//! address other machines can reach is refused in the password-less embedded mode unless
+//! `ALLOW_INSECURE_DEMO=true`), `RUST_LOG`, `ADMIN_GROUP` (the group `GET /admin` needs,
+//! default `admins`; Cognito's `cognito:groups`, renewed at each refresh), `METRICS`
+//! (`true`: `GET /metrics` in Prometheus' text format; needs `--features metrics`).
 
 mod app;
-mod login;
 mod metrics;
-mod setup;
 
 use std::net::SocketAddr;
 
-use cognito_session::SessionConfig;
+use cognito_session::SessionManager;
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -75,23 +74,18 @@ async fn run() -> Result<(), String> {
     let addr: SocketAddr = bind
         .parse()
         .map_err(|_| format!("BIND: expected an address like 127.0.0.1:3000, got {bind:?}"))?;
-    let config = SessionConfig::from_env().map_err(|e| e.to_string())?;
+    let sessions = SessionManager::from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     // Without a user pool anyone can log in as anyone: fine on this machine, a hole anywhere
     // else.
     let insecure_demo = std::env::var("ALLOW_INSECURE_DEMO").is_ok_and(|v| v == "true");
-    if config.cognito().is_none() && !addr.ip().is_loopback() && !insecure_demo {
+    if sessions.cognito_settings().is_none() && !addr.ip().is_loopback() && !insecure_demo {
         return Err(format!(
             "BIND: {addr} is reachable from other machines, and without USER_POOL_ID this server \
              logs anyone in without a password; set ALLOW_INSECURE_DEMO=true to listen there anyway"
         ));
     }
-    if config.cognito().is_some() && config.table().is_none() {
-        tracing::warn!(
-            "sessions are kept in this process only (no SESSION_TABLE): they end when it stops, \
-             and other instances behind the same load balancer don't see them"
-        );
-    }
-    let sessions = setup::sessions(config).await?;
     let app = metrics::with_metrics(app::app(sessions))?;
 
     let listener = tokio::net::TcpListener::bind(addr)

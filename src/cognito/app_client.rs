@@ -7,7 +7,8 @@
 
 use super::Cognito;
 use super::idp::{CallError, Denial};
-use crate::{AuthFlow, SessionError};
+use crate::SessionError;
+use crate::cognito::AuthFlow;
 
 /// What [`SessionManager::check_app_client`](crate::SessionManager::check_app_client) found
 /// when it did not find a problem.

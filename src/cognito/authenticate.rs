@@ -73,7 +73,7 @@ impl Cognito {
         now: u64,
     ) -> Result<&'c str, AuthError> {
         let config = check.config();
-        let refreshable = config.refresh_after_expiry.min(config.lifetime);
+        let refreshable = self.settings.refresh_after_expiry.min(config.lifetime);
         if claims.exp.saturating_add(refreshable.as_secs()) <= now {
             // Expired longer ago than a token may still be refreshed (or any session lives):
             // no need to ask the store.
@@ -97,7 +97,7 @@ impl Cognito {
         let refresh_from = verified
             .claims
             .exp
-            .saturating_sub(check.config().refresh_before.as_secs());
+            .saturating_sub(self.settings.refresh_before.as_secs());
         Ok(match record.accepts(&verified.hash, now) {
             TokenMatch::None => return Err(AuthError::not_found()),
             TokenMatch::Previous => Step::Adopt,

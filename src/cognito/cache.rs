@@ -2,7 +2,7 @@
 //! verification, not one per request.
 //!
 //! Only the verification is cached: every request still reads its session (from the store,
-//! or from a [`CachedStore`](crate::CachedStore) at most its ttl old), so a
+//! or from a [`CachedStore`](crate::store::CachedStore) at most its ttl old), so a
 //! session that was ended is refused whatever this cache holds.
 
 use std::hash::BuildHasher;

@@ -3,7 +3,7 @@
 //! challenge session the client echoes back with its answer.
 //!
 //! Cognito's own challenge session is not handed out as it is: it goes to the client inside
-//! an envelope signed (HMAC-SHA256) with the [challenge key](super::CognitoOptions::with_challenge_key),
+//! an envelope signed (HMAC-SHA256) with the [challenge key](super::CognitoSettings::with_challenge_key),
 //! which binds it to the username that logged in and to the app client, and carries an
 //! expiry. An envelope that was altered, has expired, or comes back with another username is
 //! refused as [`SessionError::LogInExpired`] before Cognito is asked.
@@ -21,10 +21,11 @@ use sha2::Sha256;
 
 use super::Cognito;
 use super::idp::{CallError, Denial, IdpError, RawChallenge, Step};
-use super::options::ChallengeKey;
+use super::settings::ChallengeKey;
 use super::start::Source;
+use super::{AuthFlow, CognitoSettings};
 use crate::check::Check;
-use crate::{AuthFlow, CognitoSettings, ConfigError, Secret, SessionError, SessionRecord};
+use crate::{ConfigError, Secret, SessionError, SessionRecord};
 
 /// A challenge Cognito asks during a log-in, by its name in Cognito's API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,7 +104,7 @@ pub struct Challenge {
     pub name: ChallengeName,
     /// The sealed challenge session to hand the client and get back with the answer.
     /// Opaque to the client; valid for the username that logged in only, until the
-    /// [challenge lifetime](super::CognitoOptions::with_challenge_lifetime) is over.
+    /// [challenge lifetime](super::CognitoSettings::with_challenge_lifetime) is over.
     pub session: Secret,
     /// Cognito's challenge parameters for the user, e.g. `CODE_DELIVERY_DESTINATION`
     /// (`+*******1234`), `CODE_DELIVERY_DELIVERY_MEDIUM`, `MFAS_CAN_CHOOSE` (a JSON array
@@ -214,9 +215,9 @@ impl Sealer {
     ) -> Result<Self, ConfigError> {
         let material: Vec<u8> = match (key, &settings.client_secret) {
             (Some(ChallengeKey(key)), _) if key.len() < 32 => {
-                return Err(ConfigError::Invalid(
-                    "the challenge key (super::CognitoOptions::with_challenge_key) must be at least 32 bytes"
-                        .into(),
+                return Err(ConfigError::setting(
+                    "challenge_key",
+                    "must be at least 32 bytes",
                 ));
             }
             (Some(ChallengeKey(key)), _) => key.clone(),
@@ -224,7 +225,7 @@ impl Sealer {
             (None, None) => {
                 let mut random = [0; 32];
                 getrandom::fill(&mut random).map_err(|e| {
-                    ConfigError::Invalid(format!("no random challenge key from the OS: {e}"))
+                    ConfigError::setting("challenge_key", format!("no random key from the OS: {e}"))
                 })?;
                 random.to_vec()
             }

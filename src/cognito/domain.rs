@@ -10,7 +10,8 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::idp::{CallError, IdpError, Tokens};
-use crate::{ManagedLoginSettings, Secret};
+use crate::Secret;
+use crate::cognito::ManagedLoginSettings;
 
 /// The longest token endpoint answer read (Cognito's are a few kilobytes).
 const MAX_ANSWER: usize = 64 * 1024;

@@ -3,8 +3,9 @@
 
 use jsonwebtoken::DecodingKey;
 
-use super::{Cognito, CognitoOptions, Jwks, TokenCache};
-use crate::{CognitoSettings, ConfigError};
+use super::{Cognito, Jwks, TokenCache};
+use crate::ConfigError;
+use crate::cognito::CognitoSettings;
 
 pub(crate) use super::verify::Verifier;
 
@@ -13,19 +14,22 @@ pub(crate) fn verifier(
     settings: &CognitoSettings,
     keys: impl IntoIterator<Item = (String, DecodingKey)>,
 ) -> Verifier {
-    let leeway = CognitoOptions::default().leeway;
-    Verifier::new(settings, leeway, Jwks::fixed(keys), TokenCache::new(0, 0))
+    Verifier::new(
+        settings,
+        settings.leeway,
+        Jwks::fixed(keys),
+        TokenCache::new(0, 0),
+    )
 }
 
 /// The Cognito side of a manager (default options, no token cache) whose verifier knows
 /// `keys`.
 pub(crate) fn cognito(
-    settings: Option<&CognitoSettings>,
+    settings: CognitoSettings,
     client: aws_sdk_cognitoidentityprovider::Client,
     keys: impl IntoIterator<Item = (String, DecodingKey)>,
 ) -> Result<Cognito, ConfigError> {
-    let options = CognitoOptions::default().with_token_cache_capacity(0);
-    let mut cognito = Cognito::new(settings, client, options)?;
+    let mut cognito = Cognito::new(settings.with_token_cache_capacity(0), client)?;
     cognito.verifier = verifier(&cognito.settings, keys);
     Ok(cognito)
 }

@@ -19,8 +19,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::srp::{self, SrpClient};
+use crate::Secret;
+use crate::cognito::CognitoSettings;
 use crate::store::BoxError;
-use crate::{CognitoSettings, Secret};
 
 /// Tokens Cognito handed out.
 pub(crate) struct Tokens {

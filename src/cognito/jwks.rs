@@ -40,7 +40,7 @@ pub(crate) enum KeyError {
     Unavailable(BoxError),
 }
 
-/// Timing of the cache; see [`CognitoOptions`](super::CognitoOptions) for the defaults.
+/// Timing of the cache; see [`CognitoSettings`](super::CognitoSettings) for the defaults.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct JwksTiming {
     pub(crate) timeout: Duration,
@@ -166,6 +166,30 @@ impl Jwks {
             // The sender lives as long as the cache; an error can't happen, and would only
             // mean looking again.
             let _ = done.changed().await;
+        }
+    }
+
+    /// Fetches the keys now, at start, so that the first request needs no fetch; the
+    /// reason when that failed (requests then fetch again, past the failure cooldown).
+    pub(crate) async fn prefetch(&self) -> Result<(), String> {
+        let started = {
+            let mut state = self.state();
+            !std::mem::replace(&mut state.fetching, true)
+        };
+        if started {
+            self.shared.refetch().await;
+        } else {
+            let mut done = self.shared.fetched.subscribe();
+            let _ = done.changed().await;
+        }
+        let state = self.state();
+        match (&state.last_error, state.fetched_at) {
+            (None, Some(_)) => Ok(()),
+            (error, _) => Err(format!(
+                "cannot fetch the pool's keys from {}: {}",
+                self.shared.url,
+                error.as_deref().unwrap_or("no answer")
+            )),
         }
     }
 

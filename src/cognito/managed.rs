@@ -16,7 +16,7 @@ use super::domain::{self, Authorize};
 use super::idp::{CallError, Tokens};
 use super::start::Source;
 use crate::check::Check;
-use crate::managed_login::safe_next;
+use crate::cognito::safe_next;
 use crate::token::{self, Found};
 use crate::{Secret, SessionError, SessionRecord, TokenSource};
 
@@ -68,7 +68,7 @@ impl LoginOptions {
     }
 
     /// Where the browser goes after the log-in: a path on this site; anything else
-    /// becomes `/` (see [`safe_next`](crate::managed_login::safe_next)). Default: `/`.
+    /// becomes `/` (see [`safe_next`](crate::cognito::safe_next)). Default: `/`.
     #[must_use]
     pub fn with_next(mut self, next: impl Into<String>) -> Self {
         self.next = Some(next.into());
@@ -181,7 +181,8 @@ impl Cognito {
     fn managed_domain(&self) -> Result<&domain::Domain, SessionError> {
         self.domain.as_ref().ok_or_else(|| {
             SessionError::Unavailable(
-                "no managed login domain is configured (CognitoSettings::managed_login)".into(),
+                "no managed login domain is configured (CognitoSettings::with_managed_login)"
+                    .into(),
             )
         })
     }

@@ -1,8 +1,11 @@
 //! Cognito access tokens as session tokens: log-in, verification, refresh, log-out.
 //!
-//! With a [`CognitoSettings`] in the [`SessionConfig`](crate::SessionConfig) and a manager made by
-//! [`SessionManager::with_cognito`](crate::SessionManager::with_cognito), the client holds a Cognito access token (as bearer token
-//! or cookie) and the server keeps, per log-in, a [`SessionRecord`] with the refresh token.
+//! With [`CognitoSettings`], one builder for everything Cognito (the pool, its app client,
+//! the managed login, refresh windows, the challenge key and how Cognito is called), and a
+//! manager made by [`SessionManager::with_cognito`](crate::SessionManager::with_cognito) or
+//! [`SessionManager::from_env`](crate::SessionManager::from_env), the client holds a
+//! Cognito access token (as bearer token or cookie) and the server keeps, per log-in, a
+//! [`SessionRecord`] with the refresh token.
 //! On every request:
 //!
 //! 1. the token is [verified](self#verification) against the pool's keys; nothing in it is
@@ -11,7 +14,7 @@
 //!    must hold this token, or the one it replaced within the grace period (that request is
 //!    answered with the current token in `Set-Cookie`);
 //! 3. if the token expired, or expires within
-//!    [`refresh_before`](crate::SessionConfig::with_refresh_before), it is refreshed through Cognito
+//!    [`refresh_before`](CognitoSettings::with_refresh_before), it is refreshed through Cognito
 //!    with the refresh token that never leaves the server; the new token is written to the
 //!    session with a conditional update and sent in `Set-Cookie`, and the request goes on as
 //!    the user.
@@ -19,14 +22,15 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! use cognito_session::{CognitoSettings, CurrentUser, LogIn, MemoryStore, SessionConfig, SessionLayer, SessionManager};
+//! use cognito_session::cognito::{CognitoSettings, LogIn};
+//! use cognito_session::store::MemoryStore;
+//! use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
 //!
 //! let aws = aws_config::load_from_env().await;
-//! let config = SessionConfig::default()
-//!     .with_cognito(Some(CognitoSettings::new("eu-west-1_AbCdEf123", "1example23456789")));
 //! let sessions = SessionManager::with_cognito(
 //!     MemoryStore::new(),
-//!     config,
+//!     SessionConfig::default(),
+//!     CognitoSettings::new("eu-west-1_AbCdEf123", "1example23456789"),
 //!     aws_sdk_cognitoidentityprovider::Client::new(&aws),
 //! )?;
 //!
@@ -37,6 +41,7 @@
 //!     LogIn::Challenge(challenge) => { let _ = (challenge.name, challenge.session); }
 //!     _ => {}
 //! }
+//! // Or take the ready-made routes: `cognito_session::routes::LoginRoutes`.
 //!
 //! async fn me(user: CurrentUser) -> String {
 //!     format!("{} ({:?})", user.username(), user.sub())
@@ -52,7 +57,7 @@
 //!
 //! [`SessionManager::login`](crate::SessionManager::login) uses `USER_PASSWORD_AUTH`, or
 //! `USER_SRP_AUTH` (the password never leaves the server; its `PASSWORD_VERIFIER` challenge
-//! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`](crate::AuthFlow::Srp):
+//! is answered here) when [`CognitoSettings::auth_flow`] is [`AuthFlow::Srp`]:
 //! the app client must allow `ALLOW_USER_PASSWORD_AUTH` or `ALLOW_USER_SRP_AUTH` (else
 //! [`SessionError::FlowNotEnabled`] names the flag;
 //! [`SessionManager::check_app_client`](crate::SessionManager::check_app_client) tells at
@@ -74,15 +79,15 @@
 //! | throttling, 5xx, unreachable | [`SessionError::Unavailable`] | try again shortly |
 //!
 //! The ID token that comes with the access token is not read, unless
-//! [`CognitoOptions::with_id_token_claims`] names claims to keep (`email`, `custom:*`): it
+//! [`CognitoSettings::with_id_token_claims`] names claims to keep (`email`, `custom:*`): it
 //! is then verified too, and those claims join the session's claims.
 //!
 //! # Managed login
 //!
 //! Most user pools sign users in on their own pages (the managed login, or Hosted UI), often
 //! through Google, Apple, Facebook, SAML or OIDC providers, and hand the app an
-//! authorization code. With [`CognitoSettings::managed_login`] set
-//! ([`ManagedLoginSettings`](crate::ManagedLoginSettings): the domain and the callback URL):
+//! authorization code. With [`CognitoSettings::with_managed_login`] set
+//! ([`ManagedLoginSettings`]: the domain and the callback URL):
 //!
 //! ```text
 //!  browser                      app (this crate)                         pool's domain
@@ -108,7 +113,7 @@
 //! ends the session and gives the domain's `/logout` URL.
 //!
 //! The log-in state lives in the browser, sealed with the
-//! [challenge key](CognitoOptions::with_challenge_key): set the same key on every instance
+//! [challenge key](CognitoSettings::with_challenge_key): set the same key on every instance
 //! (or use an app client with a secret), so that any of them can take the callback. Two
 //! log-ins started in two tabs of one browser share the cookie: the older one's callback is
 //! refused as an invalid state, and the user signs in again.
@@ -121,17 +126,17 @@
 //! RS256 only (`none`, HMAC and every other `alg` are refused before any key is looked up);
 //! the signature against the pool's key named by `kid`; `iss` must be one of the pool's
 //! [issuers](CognitoSettings::issuers) (both forms Cognito writes, for the pool's region and
-//! any [replica's](CognitoSettings::extra_regions)),
+//! any [replica's](CognitoSettings::with_extra_regions)),
 //! `token_use` must be `access`, `client_id` the app client or one of
-//! [`extra_client_ids`](CognitoSettings::extra_client_ids); `iat` and `nbf` may not be in
-//! the future by more than the [leeway](CognitoOptions::with_leeway). Tokens longer than
+//! [`extra_client_ids`](CognitoSettings::with_extra_client_ids); `iat` and `nbf` may not be in
+//! the future by more than the [leeway](CognitoSettings::with_leeway). Tokens longer than
 //! 16 KiB are refused unread. An *expired* but otherwise valid token is not refused: it is
 //! how a session whose client was away a while comes back, and it is refreshed if its
 //! session is live (a token that expired longer ago than the session
 //! [lifetime](crate::SessionConfig::with_lifetime) is refused without reading the store).
 //!
 //! The pool's keys are fetched on first use and cached; an unknown `kid` fetches them again,
-//! at most once per [cooldown](CognitoOptions::with_jwks_cooldown), and concurrent misses
+//! at most once per [cooldown](CognitoSettings::with_jwks_cooldown), and concurrent misses
 //! share one fetch. When the keys can't be fetched the answer is 503, not 401: the token may
 //! well be good. Verified tokens are remembered (by hash, until their `exp`), so a token used
 //! for many requests costs one signature check; the session is still read on every request.
@@ -141,8 +146,8 @@
 //! | what happens | answer | the session |
 //! |---|---|---|
 //! | Cognito refuses the refresh token (`NotAuthorizedException`: revoked, global sign-out, expired) | 401, removal cookie | deleted |
-//! | Cognito throttles, fails, is unreachable or slow (see [`with_call_timeout`](CognitoOptions::with_call_timeout)) during a refresh | the request goes on if the token has not expired yet, else 503 | kept, refresh token kept; the next request tries again |
-//! | the store fails while writing refreshed tokens | as above | kept: Cognito does not rotate refresh tokens (unless [rotation](CognitoOptions::with_refresh_token_rotation) is on), so the stored one still works |
+//! | Cognito throttles, fails, is unreachable or slow (see [`with_call_timeout`](CognitoSettings::with_call_timeout)) during a refresh | the request goes on if the token has not expired yet, else 503 | kept, refresh token kept; the next request tries again |
+//! | the store fails while writing refreshed tokens | as above | kept: Cognito does not rotate refresh tokens (unless [rotation](CognitoSettings::with_refresh_token_rotation) is on), so the stored one still works |
 //! | another process refreshed the same session first | the request adopts that process's token (`Set-Cookie`) | one token stored |
 //!
 //! Tokens and refresh tokens are never logged, and Cognito's error messages (which may quote
@@ -158,21 +163,25 @@ pub(crate) mod fixed_keys;
 mod flight;
 mod idp;
 mod jwks;
+mod log_in;
 mod managed;
-mod options;
+mod managed_login;
 mod refresh;
+mod settings;
 pub(crate) mod srp;
 mod start;
 mod verify;
 
 pub use self::app_client::AppClientCheck;
 pub use self::challenge::{Challenge, ChallengeAnswer, ChallengeName};
+pub use self::log_in::LogIn;
 pub use self::managed::{LoggedIn, LoginOptions, LoginRedirect};
-pub use self::options::CognitoOptions;
+pub use self::managed_login::{ManagedLoginSettings, safe_next};
+pub use self::settings::{AuthFlow, CognitoSettings, KeyClaim};
 
 pub(crate) use self::challenge::Outcome;
 
-use crate::{CognitoSettings, ConfigError, KeyClaim, SessionError, SessionRecord};
+use crate::{ConfigError, SessionError, SessionRecord};
 
 use self::cache::TokenCache;
 use self::challenge::Sealer;
@@ -215,68 +224,62 @@ impl std::fmt::Debug for Cognito {
 
 impl Cognito {
     pub(crate) fn new(
-        settings: Option<&CognitoSettings>,
+        settings: CognitoSettings,
         client: aws_sdk_cognitoidentityprovider::Client,
-        options: CognitoOptions,
     ) -> Result<Self, ConfigError> {
-        let settings = settings.cloned().ok_or_else(|| {
-            ConfigError::Invalid(
-                "a Cognito session manager needs CognitoSettings (SessionConfig::with_cognito)"
-                    .into(),
-            )
-        })?;
-        if settings.user_pool_id.is_empty() || settings.client_id.is_empty() {
-            return Err(ConfigError::Invalid(
-                "the Cognito user pool id and client id must be set".into(),
-            ));
+        if settings.user_pool_id.is_empty() {
+            return Err(ConfigError::setting("user_pool_id", "empty"));
+        }
+        if settings.client_id.is_empty() {
+            return Err(ConfigError::setting("client_id", "empty"));
         }
         let jwks_url = settings.jwks_url();
-        jwks::check_url(&jwks_url).map_err(ConfigError::Invalid)?;
-        let http = match options.http {
-            Some(http) => http,
+        jwks::check_url(&jwks_url).map_err(|e| ConfigError::setting("jwks_url", e))?;
+        let http = match &settings.http {
+            Some(http) => http.clone(),
             None => reqwest::Client::builder()
-                .timeout(options.jwks_timeout)
+                .timeout(settings.jwks_timeout)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| ConfigError::Invalid(format!("HTTP client for the JWKS: {e}")))?,
+                .map_err(|e| ConfigError::setting("http_client", e.to_string()))?,
         };
         let jwks = Jwks::new(
             jwks_url,
             http,
             JwksTiming {
-                timeout: options.jwks_timeout,
-                cooldown: options.jwks_cooldown,
-                failure_cooldown: options.jwks_failure_cooldown,
-                max_age: options.jwks_max_age,
-                max_stale: options.jwks_max_stale,
+                timeout: settings.jwks_timeout,
+                cooldown: settings.jwks_cooldown,
+                failure_cooldown: settings.jwks_failure_cooldown,
+                max_age: settings.jwks_max_age,
+                max_stale: settings.jwks_max_stale,
             },
         );
         let verifier = Verifier::new(
             &settings,
-            options.leeway,
+            settings.leeway,
             jwks,
-            TokenCache::new(options.token_cache_capacity, options.token_cache_bytes),
+            TokenCache::new(settings.token_cache_capacity, settings.token_cache_bytes),
         );
         let sealer = Sealer::new(
             &settings,
-            options.challenge_key.as_ref(),
-            options.challenge_lifetime,
+            settings.challenge_key.as_ref(),
+            settings.challenge_lifetime,
         )?;
         let domain = match &settings.managed_login {
             Some(login) => {
-                login.validate().map_err(ConfigError::Invalid)?;
+                login
+                    .validate()
+                    .map_err(|e| ConfigError::setting("managed_login", e))?;
                 let http = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .build()
-                    .map_err(|e| {
-                        ConfigError::Invalid(format!("HTTP client for the managed login: {e}"))
-                    })?;
+                    .map_err(|e| ConfigError::setting("managed_login", e.to_string()))?;
                 Some(domain::Domain::new(
                     login.clone(),
                     &settings.client_id,
                     settings.client_secret.clone(),
                     http,
-                    options.call_timeout,
+                    settings.call_timeout,
                 ))
             }
             None => None,
@@ -284,22 +287,32 @@ impl Cognito {
         let idp = Idp::new(
             client,
             &settings,
-            options.call_timeout,
-            options.refresh_token_rotation,
+            settings.call_timeout,
+            settings.refresh_token_rotation,
         );
         Ok(Self {
-            settings,
             verifier,
             idp,
             domain,
-            flights: Flights::new(options.call_timeout),
+            flights: Flights::new(settings.call_timeout),
             sealer,
-            global_sign_out: options.global_sign_out,
-            id_claims: IdClaimNames::new(options.id_token_claims),
+            global_sign_out: settings.global_sign_out,
+            id_claims: IdClaimNames::new(settings.id_token_claims.clone()),
+            settings,
         })
     }
 
-    /// The session key a verified token names, by the configured claim.
+    /// Fetches the pool's keys now, so that the first request fetches nothing; fails when
+    /// they can't be fetched.
+    pub(crate) async fn prefetch_keys(&self) -> Result<(), String> {
+        self.verifier.prefetch_keys().await
+    }
+
+    /// The settings this side was made with.
+    pub(crate) fn settings(&self) -> &CognitoSettings {
+        &self.settings
+    }
+
     fn key_of<'c>(&self, claims: &'c AccessClaims) -> Option<&'c str> {
         let key = match self.settings.key_claim {
             KeyClaim::OriginJti => claims.origin_jti.as_deref()?,
@@ -354,7 +367,7 @@ impl Cognito {
     }
 
     /// Cognito's `AdminUserGlobalSignOut` of `username`, when
-    /// [enabled](CognitoOptions::with_global_sign_out).
+    /// [enabled](CognitoSettings::with_global_sign_out).
     pub(crate) async fn sign_out_everywhere(&self, username: &str) -> Result<(), SessionError> {
         if !self.global_sign_out {
             return Ok(());
@@ -387,18 +400,16 @@ mod tests {
     }
 
     fn settings() -> CognitoSettings {
-        let mut settings = CognitoSettings::new("us-east-1_x", "client");
-        settings.client_secret = Some(Secret::new("client-secret"));
-        settings
+        CognitoSettings::new("us-east-1_x", "client")
+            .with_client_secret(Secret::new("client-secret"))
     }
 
     #[test]
     fn the_request_path_future_stays_small() {
         // SessionLayer boxes this future for every request; the SDK's futures (refresh) and
         // the key fetch are kilobytes, so they are boxed on their own, off the hot path.
-        let config = SessionConfig::default().with_cognito(Some(settings()));
-        let cognito = Cognito::new(config.cognito(), client(), CognitoOptions::default()).unwrap();
-        let check = Check::new(MemoryStore::new(), config).unwrap();
+        let cognito = Cognito::new(settings(), client()).unwrap();
+        let check = Check::new(MemoryStore::new(), SessionConfig::default()).unwrap();
         let size = std::mem::size_of_val(&cognito.authenticate(&check, "a.b.c"));
         assert!(
             size <= 1024,
@@ -408,15 +419,23 @@ mod tests {
 
     #[test]
     fn a_manager_needs_cognito_settings_and_hides_secrets() {
-        let missing = Cognito::new(None, client(), CognitoOptions::default());
-        assert!(matches!(missing, Err(ConfigError::Invalid(_))));
+        let missing = Cognito::new(CognitoSettings::new("", "client"), client());
+        assert!(matches!(
+            missing,
+            Err(ConfigError::Setting {
+                setting: "user_pool_id",
+                ..
+            })
+        ));
 
-        let mut plain_http = settings();
-        plain_http.jwks_url = Some("http://keys.example/jwks.json".into());
-        let refused = Cognito::new(Some(&plain_http), client(), CognitoOptions::default());
-        assert!(matches!(refused, Err(ConfigError::Invalid(e)) if e.contains("https")));
+        let plain_http = settings().with_jwks_url("http://keys.example/jwks.json");
+        let refused = Cognito::new(plain_http, client());
+        assert!(matches!(
+            refused,
+            Err(ConfigError::Setting { setting: "jwks_url", message }) if message.contains("https")
+        ));
 
-        let cognito = Cognito::new(Some(&settings()), client(), CognitoOptions::default());
+        let cognito = Cognito::new(settings(), client());
         let debug = format!("{:?}", cognito.unwrap());
         assert!(debug.contains("us-east-1_x"), "{debug}");
         assert!(!debug.contains("client-secret"), "{debug}");

@@ -5,8 +5,9 @@ use super::Cognito;
 use super::idp::{IdpError, Tokens};
 use super::verify;
 use crate::check::Check;
+use crate::cognito::KeyClaim;
 use crate::store::StoreError;
-use crate::{AuthError, CognitoTokens, KeyClaim, Secret, SessionError, SessionRecord};
+use crate::{AuthError, CognitoTokens, Secret, SessionError, SessionRecord};
 
 /// Where a new session's tokens came from: it decides what a token that doesn't verify
 /// means, and what else is checked.

@@ -9,7 +9,7 @@
 //!    [`MAX_KID_LEN`] bytes; a `crit` header is refused (we understand no extension);
 //! 3. key: the pool's key with that `kid`, from the [JWKS cache](super::jwks); keys declared
 //!    for another algorithm are not in it;
-//! 4. signature, then `iss` (one of the pool's [issuers](crate::CognitoSettings::issuers)), `token_use` = `access`, `client_id` (the app
+//! 4. signature, then `iss` (one of the pool's [issuers](crate::cognito::CognitoSettings::issuers)), `token_use` = `access`, `client_id` (the app
 //!    client or one of the extra ones), and `iat`/`nbf` not in the future beyond the leeway.
 //!
 //! `exp` is *not* a reason to refuse here: a correctly signed token that expired is how a
@@ -25,7 +25,8 @@ use serde::Deserialize;
 use super::cache::{KeptView, TokenCache};
 use super::jwks::{Jwks, KeyError};
 use crate::AuthError;
-use crate::{Claims, CognitoSettings, InvalidReason, TokenHash};
+use crate::cognito::CognitoSettings;
+use crate::{Claims, InvalidReason, TokenHash};
 
 /// Longest token we look at. Cognito access tokens are about 1 KiB, more with many groups;
 /// a cookie can't hold more than 4 KiB anyway.
@@ -194,6 +195,11 @@ impl Verifier {
             jwks,
             cache,
         }
+    }
+
+    /// Fetches the pool's keys now (see [`Jwks::prefetch`]).
+    pub(crate) async fn prefetch_keys(&self) -> Result<(), String> {
+        self.jwks.prefetch().await
     }
 
     /// The verified claims of `token` at time `now`, and its hash.

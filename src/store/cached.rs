@@ -19,7 +19,8 @@ use crate::SessionRecord;
 /// ```
 /// use std::time::Duration;
 /// use cognito_session::store::CachedStore;
-/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+/// use cognito_session::{SessionConfig, SessionManager};
+/// use cognito_session::store::MemoryStore;
 ///
 /// # // Any store: in production, a `DynamoDbStore`.
 /// let store = CachedStore::new(MemoryStore::new(), Duration::from_secs(5));
@@ -44,14 +45,14 @@ use crate::SessionRecord;
 /// 10,000); entries past their `ttl` are swept at most once per `ttl`, and when the cache is
 /// full, the stale ones go first, then an eighth of the rest if it is still full. The
 /// entries are spread over shards, each with its own lock (split by thread for reading, as
-/// [`MemoryStore`](crate::MemoryStore)'s), so requests on different threads don't wait for
+/// [`MemoryStore`](crate::store::MemoryStore)'s), so requests on different threads don't wait for
 /// one another.
 pub struct CachedStore<S> {
     inner: S,
     ttl: Duration,
     capacity: usize,
     shards: Box<[ShardedLock<Shard>]>,
-    /// The keys are the server's own (see [`MemoryStore`](crate::MemoryStore)): foldhash.
+    /// The keys are the server's own (see [`MemoryStore`](crate::store::MemoryStore)): foldhash.
     hasher: foldhash::fast::RandomState,
     /// Entries in the shards, and places taken for entries about to go in: never more than
     /// `capacity`.

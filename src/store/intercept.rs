@@ -10,7 +10,8 @@
 //!
 //! use async_trait::async_trait;
 //! use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
-//! use cognito_session::{AuthError, MemoryStore, SessionConfig, SessionManager, StoreError};
+//! use cognito_session::{AuthError, SessionConfig, SessionManager};
+//! use cognito_session::store::{MemoryStore, StoreError};
 //!
 //! /// A switch that takes the store down.
 //! #[derive(Default)]

@@ -29,7 +29,8 @@ use crate::SessionRecord;
 /// index.
 ///
 /// ```
-/// use cognito_session::{MemoryStore, SessionConfig, SessionManager};
+/// use cognito_session::{SessionConfig, SessionManager};
+/// use cognito_session::store::MemoryStore;
 ///
 /// let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default());
 /// ```

@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::SessionRecord;
-
-pub mod cached;
+mod cached;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
@@ -22,13 +20,11 @@ pub mod dynamodb;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod intercept;
-pub mod memory;
+mod memory;
 
 pub use self::cached::CachedStore;
-#[cfg(feature = "dynamodb")]
-#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
-pub use self::dynamodb::DynamoDbStore;
 pub use self::memory::MemoryStore;
+pub use crate::session::{CognitoTokens, PreviousToken, SessionRecord, TokenHash};
 
 /// A boxed error from a store's backend.
 pub type BoxError = Box<dyn StdError + Send + Sync>;

@@ -71,7 +71,7 @@ try {
     await expectStatus(page, `Logged in as ${username}`);
     console.log('ok   the session refreshed, and the new token works');
 
-    await page.locator('#sign-out').click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL((url) => url.href === `${base}/`);
     await expectStatus(page, 'Not logged in');
     if (!visited.some((url) => url.startsWith(`${domain}/logout?`))) {

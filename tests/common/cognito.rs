@@ -14,12 +14,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_session::cognito::CognitoOptions;
+use cognito_session::cognito::CognitoSettings;
 use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
-use cognito_session::{
-    CognitoSettings, CurrentUser, MemoryStore, NewSession, SessionConfig, SessionLayer,
-    SessionManager, SessionStore, StoreError, TokenHash,
-};
+use cognito_session::store::{MemoryStore, SessionStore, StoreError, TokenHash};
+use cognito_session::{CurrentUser, NewSession, SessionConfig, SessionLayer, SessionManager};
 use http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -166,22 +164,42 @@ impl Pool {
     /// Settings for this pool: moto serves the keys under the pool id, while tokens name
     /// the real Cognito issuer.
     pub fn settings(&self) -> CognitoSettings {
-        let mut settings = CognitoSettings::new(&self.pool_id, &self.client_id);
-        settings.client_secret = self.client_secret.clone().map(Into::into);
-        settings.jwks_url = Some(format!(
+        let settings = self.settings_for(&self.client_id);
+        match &self.client_secret {
+            Some(secret) => settings.with_client_secret(secret.clone().into()),
+            None => settings,
+        }
+    }
+
+    /// Settings for the app client `client_id` of this pool, without a client secret.
+    pub fn settings_for(&self, client_id: &str) -> CognitoSettings {
+        CognitoSettings::new(&self.pool_id, client_id).with_jwks_url(format!(
             "{}/{}/.well-known/jwks.json",
             self.url, self.pool_id
-        ));
-        settings
+        ))
     }
 
+    /// The session settings the tests start from (the pool's are in
+    /// [`settings`](Self::settings)).
     pub fn config(&self) -> SessionConfig {
-        SessionConfig::default().with_cognito(Some(self.settings()))
+        SessionConfig::default()
     }
 
-    /// A manager on `store` with `config`, short timeouts, using this pool's counted client.
+    /// A manager on `store` with `config` and this pool's [`settings`](Self::settings),
+    /// short timeouts, using this pool's counted client.
     pub fn manager(&self, store: impl SessionStore, config: SessionConfig) -> SessionManager {
-        SessionManager::with_cognito_options(store, config, self.client.clone(), options()).unwrap()
+        self.manager_with(store, config, self.settings())
+    }
+
+    /// A manager on `store` with `config` and `settings` (with [`options`] applied), using
+    /// this pool's counted client.
+    pub fn manager_with(
+        &self,
+        store: impl SessionStore,
+        config: SessionConfig,
+        settings: CognitoSettings,
+    ) -> SessionManager {
+        SessionManager::with_cognito(store, config, options(settings), self.client.clone()).unwrap()
     }
 
     /// A second app client of the pool.
@@ -203,9 +221,9 @@ impl Pool {
     }
 }
 
-/// Options for tests: calls give up after 2 s rather than 5.
-pub fn options() -> CognitoOptions {
-    CognitoOptions::default().with_call_timeout(Duration::from_secs(2))
+/// `settings` with the options for tests: calls give up after 2 s rather than 5.
+pub fn options(settings: CognitoSettings) -> CognitoSettings {
+    settings.with_call_timeout(Duration::from_secs(2))
 }
 
 /// moto's signing key (kid `dummy`), which its JWKS vouches for.

@@ -5,8 +5,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use cognito_session::TableSettings;
 use cognito_session::store::dynamodb::DynamoDbStore;
+use cognito_session::store::dynamodb::TableSettings;
 
 /// A client for an emulator at `url`: static credentials, and a short operation timeout as
 /// the store's docs tell users to set, so an outage is a quick error.

@@ -8,23 +8,25 @@ use std::time::{Duration, Instant};
 
 use super::cognito::Pool;
 
-/// Builds `examples/server.rs` once per test process, and returns the binary's path.
+/// Builds `examples/server` once per test process, and returns the binary's path.
 pub fn server_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--example", "server", "--all-features"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the example server failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-        target.join("debug").join("examples").join("server")
-    })
-    .clone()
+    BIN.get_or_init(|| example_binary("server")).clone()
+}
+
+/// Builds the example `name` (all features) and returns its binary's path.
+pub fn example_binary(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--example", name, "--all-features"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the example {name} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("debug").join("examples").join(name)
 }
 
 /// A free port on 127.0.0.1 (free when asked; the server binds it right after).
@@ -52,7 +54,12 @@ impl ExampleServer {
     /// [`start`](Self::start) on a port chosen beforehand (for URLs that must name it, such
     /// as a managed login's callback).
     pub fn start_on(port: u16, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(server_binary());
+        Self::start_binary_on(&server_binary(), port, env)
+    }
+
+    /// [`start_on`](Self::start_on) for another binary that listens on `BIND`.
+    pub fn start_binary_on(binary: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary);
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

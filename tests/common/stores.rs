@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use cognito_session::StoreError;
+use cognito_session::store::StoreError;
 use cognito_session::store::intercept::{Call, Intercepted, Interceptor};
 
 /// Counts the calls that reach a real store.

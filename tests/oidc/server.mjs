@@ -3,6 +3,7 @@
 // to answer on Cognito's paths with Cognito-shaped tokens.
 //
 //   OIDC_CONFIG='{"port":0,"poolId":"us-east-1_Managed",...}' node tests/oidc/server.mjs
+//   (optional "signingKeyPem" and "signingKid": sign with that key, not a new one)
 //   node tests/oidc/server.mjs '{"port":0,...}'
 //
 // Prints one JSON line on stdout once it listens ({"ready":true,"url","issuer","jwksUrl"});
@@ -24,7 +25,13 @@
 // - an unregistered redirect_uri gets a 400 page here, Cognito's /error page there.
 // - federated users are in no group (Cognito puts them in `<poolId>_<provider>`).
 
-import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomInt,
+  randomUUID,
+} from 'node:crypto';
 
 // oidc-provider prints its notices with console.info, which is stdout: the ready line must
 // be the only thing there.
@@ -113,11 +120,16 @@ let revocations = 0;
 
 // ---- the provider ------------------------------------------------------------------------
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+// A key of its own, or the one `signingKeyPem` / `signingKid` name: a test that signs in
+// through both this domain and moto's API gives it moto's key (kid `dummy`), so that one
+// JWKS, moto's, vouches for the tokens of both, as a pool's one key set does.
+const privateKey = config.signingKeyPem
+  ? createPrivateKey(config.signingKeyPem)
+  : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 // Cognito's key ids are 44 characters of base64.
 const signingKey = {
   ...privateKey.export({ format: 'jwk' }),
-  kid: randomBytes(32).toString('base64'),
+  kid: config.signingKid ?? randomBytes(32).toString('base64'),
   alg: 'RS256',
   use: 'sig',
 };

@@ -347,3 +347,28 @@ async fn oversized_documents_are_refused() {
         other => panic!("expected unavailable, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn a_prefetch_leaves_nothing_for_the_first_request_to_fetch() {
+    let (server, url) = Server::start(document(&[jwk("a", Some("RS256"))]), Duration::ZERO).await;
+    // A cooldown of zero: without the prefetch the look-up below would fetch.
+    let jwks = jwks(url, timing(Duration::ZERO));
+    jwks.prefetch().await.unwrap();
+    assert_eq!(server.hits(), 1);
+    jwks.key("a").await.unwrap();
+    assert_eq!(
+        server.hits(),
+        1,
+        "the first look-up found the prefetched key"
+    );
+
+    server.answer(StatusCode::INTERNAL_SERVER_ERROR, String::new());
+    let down = super::Jwks::new(
+        jwks.shared.url.clone(),
+        reqwest::Client::new(),
+        timing(Duration::ZERO),
+    );
+    let error = down.prefetch().await.unwrap_err();
+    assert!(error.contains("HTTP 500"), "{error}");
+    assert!(error.contains(&jwks.shared.url), "{error}");
+}

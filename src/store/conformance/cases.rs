@@ -306,7 +306,7 @@ pub async fn concurrent_updates_of_one_version_have_exactly_one_winner(store: im
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use cognito_session::MemoryStore;
+/// use cognito_session::store::MemoryStore;
 /// use cognito_session::store::conformance::expired_records_are_dropped_by_the_backend;
 ///
 /// let store = Arc::new(MemoryStore::new());

@@ -1,4 +1,4 @@
-//! The store conformance suite: the contract of [`SessionStore`](crate::SessionStore) as
+//! The store conformance suite: the contract of [`SessionStore`](crate::store::SessionStore) as
 //! tests, the ones this crate's own stores pass (`MemoryStore`, `CachedStore`,
 //! `DynamoDbStore` on DynamoDB Local and on moto), for any other store to run.
 //!
@@ -11,7 +11,7 @@
 //! // tests/store_conformance.rs, with `cognito-session = { version = "0.1", features =
 //! // ["test-util"] }` in [dev-dependencies].
 //! mod memory {
-//!     use cognito_session::MemoryStore;
+//!     use cognito_session::store::MemoryStore;
 //!
 //!     cognito_session::store_conformance!(MemoryStore::new());
 //! }
@@ -19,8 +19,7 @@
 //! mod cached {
 //!     use std::time::Duration;
 //!
-//!     use cognito_session::MemoryStore;
-//!     use cognito_session::store::cached::CachedStore;
+//!     use cognito_session::store::{CachedStore, MemoryStore};
 //!
 //!     // Yours might read `MyStore::connect(&url).await.unwrap()`.
 //!     cognito_session::store_conformance!(
@@ -50,11 +49,11 @@ pub use cases::*;
 /// Writes one `#[test]` per case of the [conformance suite](crate::store::conformance) into
 /// the module it is called in, each on a fresh store from `$store`: an expression evaluated
 /// in an async block once per test, so it may `.await`. The store must implement
-/// [`SessionStore`](crate::SessionStore).
+/// [`SessionStore`](crate::store::SessionStore).
 ///
 /// ```
 /// mod memory {
-///     cognito_session::store_conformance!(cognito_session::MemoryStore::new());
+///     cognito_session::store_conformance!(cognito_session::store::MemoryStore::new());
 /// }
 /// # fn main() {}
 /// ```

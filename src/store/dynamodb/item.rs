@@ -137,7 +137,7 @@ impl DynamoDbStore {
         secret: &Secret,
     ) -> Result<AttributeValue, StoreError> {
         let Some((id, cipher)) = self.ciphers.first() else {
-            if self.table.allow_plaintext_tokens {
+            if self.allow_plaintext_tokens {
                 return Ok(s(secret.expose()));
             }
             return Err(backend_msg(format!(
@@ -173,7 +173,7 @@ impl DynamoDbStore {
     ) -> Result<Option<Secret>, StoreError> {
         let sealed = match fields.0.get(attribute) {
             None => return Ok(None),
-            Some(AttributeValue::S(_)) if !self.table.allow_plaintext_tokens => {
+            Some(AttributeValue::S(_)) if !self.allow_plaintext_tokens => {
                 return Err(malformed(
                     attribute,
                     "is stored in plaintext, and plaintext tokens are not allowed \
@@ -231,7 +231,7 @@ const FORMAT_KEY_ID: u8 = 0xE1;
 
 /// The key that reads values sealed before key ids existed: [`EncryptionKeys::single`]'s.
 ///
-/// [`EncryptionKeys::single`]: crate::EncryptionKeys::single
+/// [`EncryptionKeys::single`]: crate::store::dynamodb::EncryptionKeys::single
 const LEGACY_KEY_ID: u8 = 1;
 
 /// What AES-GCM authenticates along with a token: the value's header (format and key id,
@@ -342,7 +342,7 @@ fn malformed(attribute: &str, problem: &'static str) -> StoreError {
 mod tests {
     use super::super::tests::{full_record, record, store};
     use super::*;
-    use crate::EncryptionKeys;
+    use crate::store::dynamodb::EncryptionKeys;
 
     /// A store without a key that allows plaintext tokens: what earlier versions did by
     /// default.

@@ -5,8 +5,8 @@
 //!
 //! use aws_config::BehaviorVersion;
 //! use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-//! use cognito_session::store::dynamodb::DynamoDbStore;
-//! use cognito_session::{SessionConfig, SessionManager, TableSettings};
+//! use cognito_session::store::dynamodb::{DynamoDbStore, TableSettings};
+//! use cognito_session::{SessionConfig, SessionManager};
 //!
 //! # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -72,7 +72,7 @@
 //!
 //! Every read of a session is a strongly consistent `GetItem` on the table, and every write
 //! is conditional, so two instances racing on one session get the same answer the
-//! [`MemoryStore`](crate::MemoryStore) would give. Expiry is checked on each read: DynamoDB's
+//! [`MemoryStore`](crate::store::MemoryStore) would give. Expiry is checked on each read: DynamoDB's
 //! TTL deletes expired items up to a couple of days late, and until it does they are treated
 //! as absent.
 //!
@@ -147,7 +147,13 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use self::error::sdk_error;
 use self::item::{Item, n, s};
 use super::{SessionStore, StoreError};
-use crate::{ConfigError, EncryptionKeys, SessionRecord, TableSettings};
+use crate::{ConfigError, SessionRecord};
+
+mod encryption;
+mod settings;
+
+pub use self::encryption::EncryptionKeys;
+pub use self::settings::TableSettings;
 
 /// Attribute names of a session item, other than the configurable partition key.
 mod attr {
@@ -208,8 +214,9 @@ pub struct DynamoDbStore {
     client: Client,
     table: TableSettings,
     page_size: Option<i32>,
-    /// [`TableSettings::encryption`] made ready: newest first, the first encrypts.
+    /// The encryption keys made ready: newest first, the first encrypts.
     ciphers: Vec<(u8, Aes256Gcm)>,
+    allow_plaintext_tokens: bool,
 }
 
 impl fmt::Debug for DynamoDbStore {
@@ -245,36 +252,26 @@ impl DynamoDbStore {
         Ok(output.attributes.filter(|old| !old.is_empty()))
     }
 
-    /// A store on `table`, reached through `client`, encrypting with
-    /// [`TableSettings::encryption`] and allowing plaintext tokens as
-    /// [`TableSettings::allow_plaintext_tokens`] says.
+    /// A store on `table`, reached through `client`, with no encryption key and no
+    /// plaintext tokens allowed: opaque sessions work as they are, Cognito sessions need
+    /// [`with_encryption_keys`](Self::with_encryption_keys) (or
+    /// [`with_plaintext_tokens`](Self::with_plaintext_tokens)).
     ///
     /// Give the client a timeout (see [Timeouts](self#timeouts)). DynamoDB is not called
     /// here; [`create_table`](Self::create_table) makes or checks the table.
     ///
-    /// Fails with [`ConfigError::Invalid`] when the partition key has the name of a session
-    /// attribute (`username`, `expires_at`, ...): every item would hold one in place of the
-    /// other.
+    /// Fails with [`ConfigError::Setting`] (`partition_key`) when the partition key has the
+    /// name of a session attribute (`username`, `expires_at`, ...): every item would hold
+    /// one in place of the other.
     pub fn new(client: Client, table: TableSettings) -> Result<Self, ConfigError> {
-        let pk = table.partition_key.as_str();
-        if attr::ALL.contains(&pk) {
-            return Err(ConfigError::Invalid(format!(
-                "partition key {pk:?} is also the name of a session attribute; \
-                 choose another PARTITION_KEY"
-            )));
-        }
-        let mut store = Self {
+        table.validate()?;
+        Ok(Self {
             client,
             table,
             page_size: None,
             ciphers: Vec::new(),
-        };
-        store.ciphers = store
-            .table
-            .encryption
-            .as_ref()
-            .map_or_else(Vec::new, ciphers);
-        Ok(store)
+            allow_plaintext_tokens: false,
+        })
     }
 
     /// How many index entries each `Query` page of [`delete_user`](SessionStore::delete_user)
@@ -282,7 +279,7 @@ impl DynamoDbStore {
     /// page, thousands of sessions. Small pages are mostly useful to test pagination.
     ///
     /// ```no_run
-    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # use cognito_session::store::dynamodb::{DynamoDbStore, TableSettings};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
     /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
     ///     .with_page_size(Some(100));
@@ -295,10 +292,10 @@ impl DynamoDbStore {
 
     /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under `key`, as key
     /// id 1: [`with_encryption_keys`](Self::with_encryption_keys) with
-    /// [`EncryptionKeys::single`]. Default: [`TableSettings::encryption`], none unless set.
+    /// [`EncryptionKeys::single`]. Default: none.
     ///
     /// ```no_run
-    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # use cognito_session::store::dynamodb::{DynamoDbStore, TableSettings};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
     /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
     /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
@@ -311,14 +308,14 @@ impl DynamoDbStore {
 
     /// Encrypts the Cognito access and refresh tokens with AES-256-GCM under the newest of
     /// `keys`, and decrypts with any of them (see [Encryption](self#encryption)). Default:
-    /// [`TableSettings::encryption`], none unless set (`SESSION_ENCRYPTION_KEY`).
+    /// none (`SESSION_ENCRYPTION_KEY` for [`SessionManager::from_env`](crate::SessionManager::from_env)).
     ///
     /// Without keys, Cognito tokens are refused (a [`StoreError::Backend`] on writing or
     /// reading one) unless [`with_plaintext_tokens`](Self::with_plaintext_tokens) allows
     /// them.
     ///
     /// ```no_run
-    /// # use cognito_session::{EncryptionKeys, TableSettings, store::dynamodb::DynamoDbStore};
+    /// # use cognito_session::store::dynamodb::{DynamoDbStore, EncryptionKeys, TableSettings};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
     /// // Rotating: key 2 seals from now on; values sealed under key 1 are still read.
     /// let keys = EncryptionKeys::new([(2, [2; 32]), (1, [1; 32])])?;
@@ -328,18 +325,17 @@ impl DynamoDbStore {
     /// ```
     pub fn with_encryption_keys(mut self, keys: Option<EncryptionKeys>) -> Self {
         self.ciphers = keys.as_ref().map_or_else(Vec::new, ciphers);
-        self.table.encryption = keys;
         self
     }
 
     /// Whether Cognito tokens may be in the table as plaintext: without keys they are then
     /// written so, with keys they are written encrypted but plaintext ones are still read
-    /// (a table written without a key, being migrated). Default:
-    /// [`TableSettings::allow_plaintext_tokens`], `false` unless set
-    /// (`ALLOW_PLAINTEXT_TOKENS`): a plaintext token is a [`StoreError::Backend`].
+    /// (a table written without a key, being migrated). Default `false`
+    /// (`ALLOW_PLAINTEXT_TOKENS` for [`SessionManager::from_env`](crate::SessionManager::from_env)):
+    /// a plaintext token is a [`StoreError::Backend`].
     ///
     /// ```no_run
-    /// # use cognito_session::{TableSettings, store::dynamodb::DynamoDbStore};
+    /// # use cognito_session::store::dynamodb::{DynamoDbStore, TableSettings};
     /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
     /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
     /// // Turning encryption on for a table that holds plaintext tokens: they are read
@@ -350,7 +346,7 @@ impl DynamoDbStore {
     /// # Ok::<(), cognito_session::ConfigError>(())
     /// ```
     pub fn with_plaintext_tokens(mut self, allow: bool) -> Self {
-        self.table.allow_plaintext_tokens = allow;
+        self.allow_plaintext_tokens = allow;
         self
     }
 
@@ -563,7 +559,10 @@ mod tests {
             assert!(
                 matches!(
                     DynamoDbStore::new(client.clone(), table),
-                    Err(ConfigError::Invalid(_))
+                    Err(ConfigError::Setting {
+                        setting: "partition_key",
+                        ..
+                    })
                 ),
                 "{name}"
             );

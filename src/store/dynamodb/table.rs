@@ -61,6 +61,28 @@ impl DynamoDbStore {
         self.enable_ttl().await
     }
 
+    /// Whether the table exists (`DescribeTable`): the start-up check of
+    /// [`SessionManager::from_env`](crate::SessionManager::from_env), which then makes a
+    /// missing one with [`create_table`](Self::create_table).
+    pub(crate) async fn table_exists(&self) -> Result<bool, StoreError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table.name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error("DescribeTable", e)),
+        }
+    }
+
     async fn wait_until_active(&self) -> Result<(), StoreError> {
         let deadline = Instant::now() + ACTIVE_TIMEOUT;
         let mut delay = Duration::from_millis(100);

@@ -22,7 +22,7 @@ use crate::ConfigError;
 /// (`openssl rand -base64 32`). A key without `id:` has id 1, so a single key needs no id:
 ///
 /// ```
-/// use cognito_session::EncryptionKeys;
+/// use cognito_session::store::dynamodb::EncryptionKeys;
 ///
 /// let one: EncryptionKeys = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".parse()?;
 /// assert_eq!(one.ids().collect::<Vec<_>>(), [1]);
@@ -54,11 +54,11 @@ impl EncryptionKeys {
 
     /// Keys with their ids, newest first: the first encrypts, all decrypt.
     ///
-    /// Fails with [`ConfigError::Invalid`] when there is no key, an id is 0 (reserved), or
+    /// Fails with [`ConfigError::Setting`] (`encryption_keys`) when there is no key, an id is 0 (reserved), or
     /// an id is listed twice.
     ///
     /// ```
-    /// use cognito_session::EncryptionKeys;
+    /// use cognito_session::store::dynamodb::EncryptionKeys;
     ///
     /// let keys = EncryptionKeys::new([(2, [2; 32]), (1, [1; 32])])?;
     /// assert_eq!(keys.current_id(), 2);
@@ -67,7 +67,7 @@ impl EncryptionKeys {
     /// ```
     pub fn new(keys: impl IntoIterator<Item = (u8, [u8; 32])>) -> Result<Self, ConfigError> {
         let keys: Vec<_> = keys.into_iter().collect();
-        check(&keys).map_err(ConfigError::Invalid)?;
+        check(&keys).map_err(|e| ConfigError::setting("encryption_keys", e))?;
         Ok(Self { keys })
     }
 

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 /// Where the pool's managed login pages are, and how this app takes part in it
-/// ([`CognitoSettings::managed_login`](crate::CognitoSettings::managed_login)).
+/// ([`CognitoSettings::with_managed_login`](crate::cognito::CognitoSettings::with_managed_login)).
 ///
 /// The app client must list [`redirect_uri`](Self::redirect_uri) among its callback URLs and
 /// [`logout_uri`](Self::logout_uri) among its sign-out URLs, allow the authorization code
 /// grant, and allow the [`scopes`](Self::scopes).
 ///
 /// ```
-/// use cognito_session::ManagedLoginSettings;
+/// use cognito_session::cognito::ManagedLoginSettings;
 ///
 /// let login = ManagedLoginSettings::new(
 ///     "https://myapp.auth.eu-west-1.amazoncognito.com",
@@ -172,7 +172,7 @@ fn origin(url: &str) -> &str {
 /// characters, becomes `/`, so a log-in link can't be made to end on another site.
 ///
 /// ```
-/// use cognito_session::managed_login::safe_next;
+/// use cognito_session::cognito::safe_next;
 ///
 /// assert_eq!(safe_next("/orders?page=2"), "/orders?page=2");
 /// assert_eq!(safe_next("https://evil.example"), "/");

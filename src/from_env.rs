@@ -1,0 +1,700 @@
+//! [`SessionManager::from_env`]: the whole manager from environment variables, its AWS
+//! resources checked at start.
+
+use std::time::Duration;
+
+use crate::env::Env;
+use crate::error::ConfigError;
+use crate::{MemoryStore, SessionConfig, SessionManager};
+
+/// Why [`SessionManager::from_env`] could not build a manager. The message names the
+/// variable at fault and, for an AWS resource, the resource.
+///
+/// ```
+/// use cognito_session::{ConfigError, StartError};
+///
+/// let error = StartError::from(ConfigError::Env { variable: "SESSION_TABLE", message: "x".into() });
+/// assert_eq!(error.to_string(), "SESSION_TABLE: x");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A variable is malformed, or needs another one.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An AWS resource the variables name can't be used: the table can't be reached or
+    /// made, the pool's keys can't be fetched, the app client doesn't allow the log-in flow.
+    #[error("{variable}: {message}")]
+    Aws {
+        /// The variable that names the resource (`SESSION_TABLE`, `USER_POOL_ID`,
+        /// `CLIENT_ID`, `AWS_REGION`).
+        variable: &'static str,
+        /// What is wrong, naming the resource.
+        message: String,
+    },
+}
+
+impl StartError {
+    #[cfg(any(feature = "dynamodb", feature = "cognito"))]
+    fn aws(variable: &'static str, message: impl Into<String>) -> Self {
+        Self::Aws {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything the environment says, read and checked before anything is called.
+#[derive(Debug)]
+pub(crate) struct EnvSettings {
+    pub(crate) config: SessionConfig,
+    #[cfg_attr(not(any(feature = "dynamodb", feature = "cognito")), allow(dead_code))]
+    pub(crate) cache: Option<Duration>,
+    #[cfg(feature = "dynamodb")]
+    pub(crate) table: Option<crate::store::dynamodb::TableSettings>,
+    #[cfg(feature = "dynamodb")]
+    pub(crate) encryption: Option<crate::store::dynamodb::EncryptionKeys>,
+    #[cfg(feature = "dynamodb")]
+    pub(crate) allow_plaintext_tokens: bool,
+    #[cfg(feature = "cognito")]
+    pub(crate) cognito: Option<crate::cognito::CognitoSettings>,
+}
+
+impl EnvSettings {
+    pub(crate) fn read(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let config = SessionConfig::from_env_with(&var)?;
+        let env = Env::new(&var);
+        let cache = env.secs("SESSION_CACHE_SECS")?;
+        #[cfg(not(feature = "dynamodb"))]
+        if env.get("SESSION_TABLE").is_some() {
+            return Err(ConfigError::env(
+                "SESSION_TABLE",
+                "set, but this build has no `dynamodb` feature",
+            ));
+        }
+        #[cfg(not(feature = "cognito"))]
+        if env.get("USER_POOL_ID").is_some() || env.get("CLIENT_ID").is_some() {
+            return Err(ConfigError::env(
+                "USER_POOL_ID",
+                "set, but this build has no `cognito` feature",
+            ));
+        }
+        let settings = Self {
+            config,
+            cache,
+            #[cfg(feature = "dynamodb")]
+            table: crate::store::dynamodb::TableSettings::from_env_with(&var),
+            // Read even without a table, so that a malformed key is reported wherever it is set.
+            #[cfg(feature = "dynamodb")]
+            encryption: env
+                .get("SESSION_ENCRYPTION_KEY")
+                .map(|keys| keys.parse())
+                .transpose()?,
+            #[cfg(feature = "dynamodb")]
+            allow_plaintext_tokens: env.flag("ALLOW_PLAINTEXT_TOKENS")?.unwrap_or(false),
+            #[cfg(feature = "cognito")]
+            cognito: crate::cognito::CognitoSettings::from_env_with(&var)?,
+        };
+        #[cfg(all(feature = "dynamodb", feature = "cognito"))]
+        if settings.table.is_some()
+            && settings.cognito.is_some()
+            && settings.encryption.is_none()
+            && !settings.allow_plaintext_tokens
+        {
+            return Err(ConfigError::env(
+                "SESSION_ENCRYPTION_KEY",
+                "not set, and Cognito sessions in SESSION_TABLE hold each user's access and \
+                 refresh tokens: set it to the base64 of 32 random bytes (`openssl rand \
+                 -base64 32`), or set ALLOW_PLAINTEXT_TOKENS=true to store them in plaintext",
+            ));
+        }
+        Ok(settings)
+    }
+
+    fn uses_aws(&self) -> bool {
+        #[cfg(feature = "dynamodb")]
+        if self.table.is_some() {
+            return true;
+        }
+        #[cfg(feature = "cognito")]
+        if self.cognito.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// The manager, its resources checked: the table (made if missing), the pool's keys
+    /// (kept) and the app client's flows, all at once.
+    async fn build(self) -> Result<SessionManager, StartError> {
+        if !self.uses_aws() {
+            tracing::warn!(
+                "embedded mode: sessions in memory, opaque tokens \
+                 (set SESSION_TABLE for DynamoDB, USER_POOL_ID and CLIENT_ID for Cognito)"
+            );
+            return Ok(SessionManager::new(MemoryStore::new(), self.config)?);
+        }
+        #[cfg(any(feature = "dynamodb", feature = "cognito"))]
+        return self.build_on_aws().await;
+        #[cfg(not(any(feature = "dynamodb", feature = "cognito")))]
+        unreachable!("no AWS settings can be read without the features")
+    }
+
+    #[cfg(any(feature = "dynamodb", feature = "cognito"))]
+    async fn build_on_aws(self) -> Result<SessionManager, StartError> {
+        use std::sync::Arc;
+
+        use crate::SessionStore;
+
+        let aws = aws::config().await;
+        if aws.region().is_none() {
+            return Err(StartError::aws(
+                "AWS_REGION",
+                "not set, and DynamoDB and Cognito need a region",
+            ));
+        }
+        #[cfg(feature = "dynamodb")]
+        let table = match &self.table {
+            Some(table) => {
+                let store = crate::store::dynamodb::DynamoDbStore::new(
+                    aws_sdk_dynamodb::Client::new(&aws),
+                    table.clone(),
+                )?
+                .with_encryption_keys(self.encryption.clone())
+                .with_plaintext_tokens(self.allow_plaintext_tokens);
+                Some(store)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "dynamodb"))]
+        let table: Option<Arc<MemoryStore>> = None;
+
+        let store: Arc<dyn SessionStore> = match (&table, self.cache) {
+            (Some(table), Some(ttl)) => {
+                Arc::new(crate::store::CachedStore::new(table.clone(), ttl))
+            }
+            (Some(table), None) => Arc::new(table.clone()),
+            (None, _) => {
+                tracing::warn!(
+                    "sessions are kept in this process only (no SESSION_TABLE): they end when \
+                     it stops, and other instances behind the same load balancer don't see them"
+                );
+                Arc::new(MemoryStore::new())
+            }
+        };
+        #[cfg(feature = "cognito")]
+        let manager = match self.cognito {
+            Some(cognito) => {
+                tracing::info!(
+                    pool = cognito.user_pool_id(),
+                    client = cognito.client_id(),
+                    "Cognito mode"
+                );
+                SessionManager::with_cognito(
+                    store,
+                    self.config,
+                    cognito,
+                    aws_sdk_cognitoidentityprovider::Client::new(&aws),
+                )?
+            }
+            None => SessionManager::new(store, self.config)?,
+        };
+        #[cfg(not(feature = "cognito"))]
+        let manager = SessionManager::new(store, self.config)?;
+
+        // One round trip's worth of start-up, not three.
+        let (table, keys, client) = tokio::join!(
+            aws::ready_table(table.as_ref()),
+            aws::prefetch_keys(&manager),
+            aws::check_app_client(&manager),
+        );
+        table?;
+        keys?;
+        client?;
+        Ok(manager)
+    }
+}
+
+impl SessionManager {
+    /// The manager the environment asks for, with its AWS resources checked: what a service
+    /// calls once at start.
+    ///
+    /// - Sessions live in memory, or in DynamoDB with `SESSION_TABLE` (the table is made,
+    ///   with its index and TTL, if it is missing), read through a [`CachedStore`]
+    ///   with `SESSION_CACHE_SECS`.
+    /// - With `USER_POOL_ID` and `CLIENT_ID`, sessions are Cognito log-ins
+    ///   ([`CognitoSettings::from_env_with`](crate::cognito::CognitoSettings::from_env_with)
+    ///   lists the variables, managed login included); opaque tokens keep working.
+    /// - The AWS clients come from the AWS SDK's own configuration (`AWS_REGION`,
+    ///   credentials, `AWS_ENDPOINT_URL`), with a 1 s connect and 3 s operation timeout and
+    ///   two attempts, so that an outage is a quick 503 rather than a hung request.
+    ///
+    /// Then, at once: the table is described (and made if missing), the pool's keys are
+    /// fetched and kept (the first request fetches nothing), and the app client is asked
+    /// whether it allows the log-in flow and refreshes (`DescribeUserPoolClient`; when
+    /// the credentials may not ask, a warning, not an error).
+    ///
+    /// | variable | read by |
+    /// |---|---|
+    /// | `SESSION_COOKIE`, `COOKIE_*`, `SESSION_*_SECS`, `ALLOWED_ORIGINS`, `CSRF_PROTECTION` | [`SessionConfig::from_env_with`] |
+    /// | `SESSION_TABLE`, `PARTITION_KEY`, `SESSION_USERNAME_INDEX` | `store::dynamodb::TableSettings::from_env_with` |
+    /// | `SESSION_CACHE_SECS` | a [`CachedStore`] in front of the table |
+    /// | `SESSION_ENCRYPTION_KEY`, `ALLOW_PLAINTEXT_TOKENS` | the table's key ring (`store::dynamodb::EncryptionKeys`); one is needed with a table and a pool |
+    /// | `USER_POOL_ID`, `CLIENT_ID`, `CLIENT_SECRET`, `COGNITO_*`, `OAUTH_*`, `REFRESH_*_SECS` | `cognito::CognitoSettings::from_env_with` |
+    ///
+    /// Errors name the variable at fault, and the AWS resource when one can't be used.
+    ///
+    /// [`CachedStore`]: crate::store::CachedStore
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::get};
+    /// use cognito_session::{CurrentUser, SessionLayer, SessionManager};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sessions = SessionManager::from_env().await?;
+    /// let app: Router = Router::new()
+    ///     .route("/me", get(|user: CurrentUser| async move { user.username().to_owned() }))
+    ///     .layer(SessionLayer::new(sessions));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn from_env() -> Result<Self, StartError> {
+        EnvSettings::read(|name| std::env::var(name).ok())?
+            .build()
+            .await
+    }
+}
+
+/// The calls to AWS at start.
+#[cfg(any(feature = "dynamodb", feature = "cognito"))]
+mod aws {
+    use std::time::Duration;
+
+    use aws_config::BehaviorVersion;
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+
+    use super::StartError;
+    use crate::SessionManager;
+
+    pub(super) async fn config() -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_timeout(Duration::from_secs(3))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await
+    }
+
+    /// The session table, made (with its index and TTL) if it is missing.
+    #[cfg(feature = "dynamodb")]
+    pub(super) async fn ready_table(
+        store: Option<&crate::store::dynamodb::DynamoDbStore>,
+    ) -> Result<(), StartError> {
+        let Some(store) = store else { return Ok(()) };
+        let name = &store.table().name;
+        match store.table_exists().await {
+            Ok(true) => {
+                tracing::info!(table = %name, "using the session table");
+                Ok(())
+            }
+            Ok(false) => {
+                store.create_table().await.map_err(|e| {
+                    StartError::aws(
+                        "SESSION_TABLE",
+                        format!("table {name:?} is missing and could not be created: {e}"),
+                    )
+                })?;
+                tracing::info!(table = %name, "created the session table (with its username index and TTL)");
+                Ok(())
+            }
+            Err(e) => Err(StartError::aws(
+                "SESSION_TABLE",
+                format!("cannot reach DynamoDB to check table {name:?}: {e}"),
+            )),
+        }
+    }
+
+    #[cfg(not(feature = "dynamodb"))]
+    pub(super) async fn ready_table(
+        _: Option<&std::sync::Arc<crate::MemoryStore>>,
+    ) -> Result<(), StartError> {
+        Ok(())
+    }
+
+    /// The pool's keys, fetched into the manager's cache.
+    pub(super) async fn prefetch_keys(manager: &SessionManager) -> Result<(), StartError> {
+        #[cfg(feature = "cognito")]
+        if let Some(cognito) = manager.cognito_side() {
+            cognito
+                .prefetch_keys()
+                .await
+                .map_err(|e| StartError::aws("USER_POOL_ID", e))?;
+        }
+        let _ = manager;
+        Ok(())
+    }
+
+    /// Stops the start when the app client doesn't allow the log-in flow or refreshes,
+    /// naming the flag to enable; goes on with a warning when the credentials can't tell.
+    pub(super) async fn check_app_client(manager: &SessionManager) -> Result<(), StartError> {
+        #[cfg(feature = "cognito")]
+        if let Some(cognito) = manager.cognito_settings() {
+            use crate::SessionError;
+            use crate::cognito::AppClientCheck;
+
+            let flag = cognito.auth_flow().client_flag();
+            return match manager.check_app_client().await {
+                Ok(AppClientCheck::Unknown { reason }) => {
+                    tracing::warn!(%reason, "could not check the app client's authentication flows; it must allow {flag} and ALLOW_REFRESH_TOKEN_AUTH");
+                    Ok(())
+                }
+                Ok(_) => {
+                    tracing::info!(
+                        flow = flag,
+                        "app client allows the log-in flow and refreshes"
+                    );
+                    Ok(())
+                }
+                Err(SessionError::FlowNotEnabled { flag: missing }) => {
+                    let or = if missing == flag {
+                        ", or set COGNITO_AUTH_FLOW to a flow it allows (password or srp)"
+                    } else {
+                        ""
+                    };
+                    Err(StartError::aws(
+                        "CLIENT_ID",
+                        format!(
+                            "the app client {} does not allow {missing}: enable it (user pool → \
+                             App clients → Authentication flows){or}",
+                            cognito.client_id()
+                        ),
+                    ))
+                }
+                Err(SessionError::UnknownAppClient) => Err(StartError::aws(
+                    "CLIENT_ID",
+                    format!(
+                        "the user pool {} has no app client {}",
+                        cognito.user_pool_id(),
+                        cognito.client_id()
+                    ),
+                )),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not check the app client's authentication flows");
+                    Ok(())
+                }
+            };
+        }
+        let _ = manager;
+        Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "dynamodb", feature = "cognito"))]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::cognito::{AuthFlow, KeyClaim};
+    use crate::store::dynamodb::EncryptionKeys;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<EnvSettings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvSettings::read(|name| map.get(name).cloned())
+    }
+
+    fn variable(result: Result<EnvSettings, ConfigError>) -> &'static str {
+        match result {
+            Err(ConfigError::Env { variable, .. }) => variable,
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_environment_is_the_embedded_default() {
+        let config = env(&[]).unwrap();
+        assert!(config.table.is_none());
+        assert!(config.cognito.is_none());
+        assert_eq!(config.cache, None);
+    }
+
+    #[test]
+    fn reads_the_sswahn_variables() {
+        let config = env(&[
+            ("SESSION_TABLE", "sessions"),
+            ("PARTITION_KEY", "sub"),
+            ("USER_POOL_ID", "eu-west-1_abc"),
+            ("CLIENT_ID", "client"),
+            ("CLIENT_SECRET", "shh"),
+            ("SESSION_KEY_CLAIM", "sub"),
+            ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+            ("COOKIE_SECURE", "false"),
+            ("REFRESH_BEFORE_SECS", "3595"),
+            ("REFRESH_AFTER_EXPIRY_SECS", "7200"),
+        ])
+        .unwrap();
+        let table = config.table.unwrap();
+        assert_eq!(
+            (table.name.as_str(), table.partition_key.as_str()),
+            ("sessions", "sub")
+        );
+        assert_eq!(config.cache, None);
+        let cached = env(&[("SESSION_TABLE", "s"), ("SESSION_CACHE_SECS", "5")]).unwrap();
+        assert_eq!(cached.cache, Some(Duration::from_secs(5)));
+        let cognito = config.cognito.unwrap();
+        assert_eq!(cognito.client_id, "client");
+        assert_eq!(cognito.key_claim, KeyClaim::Sub);
+        assert_eq!(
+            cognito.issuer(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+        );
+        assert_eq!(
+            cognito.jwks_url(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+        );
+        assert_eq!(cognito.client_secret.as_ref().unwrap().expose(), "shh");
+        assert!(!config.config.cookie.secure);
+        assert_eq!(cognito.refresh_before, Duration::from_secs(3595));
+        assert_eq!(cognito.refresh_after_expiry, Duration::from_secs(7200));
+    }
+
+    /// The base64 of 32 bytes of 1.
+    const KEY_ONES: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn cognito_on_a_table_needs_a_key_or_an_explicit_plaintext_opt_in() {
+        let base = [
+            ("SESSION_TABLE", "sessions"),
+            ("USER_POOL_ID", "us-east-1_p"),
+            ("CLIENT_ID", "c"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            env(&vars)
+        };
+        match with(&[]) {
+            Err(ConfigError::Env { variable, message }) => {
+                assert_eq!(variable, "SESSION_ENCRYPTION_KEY");
+                assert!(message.contains("ALLOW_PLAINTEXT_TOKENS"), "{message}");
+            }
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+        assert_eq!(
+            variable(with(&[("ALLOW_PLAINTEXT_TOKENS", "false")])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+
+        let keyed = with(&[("SESSION_ENCRYPTION_KEY", KEY_ONES)]).unwrap();
+        assert_eq!(keyed.encryption, Some(EncryptionKeys::single([1; 32])));
+        assert!(
+            !keyed.allow_plaintext_tokens,
+            "plaintext is refused by default"
+        );
+
+        let plain = with(&[("ALLOW_PLAINTEXT_TOKENS", "true")]).unwrap();
+        assert_eq!(plain.encryption, None);
+        assert!(plain.allow_plaintext_tokens);
+
+        let migrating = with(&[
+            ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+            ("ALLOW_PLAINTEXT_TOKENS", "true"),
+        ])
+        .unwrap();
+        assert!(migrating.encryption.is_some() && migrating.allow_plaintext_tokens);
+
+        // Opaque sessions keep only hashes: a table alone needs no key, nor does Cognito
+        // with sessions in memory.
+        assert!(env(&[("SESSION_TABLE", "sessions")]).is_ok());
+        assert!(env(&[("USER_POOL_ID", "us-east-1_p"), ("CLIENT_ID", "c")]).is_ok());
+    }
+
+    #[test]
+    fn encryption_variables_are_checked_wherever_they_are_set() {
+        let rotated = format!(
+            "2:{},1:{KEY_ONES}",
+            "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+        );
+        let config = env(&[
+            ("SESSION_TABLE", "s"),
+            ("SESSION_ENCRYPTION_KEY", rotated.as_str()),
+        ])
+        .unwrap();
+        let keys = config.encryption.unwrap();
+        assert_eq!(keys.ids().collect::<Vec<_>>(), [2, 1]);
+
+        assert_eq!(
+            variable(env(&[("SESSION_ENCRYPTION_KEY", "c2hvcnQ=")])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+        assert_eq!(
+            variable(env(&[
+                ("SESSION_TABLE", "s"),
+                ("SESSION_ENCRYPTION_KEY", "1:abc,")
+            ])),
+            "SESSION_ENCRYPTION_KEY"
+        );
+        assert_eq!(
+            variable(env(&[("ALLOW_PLAINTEXT_TOKENS", "sure")])),
+            "ALLOW_PLAINTEXT_TOKENS"
+        );
+    }
+
+    #[test]
+    fn auth_flow_is_password_unless_srp_is_asked_for() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let flow = |value: Option<&str>| {
+            let mut vars = vec![pool, client];
+            vars.extend(value.map(|v| ("COGNITO_AUTH_FLOW", v)));
+            env(&vars).map(|config| config.cognito.unwrap().auth_flow)
+        };
+        assert_eq!(flow(None).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("")).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("password")).unwrap(), AuthFlow::Password);
+        assert_eq!(flow(Some("srp")).unwrap(), AuthFlow::Srp);
+        assert_eq!(flow(Some(" SRP ")).unwrap(), AuthFlow::Srp);
+        // Cognito's own names for the flows work too.
+        assert_eq!(flow(Some("USER_SRP_AUTH")).unwrap(), AuthFlow::Srp);
+        assert_eq!(
+            flow(Some("USER_PASSWORD_AUTH")).unwrap(),
+            AuthFlow::Password
+        );
+        match flow(Some("custom")) {
+            Err(ConfigError::Env { variable, message }) => {
+                assert_eq!(variable, "COGNITO_AUTH_FLOW");
+                assert!(message.contains("\"custom\""), "{message}");
+            }
+            other => panic!("expected an Env error, got {other:?}"),
+        }
+        assert_eq!(AuthFlow::Password.client_flag(), "ALLOW_USER_PASSWORD_AUTH");
+        assert_eq!(AuthFlow::Srp.client_flag(), "ALLOW_USER_SRP_AUTH");
+    }
+
+    #[test]
+    fn jwks_url_follows_the_endpoint_override_but_the_issuer_does_not() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let via = |endpoint: (&str, &str)| env(&[pool, client, endpoint]).unwrap().cognito.unwrap();
+        let moto = via(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
+        assert_eq!(
+            moto.jwks_url(),
+            "http://127.0.0.1:5000/us-east-1_p/.well-known/jwks.json"
+        );
+        assert_eq!(
+            moto.issuer(),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_p"
+        );
+        let specific = via((
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            "http://127.0.0.1:1",
+        ));
+        assert_eq!(
+            specific.jwks_url(),
+            "http://127.0.0.1:1/us-east-1_p/.well-known/jwks.json"
+        );
+        let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
+        assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
+    }
+
+    #[test]
+    fn extra_regions_are_a_comma_separated_list() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        let none = env(&[pool, client]).unwrap().cognito.unwrap();
+        assert!(none.extra_regions.is_empty());
+        let regions = ("COGNITO_EXTRA_REGIONS", " eu-west-1, ,us-west-2 ");
+        let some = env(&[pool, client, regions]).unwrap().cognito.unwrap();
+        assert_eq!(some.extra_regions, ["eu-west-1", "us-west-2"]);
+        assert_eq!(some.issuers().len(), 6);
+        let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
+        let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
+        assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
+    }
+
+    #[test]
+    fn managed_login_comes_from_cognito_domain() {
+        let pool = ("USER_POOL_ID", "us-east-1_p");
+        let client = ("CLIENT_ID", "c");
+        assert!(
+            env(&[pool, client])
+                .unwrap()
+                .cognito
+                .unwrap()
+                .managed_login
+                .is_none()
+        );
+
+        let domain = (
+            "COGNITO_DOMAIN",
+            "https://app.auth.us-east-1.amazoncognito.com/",
+        );
+        let cognito = env(&[pool, client, domain]).unwrap().cognito.unwrap();
+        let login = cognito.managed_login.unwrap();
+        assert_eq!(
+            login.domain(),
+            "https://app.auth.us-east-1.amazoncognito.com"
+        );
+        assert_eq!(login.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+        assert_eq!(login.scopes(), ["openid", "email"]);
+
+        let scopes = ("OAUTH_SCOPES", "openid  profile");
+        let redirect = ("OAUTH_REDIRECT_URI", "https://a.example/cb");
+        let logout = ("OAUTH_LOGOUT_URI", "https://a.example/bye");
+        let cognito = env(&[pool, client, domain, scopes, redirect, logout]).unwrap();
+        let login = cognito.cognito.unwrap().managed_login.unwrap();
+        assert_eq!(login.scopes(), ["openid", "profile"]);
+        assert_eq!(login.redirect_uri(), "https://a.example/cb");
+        assert_eq!(login.logout_uri(), "https://a.example/bye");
+
+        let plain = ("COGNITO_DOMAIN", "http://auth.example");
+        let err = env(&[pool, client, plain]).unwrap_err().to_string();
+        assert!(err.starts_with("COGNITO_DOMAIN:"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(
+            variable(env(&[("USER_POOL_ID", "us-east-1_x")])),
+            "CLIENT_ID"
+        );
+        assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
+        assert_eq!(
+            variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])),
+            "USER_POOL_ID"
+        );
+        assert_eq!(
+            variable(env(&[("COOKIE_SECURE", "maybe")])),
+            "COOKIE_SECURE"
+        );
+        assert_eq!(
+            variable(env(&[
+                ("USER_POOL_ID", "us-east-1_x"),
+                ("CLIENT_ID", "c"),
+                ("REFRESH_BEFORE_SECS", "-1")
+            ])),
+            "REFRESH_BEFORE_SECS"
+        );
+        assert_eq!(
+            variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])),
+            "SESSION_IDLE_TIMEOUT_SECS"
+        );
+        assert_eq!(
+            variable(env(&[("SESSION_COOKIE", "a;b")])),
+            "SESSION_COOKIE"
+        );
+        assert_eq!(
+            variable(env(&[
+                ("SESSION_COOKIE", "__Host-t"),
+                ("COOKIE_SECURE", "false")
+            ])),
+            "SESSION_COOKIE"
+        );
+    }
+}
