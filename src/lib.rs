@@ -121,7 +121,7 @@
 //! # Pages and APIs
 //!
 //! An API client without a session gets 401 and a JSON error. A browser asking for a page
-//! can instead be sent to the log-in with [`rejection::LoginRedirect`], which the ready-made
+//! can instead be sent to the log-in with [`rejection::RedirectToLogin`], which the ready-made
 //! `GET /login` sends back to the page afterwards.
 //!
 //! # Stores
@@ -225,9 +225,9 @@ pub use from_env::StartError;
 pub use layer::SessionLayer;
 pub use manager::{LoggedOut, SessionManager};
 pub use secret::Secret;
-pub use session::{Claims, NewSession};
+pub use session::Claims;
 pub use token::TokenSource;
-pub use user::CurrentUser;
+pub use user::{CurrentUser, NewSession};
 
 // Short paths inside the crate for types whose public path is in a module.
 #[allow(unused_imports)] // which ones are used depends on the features

@@ -307,18 +307,6 @@ pub(crate) fn refresh(result: Refresh) {
     }
 }
 
-/// Counts a look-up in [`CachedStore`](crate::store::CachedStore)'s memory.
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-#[inline]
-pub(crate) fn cache_lookup(hit: bool) {
-    #[cfg(feature = "metrics")]
-    if hit {
-        ::metrics::counter!(crate::metrics::CACHE_HITS).increment(1);
-    } else {
-        ::metrics::counter!(crate::metrics::CACHE_MISSES).increment(1);
-    }
-}
-
 /// Counts a session created by a log-in (not a rotation's or a refresh's new token).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 #[inline]

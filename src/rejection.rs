@@ -109,7 +109,7 @@ pub trait OnRejection<B>: Clone {
 
     /// The response for `rejection` of `request`, where the layer has the request at hand
     /// (a missing or invalid token). Default: [`on_rejection`](Self::on_rejection).
-    /// [`LoginRedirect`] answers pages with a redirect to the log-in here.
+    /// [`RedirectToLogin`] answers pages with a redirect to the log-in here.
     fn on_request_rejection<T>(&self, rejection: &Rejection, request: &Request<T>) -> Response<B> {
         let _ = request;
         self.on_rejection(rejection)
@@ -183,21 +183,21 @@ impl<B: From<String>> OnRejection<B> for DefaultOnRejection {
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use cognito_session::rejection::LoginRedirect;
+/// use cognito_session::rejection::RedirectToLogin;
 /// use cognito_session::{SessionConfig, SessionLayer, SessionManager, store::MemoryStore};
 ///
 /// let sessions = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
 /// let app: Router = Router::new()
 ///     .route("/account", get(|| async { "your account" }))
-///     .layer(SessionLayer::new(sessions).with_rejection(LoginRedirect::new("/login")));
+///     .layer(SessionLayer::new(sessions).with_rejection(RedirectToLogin::new("/login")));
 /// ```
 #[derive(Clone, Debug)]
-pub struct LoginRedirect<R = DefaultOnRejection> {
+pub struct RedirectToLogin<R = DefaultOnRejection> {
     login: Arc<str>,
     otherwise: R,
 }
 
-impl LoginRedirect {
+impl RedirectToLogin {
     /// Redirects pages to `login` (for example `/login`); answers the rest with
     /// [`DefaultOnRejection`].
     pub fn new(login: impl Into<String>) -> Self {
@@ -208,11 +208,11 @@ impl LoginRedirect {
     }
 }
 
-impl<R> LoginRedirect<R> {
+impl<R> RedirectToLogin<R> {
     /// Answers what is not a page's missing session with `otherwise`. Default:
     /// [`DefaultOnRejection`].
-    pub fn with_otherwise<T>(self, otherwise: T) -> LoginRedirect<T> {
-        LoginRedirect {
+    pub fn with_otherwise<T>(self, otherwise: T) -> RedirectToLogin<T> {
+        RedirectToLogin {
             login: self.login,
             otherwise,
         }
@@ -250,7 +250,7 @@ fn wants_page<T>(request: &Request<T>) -> bool {
         })
 }
 
-impl<B: Default, R: OnRejection<B>> OnRejection<B> for LoginRedirect<R> {
+impl<B: Default, R: OnRejection<B>> OnRejection<B> for RedirectToLogin<R> {
     fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
         self.otherwise.on_rejection(rejection)
     }

@@ -4,9 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use http::HeaderValue;
-
-use crate::{CurrentUser, Secret};
+use crate::Secret;
 
 /// The SHA-256 of a token. The store keeps these, never the token itself.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -443,18 +441,4 @@ mod tests {
             "TokenHash(ba7816bf…)"
         );
     }
-}
-
-/// A session that was just created.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct NewSession {
-    /// The token to give the client (opaque token, or Cognito access token).
-    pub token: Secret,
-    /// Who it belongs to.
-    pub user: CurrentUser,
-    /// A `Set-Cookie` value carrying the token, for clients that use the cookie.
-    pub set_cookie: HeaderValue,
-    /// When the session expires, in epoch seconds.
-    pub expires_at: u64,
 }

@@ -1,11 +1,14 @@
-//! [`CurrentUser`], what the layer hands to the application.
+//! [`CurrentUser`], what the layer hands to the application, and [`NewSession`], what a
+//! log-in hands back.
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::{Claims, SessionRecord};
+use http::HeaderValue;
+
+use crate::{Claims, Secret, SessionRecord};
 
 /// The authenticated user of a request.
 ///
@@ -150,6 +153,20 @@ impl fmt::Debug for CurrentUser {
             .field("scopes", &self.scopes())
             .finish()
     }
+}
+
+/// A session that was just created.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NewSession {
+    /// The token to give the client (opaque token, or Cognito access token).
+    pub token: Secret,
+    /// Who it belongs to.
+    pub user: CurrentUser,
+    /// A `Set-Cookie` value carrying the token, for clients that use the cookie.
+    pub set_cookie: HeaderValue,
+    /// When the session expires, in epoch seconds.
+    pub expires_at: u64,
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! The ready-made log-in routes (`cognito_session::routes::LoginRoutes`) and the page
-//! rejection (`rejection::LoginRedirect`), in process on the embedded store. The Cognito
+//! rejection (`rejection::RedirectToLogin`), in process on the embedded store. The Cognito
 //! side of the same routes runs against moto and oidc-provider in `tests/example_minimal.rs`
 //! and the example server's tests.
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use cognito_session::rejection::LoginRedirect;
+use cognito_session::rejection::RedirectToLogin;
 use cognito_session::routes::LoginRoutes;
 use cognito_session::store::MemoryStore;
 use cognito_session::{CurrentUser, SessionConfig, SessionLayer, SessionManager};
@@ -195,7 +195,7 @@ async fn every_path_can_be_moved() {
 fn page_app(sessions: &SessionManager) -> Router {
     Router::new()
         .route("/account", get(me))
-        .layer(SessionLayer::new(sessions.clone()).with_rejection(LoginRedirect::new("/login")))
+        .layer(SessionLayer::new(sessions.clone()).with_rejection(RedirectToLogin::new("/login")))
 }
 
 fn get_with(path: &str, headers: &[(&str, &str)]) -> Request<Body> {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Weak};
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use hashbrown::HashTable;
 
-use super::verify::{AccessClaims, Verified};
+use super::claims::{AccessClaims, Verified};
 use crate::{SessionRecord, TokenHash};
 
 /// A bounded map from a token to its verified claims and its SHA-256. An entry lives until

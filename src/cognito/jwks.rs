@@ -26,6 +26,9 @@ use tokio::sync::watch;
 
 use crate::store::BoxError;
 
+/// Longest key id we look up. Cognito's are 44 characters.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
 /// Largest JWKS document we read. Cognito's holds two keys in about 1 KiB.
 const MAX_BODY: usize = 64 * 1024;
 /// Most keys we keep from one document.
@@ -342,7 +345,7 @@ fn parse(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, BoxError> {
         let usable = jwk.kty == "RSA"
             && jwk.alg.as_deref().is_none_or(|alg| alg == "RS256")
             && jwk.use_.as_deref().is_none_or(|use_| use_ == "sig");
-        if !usable || jwk.kid.len() > super::verify::MAX_KID_LEN || keys.len() >= MAX_KEYS {
+        if !usable || jwk.kid.len() > MAX_KID_LEN || keys.len() >= MAX_KEYS {
             tracing::debug!(kid = %jwk.kid.chars().take(64).collect::<String>(), "JWKS key skipped");
             continue;
         }

@@ -157,6 +157,7 @@ mod app_client;
 mod authenticate;
 mod cache;
 mod challenge;
+mod claims;
 mod domain;
 #[cfg(feature = "__fuzz")]
 pub(crate) mod fixed_keys;

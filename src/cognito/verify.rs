@@ -6,7 +6,7 @@
 //!    anything else);
 //! 2. header: `alg` is RS256 — `none`, the HMAC family (the "public key as HMAC secret"
 //!    attack) and every other algorithm are refused — and a `kid` of at most
-//!    [`MAX_KID_LEN`] bytes; a `crit` header is refused (we understand no extension);
+//!    [`MAX_KID_LEN`](super::jwks::MAX_KID_LEN) bytes; a `crit` header is refused (we understand no extension);
 //! 3. key: the pool's key with that `kid`, from the [JWKS cache](super::jwks); keys declared
 //!    for another algorithm are not in it;
 //! 4. signature, then `iss` (one of the pool's [issuers](crate::cognito::CognitoSettings::issuers)), `token_use` = `access`, `client_id` (the app
@@ -23,7 +23,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 use super::cache::{KeptView, TokenCache};
-use super::jwks::{Jwks, KeyError};
+pub(crate) use super::claims::{AccessClaims, Verified};
+use super::jwks::{Jwks, KeyError, MAX_KID_LEN};
 use crate::AuthError;
 use crate::cognito::CognitoSettings;
 use crate::{Claims, InvalidReason, TokenHash};
@@ -31,32 +32,6 @@ use crate::{Claims, InvalidReason, TokenHash};
 /// Longest token we look at. Cognito access tokens are about 1 KiB, more with many groups;
 /// a cookie can't hold more than 4 KiB anyway.
 pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
-/// Longest key id we look up. Cognito's are 44 characters.
-pub(crate) const MAX_KID_LEN: usize = 256;
-
-/// A token that passed verification: its claims, and its hash (what sessions store).
-#[derive(Clone)]
-pub(crate) struct Verified {
-    pub(crate) hash: TokenHash,
-    pub(crate) claims: Arc<AccessClaims>,
-}
-
-/// The claims of a verified access token that sessions use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AccessClaims {
-    /// The user's id.
-    pub(crate) sub: String,
-    /// The user's name in the pool: what `SECRET_HASH` is computed over.
-    pub(crate) username: String,
-    /// The app client the token was issued to.
-    pub(crate) client_id: String,
-    /// Id of the log-in, the same for every token refreshed from it.
-    pub(crate) origin_jti: Option<String>,
-    /// When the token expires, epoch seconds.
-    pub(crate) exp: u64,
-    /// Groups, scopes and the other claims about the user, for the session record.
-    pub(crate) claims: Claims,
-}
 
 /// The payload as Cognito writes it; `iss` and `exp` are also checked by `jsonwebtoken`.
 #[derive(Deserialize)]

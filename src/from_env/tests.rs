@@ -1,0 +1,302 @@
+use std::collections::HashMap;
+
+use super::*;
+use crate::cognito::{AuthFlow, KeyClaim};
+use crate::store::dynamodb::EncryptionKeys;
+
+fn env(pairs: &[(&str, &str)]) -> Result<EnvSettings, ConfigError> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    EnvSettings::read(|name| map.get(name).cloned())
+}
+
+fn variable(result: Result<EnvSettings, ConfigError>) -> &'static str {
+    match result {
+        Err(ConfigError::Env { variable, .. }) => variable,
+        other => panic!("expected an Env error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_environment_is_the_embedded_default() {
+    let config = env(&[]).unwrap();
+    assert!(config.table.is_none());
+    assert!(config.cognito.is_none());
+    assert_eq!(config.cache, None);
+}
+
+#[test]
+fn reads_the_sswahn_variables() {
+    let config = env(&[
+        ("SESSION_TABLE", "sessions"),
+        ("PARTITION_KEY", "sub"),
+        ("USER_POOL_ID", "eu-west-1_abc"),
+        ("CLIENT_ID", "client"),
+        ("CLIENT_SECRET", "shh"),
+        ("SESSION_KEY_CLAIM", "sub"),
+        ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+        ("COOKIE_SECURE", "false"),
+        ("REFRESH_BEFORE_SECS", "3595"),
+        ("REFRESH_AFTER_EXPIRY_SECS", "7200"),
+    ])
+    .unwrap();
+    let table = config.table.unwrap();
+    assert_eq!(
+        (table.name.as_str(), table.partition_key.as_str()),
+        ("sessions", "sub")
+    );
+    assert_eq!(config.cache, None);
+    let cached = env(&[("SESSION_TABLE", "s"), ("SESSION_CACHE_SECS", "5")]).unwrap();
+    assert_eq!(cached.cache, Some(Duration::from_secs(5)));
+    let cognito = config.cognito.unwrap();
+    assert_eq!(cognito.client_id, "client");
+    assert_eq!(cognito.key_claim, KeyClaim::Sub);
+    assert_eq!(
+        cognito.issuer(),
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+    );
+    assert_eq!(
+        cognito.jwks_url(),
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+    );
+    assert_eq!(cognito.client_secret.as_ref().unwrap().expose(), "shh");
+    assert!(!config.config.cookie.secure);
+    assert_eq!(cognito.refresh_before, Duration::from_secs(3595));
+    assert_eq!(cognito.refresh_after_expiry, Duration::from_secs(7200));
+}
+
+/// The base64 of 32 bytes of 1.
+const KEY_ONES: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+#[test]
+fn cognito_on_a_table_needs_a_key_or_an_explicit_plaintext_opt_in() {
+    let base = [
+        ("SESSION_TABLE", "sessions"),
+        ("USER_POOL_ID", "us-east-1_p"),
+        ("CLIENT_ID", "c"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = base.to_vec();
+        vars.extend_from_slice(extra);
+        env(&vars)
+    };
+    match with(&[]) {
+        Err(ConfigError::Env { variable, message }) => {
+            assert_eq!(variable, "SESSION_ENCRYPTION_KEY");
+            assert!(message.contains("ALLOW_PLAINTEXT_TOKENS"), "{message}");
+        }
+        other => panic!("expected an Env error, got {other:?}"),
+    }
+    assert_eq!(
+        variable(with(&[("ALLOW_PLAINTEXT_TOKENS", "false")])),
+        "SESSION_ENCRYPTION_KEY"
+    );
+
+    let keyed = with(&[("SESSION_ENCRYPTION_KEY", KEY_ONES)]).unwrap();
+    assert_eq!(keyed.encryption, Some(EncryptionKeys::single([1; 32])));
+    assert!(
+        !keyed.allow_plaintext_tokens,
+        "plaintext is refused by default"
+    );
+
+    let plain = with(&[("ALLOW_PLAINTEXT_TOKENS", "true")]).unwrap();
+    assert_eq!(plain.encryption, None);
+    assert!(plain.allow_plaintext_tokens);
+
+    let migrating = with(&[
+        ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+        ("ALLOW_PLAINTEXT_TOKENS", "true"),
+    ])
+    .unwrap();
+    assert!(migrating.encryption.is_some() && migrating.allow_plaintext_tokens);
+
+    // Opaque sessions keep only hashes: a table alone needs no key, nor does Cognito
+    // with sessions in memory.
+    assert!(env(&[("SESSION_TABLE", "sessions")]).is_ok());
+    assert!(env(&[("USER_POOL_ID", "us-east-1_p"), ("CLIENT_ID", "c")]).is_ok());
+}
+
+#[test]
+fn encryption_variables_are_checked_wherever_they_are_set() {
+    let rotated = format!(
+        "2:{},1:{KEY_ONES}",
+        "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+    );
+    let config = env(&[
+        ("SESSION_TABLE", "s"),
+        ("SESSION_ENCRYPTION_KEY", rotated.as_str()),
+    ])
+    .unwrap();
+    let keys = config.encryption.unwrap();
+    assert_eq!(keys.ids().collect::<Vec<_>>(), [2, 1]);
+
+    assert_eq!(
+        variable(env(&[("SESSION_ENCRYPTION_KEY", "c2hvcnQ=")])),
+        "SESSION_ENCRYPTION_KEY"
+    );
+    assert_eq!(
+        variable(env(&[
+            ("SESSION_TABLE", "s"),
+            ("SESSION_ENCRYPTION_KEY", "1:abc,")
+        ])),
+        "SESSION_ENCRYPTION_KEY"
+    );
+    assert_eq!(
+        variable(env(&[("ALLOW_PLAINTEXT_TOKENS", "sure")])),
+        "ALLOW_PLAINTEXT_TOKENS"
+    );
+}
+
+#[test]
+fn auth_flow_is_password_unless_srp_is_asked_for() {
+    let pool = ("USER_POOL_ID", "us-east-1_p");
+    let client = ("CLIENT_ID", "c");
+    let flow = |value: Option<&str>| {
+        let mut vars = vec![pool, client];
+        vars.extend(value.map(|v| ("COGNITO_AUTH_FLOW", v)));
+        env(&vars).map(|config| config.cognito.unwrap().auth_flow)
+    };
+    assert_eq!(flow(None).unwrap(), AuthFlow::Password);
+    assert_eq!(flow(Some("")).unwrap(), AuthFlow::Password);
+    assert_eq!(flow(Some("password")).unwrap(), AuthFlow::Password);
+    assert_eq!(flow(Some("srp")).unwrap(), AuthFlow::Srp);
+    assert_eq!(flow(Some(" SRP ")).unwrap(), AuthFlow::Srp);
+    // Cognito's own names for the flows work too.
+    assert_eq!(flow(Some("USER_SRP_AUTH")).unwrap(), AuthFlow::Srp);
+    assert_eq!(
+        flow(Some("USER_PASSWORD_AUTH")).unwrap(),
+        AuthFlow::Password
+    );
+    match flow(Some("custom")) {
+        Err(ConfigError::Env { variable, message }) => {
+            assert_eq!(variable, "COGNITO_AUTH_FLOW");
+            assert!(message.contains("\"custom\""), "{message}");
+        }
+        other => panic!("expected an Env error, got {other:?}"),
+    }
+    assert_eq!(AuthFlow::Password.client_flag(), "ALLOW_USER_PASSWORD_AUTH");
+    assert_eq!(AuthFlow::Srp.client_flag(), "ALLOW_USER_SRP_AUTH");
+}
+
+#[test]
+fn jwks_url_follows_the_endpoint_override_but_the_issuer_does_not() {
+    let pool = ("USER_POOL_ID", "us-east-1_p");
+    let client = ("CLIENT_ID", "c");
+    let via = |endpoint: (&str, &str)| env(&[pool, client, endpoint]).unwrap().cognito.unwrap();
+    let moto = via(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/"));
+    assert_eq!(
+        moto.jwks_url(),
+        "http://127.0.0.1:5000/us-east-1_p/.well-known/jwks.json"
+    );
+    assert_eq!(
+        moto.issuer(),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_p"
+    );
+    let specific = via((
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        "http://127.0.0.1:1",
+    ));
+    assert_eq!(
+        specific.jwks_url(),
+        "http://127.0.0.1:1/us-east-1_p/.well-known/jwks.json"
+    );
+    let explicit = via(("COGNITO_JWKS_URL", "https://keys.example/jwks.json"));
+    assert_eq!(explicit.jwks_url(), "https://keys.example/jwks.json");
+}
+
+#[test]
+fn extra_regions_are_a_comma_separated_list() {
+    let pool = ("USER_POOL_ID", "us-east-1_p");
+    let client = ("CLIENT_ID", "c");
+    let none = env(&[pool, client]).unwrap().cognito.unwrap();
+    assert!(none.extra_regions.is_empty());
+    let regions = ("COGNITO_EXTRA_REGIONS", " eu-west-1, ,us-west-2 ");
+    let some = env(&[pool, client, regions]).unwrap().cognito.unwrap();
+    assert_eq!(some.extra_regions, ["eu-west-1", "us-west-2"]);
+    assert_eq!(some.issuers().len(), 6);
+    let home = ("COGNITO_EXTRA_REGIONS", "us-east-1,eu-west-1");
+    let with_home = env(&[pool, client, home]).unwrap().cognito.unwrap();
+    assert_eq!(with_home.issuers().len(), 4, "the pool's own region once");
+}
+
+#[test]
+fn managed_login_comes_from_cognito_domain() {
+    let pool = ("USER_POOL_ID", "us-east-1_p");
+    let client = ("CLIENT_ID", "c");
+    assert!(
+        env(&[pool, client])
+            .unwrap()
+            .cognito
+            .unwrap()
+            .managed_login
+            .is_none()
+    );
+
+    let domain = (
+        "COGNITO_DOMAIN",
+        "https://app.auth.us-east-1.amazoncognito.com/",
+    );
+    let cognito = env(&[pool, client, domain]).unwrap().cognito.unwrap();
+    let login = cognito.managed_login.unwrap();
+    assert_eq!(
+        login.domain(),
+        "https://app.auth.us-east-1.amazoncognito.com"
+    );
+    assert_eq!(login.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+    assert_eq!(login.scopes(), ["openid", "email"]);
+
+    let scopes = ("OAUTH_SCOPES", "openid  profile");
+    let redirect = ("OAUTH_REDIRECT_URI", "https://a.example/cb");
+    let logout = ("OAUTH_LOGOUT_URI", "https://a.example/bye");
+    let cognito = env(&[pool, client, domain, scopes, redirect, logout]).unwrap();
+    let login = cognito.cognito.unwrap().managed_login.unwrap();
+    assert_eq!(login.scopes(), ["openid", "profile"]);
+    assert_eq!(login.redirect_uri(), "https://a.example/cb");
+    assert_eq!(login.logout_uri(), "https://a.example/bye");
+
+    let plain = ("COGNITO_DOMAIN", "http://auth.example");
+    let err = env(&[pool, client, plain]).unwrap_err().to_string();
+    assert!(err.starts_with("COGNITO_DOMAIN:"), "{err}");
+}
+
+#[test]
+fn errors_name_the_variable() {
+    assert_eq!(
+        variable(env(&[("USER_POOL_ID", "us-east-1_x")])),
+        "CLIENT_ID"
+    );
+    assert_eq!(variable(env(&[("CLIENT_ID", "c")])), "USER_POOL_ID");
+    assert_eq!(
+        variable(env(&[("USER_POOL_ID", "nounderscore"), ("CLIENT_ID", "c")])),
+        "USER_POOL_ID"
+    );
+    assert_eq!(
+        variable(env(&[("COOKIE_SECURE", "maybe")])),
+        "COOKIE_SECURE"
+    );
+    assert_eq!(
+        variable(env(&[
+            ("USER_POOL_ID", "us-east-1_x"),
+            ("CLIENT_ID", "c"),
+            ("REFRESH_BEFORE_SECS", "-1")
+        ])),
+        "REFRESH_BEFORE_SECS"
+    );
+    assert_eq!(
+        variable(env(&[("SESSION_IDLE_TIMEOUT_SECS", "1h")])),
+        "SESSION_IDLE_TIMEOUT_SECS"
+    );
+    assert_eq!(
+        variable(env(&[("SESSION_COOKIE", "a;b")])),
+        "SESSION_COOKIE"
+    );
+    assert_eq!(
+        variable(env(&[
+            ("SESSION_COOKIE", "__Host-t"),
+            ("COOKIE_SECURE", "false")
+        ])),
+        "SESSION_COOKIE"
+    );
+}
