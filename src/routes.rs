@@ -162,11 +162,21 @@ impl LoginRoutes {
             return router.with_state(self.manager);
         }
         if self.passwordless {
-            router = router.route(&self.sessions, post(passwordless_log_in));
+            router = router
+                .route(&self.sessions, post(passwordless_log_in))
+                .route(&self.challenge_path(), post(no_challenge));
         }
         router.with_state(self.manager)
     }
 }
+impl LoginRoutes {
+    fn challenge_path(&self) -> String {
+        self.challenge
+            .clone()
+            .unwrap_or_else(|| format!("{}/challenge", self.sessions.trim_end_matches('/')))
+    }
+}
+
 impl<S: Clone + Send + Sync + 'static> From<LoginRoutes> for Router<S> {
     fn from(routes: LoginRoutes) -> Self {
         routes.into_router()
@@ -310,6 +320,21 @@ async fn passwordless_log_in(
             tracing::warn!(error = %e, "could not create a session");
             unavailable()
         }
+    }
+}
+
+/// The challenge route of the password-less demo, which asks none: refused as a log-in is
+/// (another site's, not JSON), else 400. Without it the path would fall through to the
+/// application's own routes.
+async fn no_challenge(
+    State(manager): State<SessionManager>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match log_in_body::<serde_json::Value>(&manager, &uri, &headers, &body, CREDENTIALS) {
+        Ok(_) => error(StatusCode::BAD_REQUEST, "No log-in challenge to answer."),
+        Err(refused) => refused.into_response(),
     }
 }
 

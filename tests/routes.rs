@@ -117,6 +117,15 @@ async fn log_in_asks_for_json_from_this_site() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body, r#"{"error":"Cross-site request refused."}"#);
 
+    // The demo asks no challenges, but its path is refused like a log-in, not left to the
+    // application's routes.
+    let challenge = post_json("/sessions/challenge")
+        .body(Body::from(r#"{"username":"alice","session":"s","code":"1"}"#))
+        .unwrap();
+    let (status, _, body) = send(&demo, challenge).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body, r#"{"error":"No log-in challenge to answer."}"#);
+
     let garbage = post_json("/sessions").body(Body::from("{")).unwrap();
     let (status, _, body) = send(&demo, garbage).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
