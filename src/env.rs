@@ -129,25 +129,31 @@ impl SessionConfig {
     }
 }
 
+/// An environment of `pairs`, for the `from_env_with` tests.
+#[cfg(test)]
+pub(crate) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+/// The variable an [`ConfigError::Env`] names; panics on anything else.
+#[cfg(test)]
+pub(crate) fn variable<T: std::fmt::Debug>(result: Result<T, ConfigError>) -> &'static str {
+    match result {
+        Err(ConfigError::Env { variable, .. }) => variable,
+        other => panic!("expected an Env error, got {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Result<SessionConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        SessionConfig::from_env_with(|name| map.get(name).cloned())
-    }
-
-    fn variable(result: Result<SessionConfig, ConfigError>) -> &'static str {
-        match result {
-            Err(ConfigError::Env { variable, .. }) => variable,
-            other => panic!("expected an Env error, got {other:?}"),
-        }
+        SessionConfig::from_env_with(vars(pairs))
     }
 
     #[test]

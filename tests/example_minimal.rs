@@ -82,6 +82,16 @@ impl Running {
         json(self.browser.get(self.url("/me")).send().await.unwrap()).await
     }
 
+    /// `GET /me` with `token` as a Bearer token.
+    async fn me_with(&self, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.url("/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `POST /logout` as this site's own page sends it.
     async fn log_out(&self) -> reqwest::Response {
         self.browser
@@ -114,13 +124,10 @@ async fn password_log_in_and_out() {
     assert_eq!(status, 200, "{body}");
     let token = body["sessionId"].as_str().unwrap().to_owned();
     assert_eq!(app.me().await, (200, json!({ "username": username })));
-    let bearer = reqwest::Client::new()
-        .get(app.url("/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(bearer).await, (200, json!({ "username": username })));
+    assert_eq!(
+        json(app.me_with(&token).await).await,
+        (200, json!({ "username": username }))
+    );
 
     let wrong = reqwest::Client::new()
         .post(app.url("/sessions"))
@@ -146,12 +153,7 @@ async fn password_log_in_and_out() {
         location(&logged_out)
     );
     assert_eq!(app.me().await.0, 401);
-    let bearer = reqwest::Client::new()
-        .get(app.url("/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let bearer = app.me_with(&token).await;
     assert_eq!(
         bearer.status(),
         StatusCode::UNAUTHORIZED,

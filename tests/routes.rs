@@ -120,7 +120,9 @@ async fn log_in_asks_for_json_from_this_site() {
     // The demo asks no challenges, but its path is refused like a log-in, not left to the
     // application's routes.
     let challenge = post_json("/sessions/challenge")
-        .body(Body::from(r#"{"username":"alice","session":"s","code":"1"}"#))
+        .body(Body::from(
+            r#"{"username":"alice","session":"s","code":"1"}"#,
+        ))
         .unwrap();
     let (status, _, body) = send(&demo, challenge).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

@@ -1,22 +1,10 @@
-use std::collections::HashMap;
-
 use super::*;
 use crate::cognito::{AuthFlow, KeyClaim};
+use crate::env::{variable, vars};
 use crate::store::dynamodb::EncryptionKeys;
 
 fn env(pairs: &[(&str, &str)]) -> Result<EnvSettings, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    EnvSettings::read(|name| map.get(name).cloned())
-}
-
-fn variable(result: Result<EnvSettings, ConfigError>) -> &'static str {
-    match result {
-        Err(ConfigError::Env { variable, .. }) => variable,
-        other => panic!("expected an Env error, got {other:?}"),
-    }
+    EnvSettings::read(vars(pairs))
 }
 
 #[test]
