@@ -201,11 +201,20 @@ impl EnvSettings {
         #[cfg(not(feature = "cognito"))]
         let manager = SessionManager::new(store, self.config)?;
 
-        // One round trip's worth of start-up, not three.
-        let (table, keys, client) = tokio::join!(
-            aws::ready_table(table.as_ref()),
-            aws::prefetch_keys(&manager),
-            aws::check_app_client(&manager),
+        // One round trip's worth of start-up, not three. Each check's time is logged, as
+        // a cold start's cost shows up in no request's span.
+        let started = std::time::Instant::now();
+        let ((table, table_ms), (keys, keys_ms), (client, client_ms)) = tokio::join!(
+            aws::timed(aws::ready_table(table.as_ref())),
+            aws::timed(aws::prefetch_keys(&manager)),
+            aws::timed(aws::check_app_client(&manager)),
+        );
+        tracing::info!(
+            table_ms,
+            keys_ms,
+            client_ms,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "start-up checks done"
         );
         table?;
         keys?;
@@ -275,6 +284,13 @@ mod aws {
 
     use super::StartError;
     use crate::SessionManager;
+
+    /// `check`'s outcome, and how long it took in milliseconds.
+    pub(super) async fn timed<T>(check: impl Future<Output = T>) -> (T, f64) {
+        let started = std::time::Instant::now();
+        let outcome = check.await;
+        (outcome, started.elapsed().as_secs_f64() * 1e3)
+    }
 
     pub(super) async fn config() -> aws_config::SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())

@@ -236,13 +236,22 @@ impl Cognito {
         }
         let jwks_url = settings.jwks_url();
         jwks::check_url(&jwks_url).map_err(|e| ConfigError::setting("jwks_url", e))?;
-        let http = match &settings.http {
-            Some(http) => http.clone(),
-            None => reqwest::Client::builder()
-                .timeout(settings.jwks_timeout)
+        // One client of our own serves the keys and the managed login's domain: each builds
+        // its TLS roots (milliseconds of a cold start), and both bound their calls
+        // themselves and follow no redirect. A client given for the keys may follow
+        // redirects, so the domain keeps one of ours.
+        let own_client = || {
+            reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| ConfigError::setting("http_client", e.to_string()))?,
+                .map_err(|e| ConfigError::setting("http_client", e.to_string()))
+        };
+        let (http, domain_http) = match &settings.http {
+            Some(http) => (http.clone(), None),
+            None => {
+                let own = own_client()?;
+                (own.clone(), Some(own))
+            }
         };
         let jwks = Jwks::new(
             jwks_url,
@@ -271,10 +280,10 @@ impl Cognito {
                 login
                     .validate()
                     .map_err(|e| ConfigError::setting("managed_login", e))?;
-                let http = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| ConfigError::setting("managed_login", e.to_string()))?;
+                let http = match domain_http {
+                    Some(http) => http,
+                    None => own_client()?,
+                };
                 Some(domain::Domain::new(
                     login.clone(),
                     &settings.client_id,

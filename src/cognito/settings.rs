@@ -445,7 +445,8 @@ impl CognitoSettings {
     }
 
     /// The HTTP client that fetches the keys. Default: a new `reqwest` client (rustls, the
-    /// system's roots, no redirects). The [JWKS timeout](Self::with_jwks_timeout) applies
+    /// system's roots, no redirects), which the managed login's calls to the domain share.
+    /// The [JWKS timeout](Self::with_jwks_timeout) applies
     /// whatever the client's own settings, and a redirected answer is refused whatever the
     /// client follows.
     ///
