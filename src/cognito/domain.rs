@@ -28,6 +28,8 @@ pub(super) struct Authorize<'a> {
 /// The app client at its pool's domain.
 pub(super) struct Domain {
     http: reqwest::Client,
+    /// The domain, parsed once.
+    base: Url,
     settings: ManagedLoginSettings,
     client_id: String,
     secret: Option<Secret>,
@@ -68,14 +70,17 @@ impl Domain {
         secret: Option<Secret>,
         http: reqwest::Client,
         timeout: Duration,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, String> {
+        let base = Url::parse(settings.domain())
+            .map_err(|e| format!("managed login domain {:?}: {e}", settings.domain()))?;
+        Ok(Self {
+            base,
             http,
             settings,
             client_id: client_id.to_owned(),
             secret,
             timeout,
-        }
+        })
     }
 
     pub(super) fn settings(&self) -> &ManagedLoginSettings {
@@ -83,9 +88,9 @@ impl Domain {
     }
 
     fn url(&self, path: &str) -> Url {
-        // The domain was checked when the settings were (`ManagedLoginSettings::validate`).
-        Url::parse(&format!("{}{path}", self.settings.domain()))
-            .expect("a validated domain makes valid URLs")
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url
     }
 
     /// Where the browser goes to log in.
@@ -202,7 +207,7 @@ impl Domain {
         // The whole exchange is bounded, the answer's body included, and traced as a
         // Cognito call.
         let exchange = async {
-            let response = request.body(body).send().await?;
+            let mut response = request.body(body).send().await?;
             let status = response.status();
             if response
                 .content_length()
@@ -210,7 +215,15 @@ impl Domain {
             {
                 return Ok((status, None));
             }
-            Ok::<_, reqwest::Error>((status, Some(response.bytes().await?)))
+            // A chunked answer has no length to check first: read no more than the bound.
+            let mut answer = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if answer.len() + chunk.len() > MAX_ANSWER {
+                    return Ok((status, None));
+                }
+                answer.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>((status, Some(answer)))
         };
         let exchange = tokio::time::timeout(self.timeout, exchange);
         let (status, answer) = match crate::observe::cognito_call(operation, exchange).await {
@@ -224,11 +237,8 @@ impl Domain {
         let Some(answer) = answer else {
             return Err(unavailable(operation, "answer too long"));
         };
-        if answer.len() > MAX_ANSWER {
-            return Err(unavailable(operation, "answer too long"));
-        }
         if status.is_success() {
-            return Ok(answer.to_vec());
+            return Ok(answer);
         }
         let error = serde_json::from_slice::<ErrorAnswer>(&answer)
             .ok()
@@ -282,6 +292,7 @@ mod tests {
             reqwest::Client::new(),
             Duration::from_secs(1),
         )
+        .unwrap()
     }
 
     fn query(url: &str) -> Vec<(String, String)> {
@@ -364,5 +375,54 @@ mod tests {
         let debug = format!("{:?}", domain(Some("top-secret")));
         assert!(debug.contains("client-1"), "{debug}");
         assert!(!debug.contains("top-secret"), "{debug}");
+    }
+
+    /// A server on 127.0.0.1 that answers every request with `chunks` chunks of 16 KiB,
+    /// chunked, with no `Content-Length`; its base URL.
+    async fn chunked_server(chunks: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    continue;
+                }
+                let chunk = format!("4000\r\n{}\r\n", "a".repeat(0x4000));
+                for _ in 0..chunks {
+                    if socket.write_all(chunk.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_is_read_no_further_than_the_bound() {
+        let url = chunked_server(64).await;
+        let settings = ManagedLoginSettings::new(&url, "http://127.0.0.1/auth/callback");
+        let domain = Domain::new(
+            settings,
+            "client-1",
+            None,
+            reqwest::Client::new(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        match domain.revoke(&Secret::new("refresh")).await {
+            Err(CallError::Unavailable(e)) => {
+                assert!(e.to_string().contains("answer too long"), "{e}")
+            }
+            Err(_) => panic!("unavailable expected, got another error"),
+            Ok(()) => panic!("a 1 MiB answer was taken"),
+        }
     }
 }

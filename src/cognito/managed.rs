@@ -116,6 +116,15 @@ struct LoginState {
 }
 
 /// `bytes` random bytes from the OS, base64url.
+impl LoginState {
+    /// Where to go after the log-in. Checked again, not trusted to the seal alone: a state
+    /// sealed by another build, or under a key that leaked, must still not send the browser
+    /// off this site.
+    fn next(&self) -> String {
+        safe_next(&self.r).to_owned()
+    }
+}
+
 fn random(bytes: usize) -> Result<String, SessionError> {
     use base64::Engine as _;
     let mut buffer = vec![0; bytes];
@@ -289,7 +298,7 @@ impl Cognito {
             nonce: login.n.as_deref(),
         };
         let (token, record) = self.start_session(check, tokens, source).await?;
-        Ok((token, record, login.r))
+        Ok((token, record, login.next()))
     }
 
     /// A session from tokens of a log-in made elsewhere, verified first.
@@ -342,6 +351,21 @@ impl Cognito {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsealed_next_is_checked_again() {
+        let state = |r: &str| LoginState {
+            s: "s".into(),
+            v: "v".into(),
+            n: None,
+            r: r.into(),
+            e: 0,
+        };
+        assert_eq!(state("/orders?page=2").next(), "/orders?page=2");
+        for off_site in ["//evil.example", "https://evil.example", "/\\evil.example"] {
+            assert_eq!(state(off_site).next(), "/", "{off_site}");
+        }
+    }
 
     #[test]
     fn the_challenge_is_s256_of_the_verifier() {

@@ -129,6 +129,10 @@ impl ManagedLoginSettings {
                 "managed login domain {domain:?}: expected https://{{your-domain}}"
             ));
         };
+        // What the domain's URLs are built on must parse (`http://localhost:abc` doesn't).
+        if let Err(e) = reqwest::Url::parse(domain) {
+            return Err(format!("managed login domain {domain:?}: {e}"));
+        }
         if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
             return Err(format!(
                 "managed login domain {domain:?}: expected a base URL without a path, like https://myapp.auth.us-east-1.amazoncognito.com"
@@ -226,6 +230,12 @@ mod tests {
         assert!(ok("https://x.example/oauth2").unwrap_err().contains("path"));
         assert!(ok("x.example").is_err());
         assert!(ok("https://user@x.example").is_err());
+        assert!(
+            ok("http://localhost:abc")
+                .unwrap_err()
+                .contains("localhost:abc")
+        );
+        assert!(ok("https://x.example:99999").is_err());
 
         let bad_redirect = ManagedLoginSettings::new("https://x.example", "/auth/callback");
         assert!(bad_redirect.validate().unwrap_err().contains("redirect"));

@@ -284,13 +284,16 @@ impl Cognito {
                     Some(http) => http,
                     None => own_client()?,
                 };
-                Some(domain::Domain::new(
-                    login.clone(),
-                    &settings.client_id,
-                    settings.client_secret.clone(),
-                    http,
-                    settings.call_timeout,
-                ))
+                Some(
+                    domain::Domain::new(
+                        login.clone(),
+                        &settings.client_id,
+                        settings.client_secret.clone(),
+                        http,
+                        settings.call_timeout,
+                    )
+                    .map_err(|e| ConfigError::setting("managed_login", e))?,
+                )
             }
             None => None,
         };
