@@ -79,13 +79,29 @@ impl CookieSettings {
     }
 
     /// The cookie that carries a managed log-in's state from the redirect to the callback:
-    /// the session cookie's name with `-login` appended (a `__Host-` prefix stays), its path,
-    /// domain and `Secure`; always `HttpOnly`, and `SameSite=Lax`, since the callback is a
-    /// navigation from the domain's site, on which a `Strict` cookie would not be sent.
+    /// the session cookie's name with `-login` appended, `HttpOnly`, and `SameSite=Lax`,
+    /// since the callback is a navigation from the domain's site, on which a `Strict`
+    /// cookie would not be sent.
+    ///
+    /// It is the session cookie's `Secure`, but never its `Domain`, and over HTTPS it is a
+    /// `__Host-` cookie (so `Path=/`): another host of the domain could otherwise plant a
+    /// state of its own (and log the visitor into its account), or read the PKCE verifier
+    /// and nonce.
     #[cfg(feature = "cognito")]
     pub(crate) fn login_state(&self) -> Self {
+        let base = ["__Host-", "__Secure-"]
+            .iter()
+            .find_map(|prefix| self.name.strip_prefix(prefix))
+            .unwrap_or(&self.name);
+        let name = if self.secure {
+            format!("__Host-{base}-login")
+        } else {
+            format!("{base}-login")
+        };
         Self {
-            name: format!("{}-login", self.name),
+            name,
+            path: "/".into(),
+            domain: None,
             http_only: true,
             same_site: SameSite::Lax,
             ..self.clone()
@@ -151,6 +167,43 @@ mod tests {
         ] {
             assert!(v.contains(part), "{v} lacks {part}");
         }
+    }
+
+    #[cfg(feature = "cognito")]
+    #[test]
+    fn the_log_in_state_cookie_is_a_host_cookie_over_https_and_never_the_domains() {
+        let shared = CookieSettings {
+            domain: Some("example.com".into()),
+            path: "/app".into(),
+            ..CookieSettings::default()
+        };
+        let state = shared.login_state();
+        assert!(state.validate().is_ok(), "browsers keep it");
+        let set = state.set("sealed", Duration::from_secs(600));
+        let set = set.to_str().unwrap();
+        assert!(set.starts_with("__Host-token-login=sealed;"), "{set}");
+        for part in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(set.contains(part), "{set} lacks {part}");
+        }
+        assert!(!set.contains("Domain"), "{set}");
+        let removal = state.removal();
+        assert!(!removal.to_str().unwrap().contains("Domain"));
+
+        let host = CookieSettings {
+            name: "__Host-session".into(),
+            ..CookieSettings::default()
+        };
+        assert_eq!(host.login_state().name, "__Host-session-login");
+
+        // Over plain http (local testing) no __Host- cookie can be set.
+        let plain = CookieSettings {
+            secure: false,
+            domain: Some("example.com".into()),
+            ..CookieSettings::default()
+        };
+        let state = plain.login_state();
+        assert_eq!(state.name, "token-login");
+        assert_eq!(state.domain, None);
     }
 
     #[test]

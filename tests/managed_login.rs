@@ -180,7 +180,8 @@ async fn a_managed_log_in_makes_a_session_like_a_password_log_in() {
     for attribute in ["HttpOnly", "SameSite=Lax", "Max-Age=600"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
-    assert!(cookie.starts_with("token-login="), "{cookie}");
+    // A __Host- cookie: no other host of the domain can plant or read it (issue #24).
+    assert!(cookie.starts_with("__Host-token-login="), "{cookie}");
 
     let logged_in = come_back(&setup, &sessions, &login.url, &login)
         .await
@@ -198,7 +199,7 @@ async fn a_managed_log_in_makes_a_session_like_a_password_log_in() {
             .clear_state_cookie
             .to_str()
             .unwrap()
-            .starts_with("token-login=;"),
+            .starts_with("__Host-token-login=;"),
         "{:?}",
         logged_in.clear_state_cookie
     );
