@@ -288,6 +288,8 @@ struct Credentials {
 }
 
 const CREDENTIALS: &str = r#"Expected a JSON body {"username": "...", "password": "..."}."#;
+const CHALLENGE_ANSWER: &str =
+    r#"Expected a JSON body {"username", "session"} with "newPassword", "code" or "mfaType"."#;
 
 /// 200 `{"sessionId"}` with the cookie.
 fn session_response(session: NewSession) -> Response {
@@ -332,7 +334,7 @@ async fn no_challenge(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match log_in_body::<serde_json::Value>(&manager, &uri, &headers, &body, CREDENTIALS) {
+    match log_in_body::<serde_json::Value>(&manager, &uri, &headers, &body, CHALLENGE_ANSWER) {
         Ok(_) => error(StatusCode::BAD_REQUEST, "No log-in challenge to answer."),
         Err(refused) => refused.into_response(),
     }
@@ -413,11 +415,11 @@ mod cognito {
         headers: HeaderMap,
         body: Bytes,
     ) -> Response {
-        let expected = r#"Expected a JSON body {"username", "session"} with "newPassword", "code" or "mfaType"."#;
-        let body: ChallengeBody = match log_in_body(&manager, &uri, &headers, &body, expected) {
-            Ok(body) => body,
-            Err(refused) => return refused.into_response(),
-        };
+        let body: ChallengeBody =
+            match log_in_body(&manager, &uri, &headers, &body, CHALLENGE_ANSWER) {
+                Ok(body) => body,
+                Err(refused) => return refused.into_response(),
+            };
         if !valid_username(&body.username) {
             return error(StatusCode::BAD_REQUEST, "Invalid username.");
         }

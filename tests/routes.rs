@@ -128,6 +128,16 @@ async fn log_in_asks_for_json_from_this_site() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body, r#"{"error":"No log-in challenge to answer."}"#);
 
+    let garbage = post_json("/sessions/challenge")
+        .body(Body::from("{"))
+        .unwrap();
+    let (status, _, body) = send(&demo, garbage).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("session"),
+        "the challenge body's shape: {body}"
+    );
+
     let garbage = post_json("/sessions").body(Body::from("{")).unwrap();
     let (status, _, body) = send(&demo, garbage).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
