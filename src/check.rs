@@ -132,12 +132,12 @@ impl Check {
     /// Slides the idle expiry of a session due for it ([`Step::Touch`]). Best effort: a failed
     /// touch costs the session at most one interval of idle time, so the request goes on.
     pub(crate) async fn touched(&self, record: &Arc<SessionRecord>, now: u64) -> Authenticated {
-        let expires_at = self.expiry(record.created_at, now);
-        if let Err(e) = self
-            .store
-            .touch(&record.key, record.version, now, expires_at)
-            .await
-        {
+        let touched = SessionRecord {
+            last_seen_at: now,
+            expires_at: self.expiry(record.created_at, now),
+            ..SessionRecord::clone(record)
+        };
+        if let Err(e) = self.store.touch(&touched).await {
             tracing::debug!(error = %e, session = %record.key, "touch skipped");
         }
         Authenticated::as_is(record)

@@ -56,6 +56,8 @@ pub(crate) struct EnvSettings {
     pub(crate) encryption: Option<crate::store::dynamodb::EncryptionKeys>,
     #[cfg(feature = "dynamodb")]
     pub(crate) allow_plaintext_tokens: bool,
+    #[cfg(feature = "dynamodb")]
+    pub(crate) allow_unsigned_rows: bool,
     #[cfg(feature = "cognito")]
     pub(crate) cognito: Option<crate::cognito::CognitoSettings>,
 }
@@ -92,6 +94,8 @@ impl EnvSettings {
                 .transpose()?,
             #[cfg(feature = "dynamodb")]
             allow_plaintext_tokens: env.flag("ALLOW_PLAINTEXT_TOKENS")?.unwrap_or(false),
+            #[cfg(feature = "dynamodb")]
+            allow_unsigned_rows: env.flag("ALLOW_UNSIGNED_ROWS")?.unwrap_or(false),
             #[cfg(feature = "cognito")]
             cognito: crate::cognito::CognitoSettings::from_env_with(&var)?,
         };
@@ -106,6 +110,19 @@ impl EnvSettings {
                 "not set, and Cognito sessions in SESSION_TABLE hold each user's access and \
                  refresh tokens: set it to the base64 of 32 random bytes (`openssl rand \
                  -base64 32`), or set ALLOW_PLAINTEXT_TOKENS=true to store them in plaintext",
+            ));
+        }
+        #[cfg(feature = "dynamodb")]
+        if settings.table.is_some()
+            && settings.encryption.is_none()
+            && !settings.allow_unsigned_rows
+        {
+            return Err(ConfigError::env(
+                "SESSION_ENCRYPTION_KEY",
+                "not set, and it signs every row of SESSION_TABLE, so that whoever can write \
+                 the table but not read the key can't make or change a session: set it to the \
+                 base64 of 32 random bytes (`openssl rand -base64 32`), or set \
+                 ALLOW_UNSIGNED_ROWS=true to trust every row as it is",
             ));
         }
         Ok(settings)
@@ -160,7 +177,8 @@ impl EnvSettings {
                     table.clone(),
                 )?
                 .with_encryption_keys(self.encryption.clone())
-                .with_plaintext_tokens(self.allow_plaintext_tokens);
+                .with_plaintext_tokens(self.allow_plaintext_tokens)
+                .with_unsigned_rows(self.allow_unsigned_rows);
                 Some(store)
             }
             None => None,
@@ -247,7 +265,7 @@ impl SessionManager {
     /// | `SESSION_COOKIE`, `COOKIE_*`, `SESSION_*_SECS`, `ALLOWED_ORIGINS`, `CSRF_PROTECTION` | [`SessionConfig::from_env_with`] |
     /// | `SESSION_TABLE`, `PARTITION_KEY`, `SESSION_USERNAME_INDEX` | `store::dynamodb::TableSettings::from_env_with` |
     /// | `SESSION_CACHE_SECS` | a [`CachedStore`] in front of the table |
-    /// | `SESSION_ENCRYPTION_KEY`, `ALLOW_PLAINTEXT_TOKENS` | the table's key ring (`store::dynamodb::EncryptionKeys`); one is needed with a table and a pool |
+    /// | `SESSION_ENCRYPTION_KEY`, `ALLOW_PLAINTEXT_TOKENS`, `ALLOW_UNSIGNED_ROWS` | the table's key ring (`store::dynamodb::EncryptionKeys`), which signs its rows and seals Cognito's tokens: needed with a table |
     /// | `USER_POOL_ID`, `CLIENT_ID`, `CLIENT_SECRET`, `COGNITO_*`, `OAUTH_*`, `REFRESH_*_SECS` | `cognito::CognitoSettings::from_env_with` |
     ///
     /// Errors name the variable at fault, and the AWS resource when one can't be used.

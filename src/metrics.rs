@@ -14,6 +14,7 @@
 //! | `cognito_session_cache_misses_total` | counter | | requests it could not, which then read the store |
 //! | `cognito_session_sessions_created_total` | counter | `kind`: `opaque`, `cognito` | sessions created by a log-in ([`create`](crate::SessionManager::create), a Cognito log-in); a rotation or a refresh creates none |
 //! | `cognito_session_sessions_deleted_total` | counter | | sessions ended by a log-out: [`delete`](crate::SessionManager::delete), [`delete_user`](crate::SessionManager::delete_user) |
+//! | `cognito_session_rows_refused_total` | counter | `reason`: `unsigned`, `invalid` | session rows the DynamoDB store refused for their MAC (see [Signed rows](crate::store::dynamodb#signed-rows)): a row the store did not write, or one changed since; each is a 401 |
 //!
 //! The `outcome` and `reason` of a request (also the fields of its tracing span):
 //!
@@ -58,9 +59,11 @@ pub const CACHE_MISSES: &str = "cognito_session_cache_misses_total";
 pub const SESSIONS_CREATED: &str = "cognito_session_sessions_created_total";
 /// `cognito_session_sessions_deleted_total`: sessions ended by a log-out.
 pub const SESSIONS_DELETED: &str = "cognito_session_sessions_deleted_total";
+/// `cognito_session_rows_refused_total`: session rows refused for their MAC, by `reason`.
+pub const ROWS_REFUSED: &str = "cognito_session_rows_refused_total";
 
 /// Every metric's name, kind, unit and description: what [`describe`] registers.
-pub const ALL: [(&str, Kind, &str); 10] = [
+pub const ALL: [(&str, Kind, &str); 11] = [
     (
         REQUESTS,
         Kind::Counter,
@@ -110,6 +113,11 @@ pub const ALL: [(&str, Kind, &str); 10] = [
         SESSIONS_DELETED,
         Kind::Counter,
         "Sessions ended by a log-out.",
+    ),
+    (
+        ROWS_REFUSED,
+        Kind::Counter,
+        "Session rows refused for a missing or invalid MAC, by reason.",
     ),
 ];
 

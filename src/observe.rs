@@ -319,6 +319,14 @@ pub(crate) fn session_created(record: &SessionRecord) {
     }
 }
 
+/// Counts session rows a store refused for their MAC (`reason`: `unsigned`, `invalid`).
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn row_refused(reason: &'static str) {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(crate::metrics::ROWS_REFUSED, "reason" => reason).increment(1);
+}
+
 /// Counts sessions ended by a log-out (`delete`, `delete_user`, `sign_out_everywhere`).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 #[inline]
@@ -355,15 +363,8 @@ impl<S: SessionStore> SessionStore for Observed<S> {
         store_call("update", self.0.update(record, expected_version)).await
     }
 
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        let call = self.0.touch(key, version, last_seen_at, expires_at);
-        store_call("touch", call).await
+    async fn touch(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        store_call("touch", self.0.touch(record)).await
     }
 
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {

@@ -116,8 +116,14 @@ fn step(
     now: u64,
     source: TokenSource,
 ) -> Result<Step, AuthError> {
+    // Only a session that was made opaque opens with an opaque token: a Cognito session's
+    // row names the access token it holds, and only that token, verified, opens it.
     let record = record
-        .filter(|r| check.is_live(r, now) && r.accepts(hash, now) == TokenMatch::Current)
+        .filter(|r| {
+            r.cognito.is_none()
+                && check.is_live(r, now)
+                && r.accepts(hash, now) == TokenMatch::Current
+        })
         .ok_or(AuthError::not_found())?;
     if record.successor.is_some() {
         return Ok(Step::Replaced);

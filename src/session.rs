@@ -42,6 +42,12 @@ impl TokenHash {
         Hex(hex)
     }
 
+    /// The hash's bytes.
+    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Parses what [`TokenHash::to_hex`] wrote.
     pub fn from_hex(hex: &str) -> Option<Self> {
         if hex.len() != 64 || !hex.is_ascii() {

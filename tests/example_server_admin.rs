@@ -121,3 +121,97 @@ async fn admin_group_names_the_group_and_other_members_get_403() {
     let anonymous = reqwest::get(format!("{}/admin", server.url)).await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// #24, finding 1: someone who can write the session table but not read
+/// `SESSION_ENCRYPTION_KEY` can't make a session with the groups of their choice, nor raise
+/// a real session's groups. Both answered 200 on `GET /admin` before rows were signed; now
+/// each row is refused (401), counted, and the user's own requests get a 401 as well.
+#[tokio::test]
+async fn rows_written_or_edited_without_the_key_are_no_session() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use cognito_session::store::TokenHash;
+
+    let pool = Pool::new().await;
+    pool.create_group("admins").await;
+    pool.add_user("boss", PASSWORD).await;
+    let env = aws_env(&pool, &[("METRICS", "true".into())]);
+    let table = env
+        .iter()
+        .find(|(k, _)| *k == "SESSION_TABLE")
+        .unwrap()
+        .1
+        .clone();
+    let server = start(&env);
+    let token = log_in(&server.url, "boss").await;
+    assert_eq!(admin(&server.url, &token).await.0, 403, "not an admin");
+    let dynamo = common::dynamo::client(
+        &common::dynamodb_local_url(),
+        "test",
+        Duration::from_secs(30),
+    );
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let n = |v: u64| AttributeValue::N(v.to_string());
+
+    // A row of the writer's own making, for a token of their choosing, as the book's layout
+    // has it.
+    let forged = "forgedforgedforgedforgedforgedforgedforged-";
+    let hash = TokenHash::of(forged).to_hex();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .item("SessionToken", s(&hash))
+        .item("username", s("alice"))
+        .item("token_hash", s(&hash))
+        .item("groups", AttributeValue::L(vec![s("admins")]))
+        .item("created_at", n(now))
+        .item("last_seen_at", n(now))
+        .item("refreshed_at", n(now))
+        .item("expires_at", n(now + 3600))
+        .item("version", n(0))
+        .send()
+        .await
+        .unwrap();
+    let (status, body, _) = admin(&server.url, forged).await;
+    assert_eq!(
+        (status, body),
+        (401, json!({ "error": "Session does not exist." }))
+    );
+
+    // The real session, raised to `admins` in the table.
+    let rows = dynamo.scan().table_name(&table).send().await.unwrap();
+    let mut row = rows
+        .items()
+        .iter()
+        .find(|item| item.get("username") == Some(&s("boss")))
+        .expect("boss's session row")
+        .clone();
+    assert!(row.contains_key("mac"), "every row is signed");
+    row.insert("groups".into(), AttributeValue::L(vec![s("admins")]));
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(row))
+        .send()
+        .await
+        .unwrap();
+    let (status, body, _) = admin(&server.url, &token).await;
+    assert_eq!(
+        (status, body),
+        (401, json!({ "error": "Session does not exist." }))
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["unsigned", "invalid"] {
+        let line = format!("cognito_session_rows_refused_total{{reason=\"{reason}\"}} 1");
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
+}

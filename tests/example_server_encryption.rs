@@ -66,6 +66,14 @@ async fn cognito_on_dynamodb_without_a_key_does_not_start() {
             vec![("ALLOW_PLAINTEXT_TOKENS", "maybe".into())],
             "ALLOW_PLAINTEXT_TOKENS",
         ),
+        // Plaintext tokens allowed, but the rows would be unsigned.
+        (
+            vec![
+                ("SESSION_ENCRYPTION_KEY", String::new()),
+                ("ALLOW_PLAINTEXT_TOKENS", "true".into()),
+            ],
+            "SESSION_ENCRYPTION_KEY",
+        ),
     ] {
         let env = aws_env(&pool, &extra);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -117,6 +125,7 @@ async fn plaintext_only_when_explicitly_allowed() {
         &[
             ("SESSION_ENCRYPTION_KEY", String::new()),
             ("ALLOW_PLAINTEXT_TOKENS", "true".into()),
+            ("ALLOW_UNSIGNED_ROWS", "true".into()),
         ],
     );
     let server = start(&env);
@@ -124,4 +133,5 @@ async fn plaintext_only_when_explicitly_allowed() {
     let item = only_item(&env).await;
     assert_eq!(item.get("access_token"), Some(&AttributeValue::S(token)));
     assert!(item.get("refresh_token").is_some_and(AttributeValue::is_s));
+    assert!(!item.contains_key("mac"), "nothing to sign with");
 }

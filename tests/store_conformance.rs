@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use cognito_session::store::CachedStore;
 use cognito_session::store::conformance::{
@@ -193,6 +194,7 @@ macro_rules! dynamodb_only {
             tokens_are_encrypted_at_rest_and_round_trip,
             an_encrypted_value_copied_to_another_key_does_not_decrypt,
             malformed_items_are_backend_errors,
+            rows_without_a_good_mac_are_no_session,
             a_missing_table_is_a_backend_error,
         );
     };
@@ -333,11 +335,62 @@ async fn malformed_items_are_backend_errors(d: Dynamo) {
         d.raw_put(item).await;
         assert!(is_backend(d.store.load(&key, t).await), "{key}");
     }
-    d.raw_put(HashMap::from([(pk, AttributeValue::S("bare".into()))]))
-        .await;
+    // Signed, but missing what the MAC is checked over.
+    let mut bare = HashMap::from([(pk.clone(), AttributeValue::S("bare".into()))]);
+    bare.insert("mac".into(), template["mac"].clone());
+    d.raw_put(bare).await;
     assert!(is_backend(d.store.load("bare", t).await));
     // The well-formed record next to them is unaffected.
     assert_eq!(d.store.load(&good.key, t).await.unwrap(), Some(good));
+}
+
+/// #24, finding 1: a row whose MAC is missing, truncated, under a key id the ring doesn't
+/// hold, or moved from another row is no session (`load` and `take` answer `None`, not an
+/// error: it is a 401), and every other row is unaffected. With the migration switch an
+/// unsigned row is read, and a bad MAC still isn't.
+async fn rows_without_a_good_mac_are_no_session(d: Dynamo) {
+    let t = now();
+    let good = full_record("walter", t);
+    let other = full_record("xena", t);
+    d.store.create(&good, t).await.unwrap();
+    d.store.create(&other, t).await.unwrap();
+    let template = d.raw_get(&good.key).await.unwrap();
+    let Some(AttributeValue::B(mac)) = template.get("mac") else {
+        panic!("no MAC: {template:?}");
+    };
+    let mac = mac.as_ref().to_vec();
+    let mut relabelled = mac.clone();
+    relabelled[1] = 77;
+    let other_mac = d.raw_get(&other.key).await.unwrap()["mac"].clone();
+    let bytes = |b: Vec<u8>| Some(AttributeValue::B(Blob::new(b)));
+    let cases = [
+        ("missing", None),
+        ("truncated", bytes(mac[..mac.len() - 4].to_vec())),
+        ("other-key-id", bytes(relabelled)),
+        ("moved", Some(other_mac)),
+    ];
+    for (name, value) in cases {
+        let mut item = template.clone();
+        match value {
+            Some(value) => item.insert("mac".into(), value),
+            None => item.remove("mac"),
+        };
+        d.raw_put(item).await;
+        assert_eq!(d.store.load(&good.key, t).await.unwrap(), None, "{name}");
+        let migrating = d.store.clone().with_unsigned_rows(true);
+        let expected = (name == "missing").then(|| good.clone());
+        assert_eq!(
+            migrating.load(&good.key, t).await.unwrap(),
+            expected,
+            "{name}"
+        );
+        // A log-out of such a row removes it, and reports no session.
+        assert_eq!(d.store.take(&good.key).await.unwrap(), None, "{name}");
+        assert_eq!(d.raw_get(&good.key).await, None, "{name}");
+        d.store.create(&good, t).await.unwrap();
+    }
+    assert_eq!(d.store.load(&good.key, t).await.unwrap(), Some(good));
+    assert_eq!(d.store.load(&other.key, t).await.unwrap(), Some(other));
 }
 
 async fn a_missing_table_is_a_backend_error(d: Dynamo) {

@@ -36,7 +36,12 @@ fn reads_the_sswahn_variables() {
         ("sessions", "sub")
     );
     assert_eq!(config.cache, None);
-    let cached = env(&[("SESSION_TABLE", "s"), ("SESSION_CACHE_SECS", "5")]).unwrap();
+    let cached = env(&[
+        ("SESSION_TABLE", "s"),
+        ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+        ("SESSION_CACHE_SECS", "5"),
+    ])
+    .unwrap();
     assert_eq!(cached.cache, Some(Duration::from_secs(5)));
     let cognito = config.cognito.unwrap();
     assert_eq!(cognito.client_id, "client");
@@ -89,9 +94,13 @@ fn cognito_on_a_table_needs_a_key_or_an_explicit_plaintext_opt_in() {
         "plaintext is refused by default"
     );
 
-    let plain = with(&[("ALLOW_PLAINTEXT_TOKENS", "true")]).unwrap();
+    let plain = with(&[
+        ("ALLOW_PLAINTEXT_TOKENS", "true"),
+        ("ALLOW_UNSIGNED_ROWS", "true"),
+    ])
+    .unwrap();
     assert_eq!(plain.encryption, None);
-    assert!(plain.allow_plaintext_tokens);
+    assert!(plain.allow_plaintext_tokens && plain.allow_unsigned_rows);
 
     let migrating = with(&[
         ("SESSION_ENCRYPTION_KEY", KEY_ONES),
@@ -100,10 +109,59 @@ fn cognito_on_a_table_needs_a_key_or_an_explicit_plaintext_opt_in() {
     .unwrap();
     assert!(migrating.encryption.is_some() && migrating.allow_plaintext_tokens);
 
-    // Opaque sessions keep only hashes: a table alone needs no key, nor does Cognito
-    // with sessions in memory.
-    assert!(env(&[("SESSION_TABLE", "sessions")]).is_ok());
+    // Cognito with sessions in memory needs no key.
     assert!(env(&[("USER_POOL_ID", "us-east-1_p"), ("CLIENT_ID", "c")]).is_ok());
+}
+
+#[test]
+fn a_table_needs_a_key_to_sign_its_rows_or_an_explicit_unsigned_opt_in() {
+    match env(&[("SESSION_TABLE", "sessions")]) {
+        Err(ConfigError::Env { variable, message }) => {
+            assert_eq!(variable, "SESSION_ENCRYPTION_KEY");
+            assert!(message.contains("ALLOW_UNSIGNED_ROWS"), "{message}");
+        }
+        other => panic!("expected an Env error, got {other:?}"),
+    }
+    // Plaintext tokens are another opt-in: they don't make rows unsigned.
+    assert_eq!(
+        variable(env(&[
+            ("SESSION_TABLE", "sessions"),
+            ("USER_POOL_ID", "us-east-1_p"),
+            ("CLIENT_ID", "c"),
+            ("ALLOW_PLAINTEXT_TOKENS", "true"),
+        ])),
+        "SESSION_ENCRYPTION_KEY"
+    );
+    let keyed = env(&[
+        ("SESSION_TABLE", "sessions"),
+        ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+    ])
+    .unwrap();
+    assert!(
+        !keyed.allow_unsigned_rows,
+        "unsigned rows are refused by default"
+    );
+    let migrating = env(&[
+        ("SESSION_TABLE", "sessions"),
+        ("SESSION_ENCRYPTION_KEY", KEY_ONES),
+        ("ALLOW_UNSIGNED_ROWS", "true"),
+    ])
+    .unwrap();
+    assert!(migrating.encryption.is_some() && migrating.allow_unsigned_rows);
+    assert!(
+        env(&[
+            ("SESSION_TABLE", "sessions"),
+            ("ALLOW_UNSIGNED_ROWS", "true")
+        ])
+        .is_ok()
+    );
+    assert_eq!(
+        variable(env(&[
+            ("SESSION_TABLE", "s"),
+            ("ALLOW_UNSIGNED_ROWS", "maybe")
+        ])),
+        "ALLOW_UNSIGNED_ROWS"
+    );
 }
 
 #[test]

@@ -340,24 +340,16 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
         result
     }
 
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .inner
-            .touch(key, version, last_seen_at, expires_at)
-            .await;
+    async fn touch(&self, touched: &SessionRecord) -> Result<(), StoreError> {
+        let result = self.inner.touch(touched).await;
+        let key = touched.key.as_str();
         let hash = self.hash(key);
         let mut shard = write(self.shard(hash));
         match (&result, shard.find_mut(hash, |e| e.record.key == key)) {
-            (Ok(()), Some(entry)) if entry.record.version == version => {
+            (Ok(()), Some(entry)) if entry.record.version == touched.version => {
                 let record = Arc::make_mut(&mut entry.record);
-                record.last_seen_at = last_seen_at;
-                record.expires_at = expires_at;
+                record.last_seen_at = touched.last_seen_at;
+                record.expires_at = touched.expires_at;
             }
             (Ok(()), None) => {}
             _ => {

@@ -71,14 +71,9 @@ pub enum Call<'a> {
     },
     /// [`SessionStore::touch`].
     Touch {
-        /// The session key.
-        key: &'a str,
-        /// The version the stored record must still have.
-        version: u64,
-        /// The new `last_seen_at`.
-        last_seen_at: u64,
-        /// The new `expires_at`.
-        expires_at: u64,
+        /// The record with its new `last_seen_at` and `expires_at`, at the version the
+        /// stored record must still have.
+        record: &'a SessionRecord,
     },
     /// [`SessionStore::take`] (which [`SessionStore::delete`] calls).
     Delete {
@@ -205,21 +200,9 @@ impl<S: SessionStore, I: Interceptor> SessionStore for Intercepted<S, I> {
             .await
     }
 
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        let call = Call::Touch {
-            key,
-            version,
-            last_seen_at,
-            expires_at,
-        };
-        let op = self.inner.touch(key, version, last_seen_at, expires_at);
-        self.around(call, op).await
+    async fn touch(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        self.around(Call::Touch { record }, self.inner.touch(record))
+            .await
     }
 
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {

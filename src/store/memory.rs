@@ -399,21 +399,15 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
+    async fn touch(&self, touched: &SessionRecord) -> Result<(), StoreError> {
         // Neither the key nor the user changes: the index is left alone.
-        let hash = self.hash(key);
+        let hash = self.hash(&touched.key);
         let mut shard = self.write(Self::shard_of(hash));
-        match shard.find_mut(hash, |r| r.key == key) {
-            Some(record) if record.version == version => {
+        match shard.find_mut(hash, |r| r.key == touched.key) {
+            Some(record) if record.version == touched.version => {
                 let record = Arc::make_mut(record);
-                record.last_seen_at = last_seen_at;
-                record.expires_at = expires_at;
+                record.last_seen_at = touched.last_seen_at;
+                record.expires_at = touched.expires_at;
                 Ok(())
             }
             _ => Err(StoreError::Conflict),

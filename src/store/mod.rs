@@ -100,16 +100,15 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn update(&self, record: &SessionRecord, expected_version: u64)
     -> Result<(), StoreError>;
 
-    /// Sets `last_seen_at` and `expires_at` of the record if its version is still `version`,
-    /// without changing the version (a touch must not make a concurrent refresh lose).
-    /// [`StoreError::Conflict`] if the record changed or is gone.
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError>;
+    /// Sets `last_seen_at` and `expires_at` of the record under `record.key` to `record`'s, if
+    /// its version is still `record.version`, without changing the version (a touch must not
+    /// make a concurrent refresh lose). [`StoreError::Conflict`] if the record changed or is
+    /// gone.
+    ///
+    /// `record` is the record as read, with those two times changed: every other field is
+    /// what the store holds at that version. A store that signs its rows
+    /// (as the DynamoDB store does) signs it again from them.
+    async fn touch(&self, record: &SessionRecord) -> Result<(), StoreError>;
 
     /// Deletes the record and returns it (expired or not); `None` if there was none.
     ///
@@ -149,14 +148,8 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     ) -> Result<(), StoreError> {
         (**self).update(record, expected_version).await
     }
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        (**self).touch(key, version, last_seen_at, expires_at).await
+    async fn touch(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        (**self).touch(record).await
     }
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         (**self).take(key).await

@@ -69,7 +69,12 @@ async fn writes_go_to_the_table_and_keep_the_cache_true() {
     let (table, cache) = table();
     let mut r = record("a", "alice");
     cache.create(&r, NOW).await.unwrap();
-    cache.touch("a", 0, NOW + 1, NOW + 7200).await.unwrap();
+    let touched = |seen| SessionRecord {
+        last_seen_at: seen,
+        expires_at: NOW + 7200,
+        ..record("a", "alice")
+    };
+    cache.touch(&touched(NOW + 1)).await.unwrap();
     let LoadNow::Found(seen) = cache.load_now("a", NOW + 1) else {
         panic!("not cached")
     };
@@ -94,7 +99,7 @@ async fn writes_go_to_the_table_and_keep_the_cache_true() {
 
     // A write that loses its condition leaves nothing stale behind.
     assert!(matches!(
-        cache.touch("a", 0, NOW + 2, NOW + 7200).await,
+        cache.touch(&touched(NOW + 2)).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(cache.load_now("a", NOW), LoadNow::Unknown);

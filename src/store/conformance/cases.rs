@@ -147,29 +147,25 @@ pub async fn touch_keeps_the_version_and_never_resurrects(store: impl SessionSto
     let t = now();
     let record = full_record("ken", t);
     store.create(&record, t).await.unwrap();
-    store.touch(&record.key, 1, t + 60, t + 7200).await.unwrap();
-    let touched = SessionRecord {
-        last_seen_at: t + 60,
-        expires_at: t + 7200,
+    let touch = |version, seen, expires| SessionRecord {
+        version,
+        last_seen_at: seen,
+        expires_at: expires,
         ..record.clone()
     };
+    let touched = touch(1, t + 60, t + 7200);
+    store.touch(&touched).await.unwrap();
     assert_eq!(
         store.load(&record.key, t).await.unwrap(),
         Some(touched.clone())
     );
 
-    assert!(is_conflict(
-        store.touch(&record.key, 0, t + 90, t + 9000).await
-    ));
-    assert!(is_conflict(
-        store.touch(&record.key, 2, t + 90, t + 9000).await
-    ));
+    assert!(is_conflict(store.touch(&touch(0, t + 90, t + 9000)).await));
+    assert!(is_conflict(store.touch(&touch(2, t + 90, t + 9000)).await));
     assert_eq!(store.load(&record.key, t).await.unwrap(), Some(touched));
 
     assert!(store.delete(&record.key).await.unwrap());
-    assert!(is_conflict(
-        store.touch(&record.key, 1, t + 120, t + 9000).await
-    ));
+    assert!(is_conflict(store.touch(&touch(1, t + 120, t + 9000)).await));
     assert_eq!(store.load(&record.key, t).await.unwrap(), None);
     assert!(
         !store.delete(&record.key).await.unwrap(),

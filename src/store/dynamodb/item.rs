@@ -51,19 +51,99 @@ impl DynamoDbStore {
         if !claims.scopes().is_empty() {
             put(attr::SCOPES, list(claims.scopes()));
         }
-        if !claims.other().is_empty() {
-            let json = serde_json::to_string(claims.other()).map_err(backend)?;
-            put(attr::CLAIMS, s(json));
+        let other = claims_json(record)?;
+        if let Some(json) = &other {
+            put(attr::CLAIMS, s(json.as_str()));
         }
         put(attr::CREATED_AT, n(record.created_at));
         put(attr::LAST_SEEN_AT, n(record.last_seen_at));
         put(attr::REFRESHED_AT, n(record.refreshed_at));
         put(attr::EXPIRES_AT, n(record.expires_at));
         put(attr::VERSION, n(record.version));
+        if let Some(mac) = self.sign(record, other.as_deref())? {
+            put(attr::MAC, mac);
+        }
         Ok(item)
     }
 
-    pub(super) fn decode(&self, item: &Item) -> Result<SessionRecord, StoreError> {
+    /// The MAC attribute of `record`; `None` when the store has no key to sign with and
+    /// unsigned rows are allowed, [`StoreError::Backend`] when they are not.
+    pub(super) fn sign(
+        &self,
+        record: &SessionRecord,
+        claims: Option<&str>,
+    ) -> Result<Option<AttributeValue>, StoreError> {
+        match self.row_keys.sign(record, claims) {
+            Some(mac) => Ok(Some(AttributeValue::B(Blob::new(mac)))),
+            None if self.allow_unsigned_rows => Ok(None),
+            None => Err(backend_msg(
+                "refusing to write an unsigned session row: the store has no encryption key \
+                 (SESSION_ENCRYPTION_KEY) to sign it with, and unsigned rows are not allowed \
+                 (ALLOW_UNSIGNED_ROWS)",
+            )),
+        }
+    }
+
+    /// The MAC attribute of a record whose times a touch changed, the record being
+    /// otherwise as stored.
+    pub(super) fn sign_touched(
+        &self,
+        record: &SessionRecord,
+    ) -> Result<Option<AttributeValue>, StoreError> {
+        self.sign(record, claims_json(record)?.as_deref())
+    }
+
+    /// The session an item holds, or `None` when its MAC refuses it: logged and counted,
+    /// never with a token.
+    pub(super) fn session(&self, item: &Item) -> Result<Option<SessionRecord>, StoreError> {
+        match self.decode(item)? {
+            Ok(record) => Ok(Some(record)),
+            Err(refusal) => {
+                let key = Fields(item)
+                    .string(&self.table.partition_key)
+                    .ok()
+                    .flatten();
+                crate::observe::row_refused(refusal.as_str());
+                tracing::warn!(
+                    session = ?key.map(TokenHash::of),
+                    reason = refusal.as_str(),
+                    "session row refused: it was not written by a holder of the key"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// The record an item holds, or why its MAC refuses it; [`StoreError::Backend`] when it
+    /// can't be read.
+    pub(super) fn decode(&self, item: &Item) -> Result<Result<SessionRecord, Refusal>, StoreError> {
+        let mac = match item.get(attr::MAC) {
+            Some(AttributeValue::B(mac)) => Some(mac.as_ref()),
+            None => None,
+            Some(_) => return Ok(Err(Refusal::Invalid)),
+        };
+        if mac.is_none() && !self.allow_unsigned_rows {
+            return Ok(Err(Refusal::Unsigned));
+        }
+        let record = self.decode_fields(item)?;
+        let signed = match mac {
+            // Without keys there is nothing to check a MAC with; that store takes unsigned
+            // rows (it could not have written any other), and a MAC adds nothing to them.
+            Some(_) if self.row_keys.is_empty() => self.allow_unsigned_rows,
+            Some(mac) => {
+                let claims = Fields(item).string(attr::CLAIMS)?;
+                self.row_keys.verify(&record, claims, mac)
+            }
+            None => true,
+        };
+        Ok(if signed {
+            Ok(record)
+        } else {
+            Err(Refusal::Invalid)
+        })
+    }
+
+    fn decode_fields(&self, item: &Item) -> Result<SessionRecord, StoreError> {
         let pk = &self.table.partition_key;
         let fields = Fields(item);
         let key = fields.required(pk, Fields::string)?.to_owned();
@@ -245,6 +325,34 @@ fn associated_data(header: &[u8], key: &str, attribute: &str) -> Vec<u8> {
         aad.extend_from_slice(part.as_bytes());
     }
     aad
+}
+
+/// Why an item that could be read is no session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// It has no MAC, and the store doesn't take unsigned rows.
+    Unsigned,
+    /// Its MAC is not one of this record under any of the store's keys: forged, edited,
+    /// truncated, moved from another item, or made under a key the store doesn't hold.
+    Invalid,
+}
+
+impl Refusal {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsigned => "unsigned",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// A record's other claims as the item holds them: JSON, absent when there are none.
+fn claims_json(record: &SessionRecord) -> Result<Option<String>, StoreError> {
+    let other = record.claims.other();
+    if other.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(other).map(Some).map_err(backend)
 }
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {

@@ -57,6 +57,7 @@
 //! | `version` | N | compared by every conditional write |
 //! | `groups`, `scopes` | L of S | [`Claims::groups`](crate::Claims::groups), [`Claims::scopes`](crate::Claims::scopes), in order; absent when empty |
 //! | `claims` | S | [`Claims::other`](crate::Claims::other) as a JSON object; absent when empty |
+//! | `mac` | B | the row's MAC, see [Signed rows](#signed-rows) |
 //!
 //! `sub` is stored as `user_sub` so that a table laid out for `@sswahn/session`, whose
 //! partition key is `sub`, can be used as it is.
@@ -119,6 +120,42 @@
 //!   migration step, plaintext sessions answer 503 until they expire (and their users log in
 //!   again).
 //!
+//! # Signed rows
+//!
+//! A session is whatever the table says it is: a row names the hash of the token that opens
+//! it, the user, and the groups and scopes the guards check. So every row this store writes
+//! carries a MAC (`mac`): HMAC-SHA256 over everything in it that grants access (the key,
+//! username, `sub`, token hashes, the successor, the Cognito tokens and when the access
+//! token expires, groups, scopes and claims, every time, and the version). Its key is
+//! derived with HKDF-SHA256 from each of the [`EncryptionKeys`] under a label of its own, and
+//! the value is `0x01`, the key id, then the 32-byte tag, so rotating the key ring rotates
+//! the MAC keys with it.
+//!
+//! A row whose MAC is missing or is not one of that row under any key of the ring (forged,
+//! edited, truncated, copied from another row or from an older version of the same row, or
+//! made under a key the ring doesn't hold) is no session: a read answers none, the request
+//! gets a 401, and the store logs a warning with a short hash of the row's key (never a
+//! token) and counts it (`cognito_session_rows_refused_total`, feature `metrics`).
+//! So someone who can write the table but not read the key can delete sessions, and can
+//! put back a copy of a row as it was (a session that was logged out, until it expires),
+//! but can't make one, nor change a session's user, groups, scopes or lifetimes.
+//!
+//! The check runs where an item is decoded, once per read from DynamoDB: one HMAC over a few
+//! hundred bytes, nothing next to the round trip. A [`CachedStore`](crate::store::CachedStore)
+//! hit reads no item and checks nothing again.
+//!
+//! - **Without a key** a store refuses to write a row (a [`StoreError::Backend`]), and
+//!   [`SessionManager::from_env`](crate::SessionManager::from_env) refuses `SESSION_TABLE`
+//!   without `SESSION_ENCRYPTION_KEY`, unless
+//!   [`with_unsigned_rows`](DynamoDbStore::with_unsigned_rows) (`ALLOW_UNSIGNED_ROWS=true`)
+//!   allows it: then rows are written without a MAC and trusted as they are.
+//! - **Migrating a table written by a version that signed nothing**: deploy with the key and
+//!   `ALLOW_UNSIGNED_ROWS=true`. Rows without a MAC are still read; every row written from
+//!   then on, by a log-in, rotation, refresh or touch, is signed. After the session lifetime
+//!   (7 days by default) every unsigned row has been rewritten or has expired; unset
+//!   `ALLOW_UNSIGNED_ROWS`, and an unsigned row (one planted by someone without the key) is
+//!   refused. A row with a wrong MAC is refused during the migration too.
+//!
 //! # Errors
 //!
 //! | DynamoDB says | [`StoreError`] |
@@ -132,6 +169,7 @@
 
 mod error;
 mod item;
+mod mac;
 mod table;
 mod user;
 
@@ -174,8 +212,9 @@ mod attr {
     pub(super) const GROUPS: &str = "groups";
     pub(super) const SCOPES: &str = "scopes";
     pub(super) const CLAIMS: &str = "claims";
+    pub(super) const MAC: &str = "mac";
 
-    pub(super) const ALL: [&str; 17] = [
+    pub(super) const ALL: [&str; 18] = [
         USERNAME,
         SUB,
         TOKEN_HASH,
@@ -193,6 +232,7 @@ mod attr {
         GROUPS,
         SCOPES,
         CLAIMS,
+        MAC,
     ];
 }
 
@@ -216,7 +256,10 @@ pub struct DynamoDbStore {
     page_size: Option<i32>,
     /// The encryption keys made ready: newest first, the first encrypts.
     ciphers: Vec<(u8, Aes256Gcm)>,
+    /// The row MAC keys derived from them, in the same order.
+    row_keys: mac::RowKeys,
     allow_plaintext_tokens: bool,
+    allow_unsigned_rows: bool,
 }
 
 impl fmt::Debug for DynamoDbStore {
@@ -232,6 +275,7 @@ impl fmt::Debug for DynamoDbStore {
                     "AES-256-GCM"
                 },
             )
+            .field("unsigned_rows", &self.allow_unsigned_rows)
             .finish_non_exhaustive()
     }
 }
@@ -252,10 +296,10 @@ impl DynamoDbStore {
         Ok(output.attributes.filter(|old| !old.is_empty()))
     }
 
-    /// A store on `table`, reached through `client`, with no encryption key and no
-    /// plaintext tokens allowed: opaque sessions work as they are, Cognito sessions need
-    /// [`with_encryption_keys`](Self::with_encryption_keys) (or
-    /// [`with_plaintext_tokens`](Self::with_plaintext_tokens)).
+    /// A store on `table`, reached through `client`, with no encryption key, and neither
+    /// plaintext tokens nor unsigned rows allowed: give it a key with
+    /// [`with_encryption_keys`](Self::with_encryption_keys), which signs every row and seals
+    /// Cognito's tokens (see [Signed rows](self#signed-rows)); until then it refuses to write.
     ///
     /// Give the client a timeout (see [Timeouts](self#timeouts)). DynamoDB is not called
     /// here; [`create_table`](Self::create_table) makes or checks the table.
@@ -270,7 +314,9 @@ impl DynamoDbStore {
             table,
             page_size: None,
             ciphers: Vec::new(),
+            row_keys: mac::RowKeys::default(),
             allow_plaintext_tokens: false,
+            allow_unsigned_rows: false,
         })
     }
 
@@ -325,6 +371,9 @@ impl DynamoDbStore {
     /// ```
     pub fn with_encryption_keys(mut self, keys: Option<EncryptionKeys>) -> Self {
         self.ciphers = keys.as_ref().map_or_else(Vec::new, ciphers);
+        self.row_keys = keys
+            .as_ref()
+            .map_or_else(mac::RowKeys::default, mac::RowKeys::derive);
         self
     }
 
@@ -347,6 +396,32 @@ impl DynamoDbStore {
     /// ```
     pub fn with_plaintext_tokens(mut self, allow: bool) -> Self {
         self.allow_plaintext_tokens = allow;
+        self
+    }
+
+    /// Whether rows without a MAC are taken: read as sessions, and written by a store that
+    /// has no key to sign them with. Default `false` (`ALLOW_UNSIGNED_ROWS` for
+    /// [`SessionManager::from_env`](crate::SessionManager::from_env)): an unsigned row is no
+    /// session (the request gets a 401), and a store without keys refuses to write one.
+    ///
+    /// For the time a table written by an earlier version (which signed nothing) is
+    /// migrated, see [Signed rows](self#signed-rows); or for a table of opaque sessions that
+    /// is deliberately run without a key. A row whose MAC is present but wrong is refused
+    /// either way.
+    ///
+    /// ```no_run
+    /// # use cognito_session::store::dynamodb::{DynamoDbStore, TableSettings};
+    /// # fn client() -> aws_sdk_dynamodb::Client { unimplemented!() }
+    /// # fn key_from_your_secret_manager() -> [u8; 32] { [7; 32] }
+    /// // Sessions written before rows were signed stay live until they end; every row
+    /// // written from now on is signed.
+    /// let store = DynamoDbStore::new(client(), TableSettings::new("sessions"))?
+    ///     .with_encryption_key(key_from_your_secret_manager())
+    ///     .with_unsigned_rows(true);
+    /// # Ok::<(), cognito_session::ConfigError>(())
+    /// ```
+    pub fn with_unsigned_rows(mut self, allow: bool) -> Self {
+        self.allow_unsigned_rows = allow;
         self
     }
 
@@ -410,8 +485,7 @@ impl SessionStore for DynamoDbStore {
             .map_err(|e| sdk_error("GetItem", e))?;
         match output.item() {
             Some(item) if !item.is_empty() => {
-                let record = self.decode(item)?;
-                Ok((record.expires_at > now).then_some(record))
+                Ok(self.session(item)?.filter(|record| record.expires_at > now))
             }
             _ => Ok(None),
         }
@@ -437,37 +511,43 @@ impl SessionStore for DynamoDbStore {
         Ok(())
     }
 
-    async fn touch(
-        &self,
-        key: &str,
-        version: u64,
-        last_seen_at: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        let (pk, value) = self.key_of(key);
-        self.client
+    /// Sets the two times and signs the row again: the MAC covers them, and the condition on
+    /// the version makes sure every other field it covers is what `record` holds.
+    async fn touch(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let (pk, value) = self.key_of(&record.key);
+        let mac = self.sign_touched(record)?;
+        let update = match mac {
+            Some(_) => "SET #seen = :seen, #exp = :exp, #mac = :mac",
+            None => "SET #seen = :seen, #exp = :exp",
+        };
+        let mut call = self
+            .client
             .update_item()
             .table_name(&self.table.name)
             .key(pk, value)
-            .update_expression("SET #seen = :seen, #exp = :exp")
+            .update_expression(update)
             // Also keeps UpdateItem from creating a stub item for a deleted session.
             .condition_expression("#version = :version")
             .expression_attribute_names("#seen", attr::LAST_SEEN_AT)
             .expression_attribute_names("#exp", attr::EXPIRES_AT)
             .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_values(":seen", n(last_seen_at))
-            .expression_attribute_values(":exp", n(expires_at))
-            .expression_attribute_values(":version", n(version))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UpdateItem", e))?;
+            .expression_attribute_values(":seen", n(record.last_seen_at))
+            .expression_attribute_values(":exp", n(record.expires_at))
+            .expression_attribute_values(":version", n(record.version));
+        if let Some(mac) = mac {
+            call = call
+                .expression_attribute_names("#mac", attr::MAC)
+                .expression_attribute_values(":mac", mac);
+        }
+        call.send().await.map_err(|e| sdk_error("UpdateItem", e))?;
         Ok(())
     }
 
-    /// A malformed item is deleted all the same, and reported as [`StoreError::Backend`].
+    /// A malformed item is deleted all the same, and reported as [`StoreError::Backend`]; an
+    /// item whose MAC refuses it is deleted, and was no session (`None`).
     async fn take(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
         match self.delete_item(key).await? {
-            Some(old) => self.decode(&old).map(Some),
+            Some(old) => self.session(&old),
             None => Ok(None),
         }
     }
@@ -574,7 +654,7 @@ mod tests {
             .unwrap()
             .with_encryption_key([3; 32]);
         let item = store.encode(&full_record()).unwrap();
-        assert_eq!(store.decode(&item).unwrap(), full_record());
+        assert_eq!(store.decode(&item).unwrap().unwrap(), full_record());
     }
 
     #[test]
