@@ -9,6 +9,11 @@
 //!   touch is due N/60 times;
 //! - read cache: the store behind a 5 s `CachedStore`, N requests one simulated second
 //!   apart, so the table is read once per 5 requests;
+//! - signed rows: what the row MAC costs. Two stores on the same table, one with a key (every
+//!   row signed, every read checked) and one without (`with_unsigned_rows`), each with an
+//!   opaque session; their `load`s are timed in interleaved batches, and so are the hits of
+//!   a `CachedStore` in front of each. The ratios signed/unsigned are medians of per-round
+//!   ratios;
 //! - refresh storm (needs moto too): a Cognito session logged in through moto, then 100
 //!   concurrent requests with its access token while it needs no refresh, then 100 with the
 //!   manager's clock moved on so that the same token is due for refresh. Cognito calls and
@@ -282,6 +287,82 @@ async fn storm(
     result
 }
 
+/// The row MAC's cost: `load` through a store that signs and checks rows against one that
+/// doesn't, on the same table, and a `CachedStore` hit in front of each.
+async fn mac_cost(
+    signed: DynamoDbStore,
+    unsigned: DynamoDbStore,
+    rounds: usize,
+    batch: u32,
+) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let manager = |store: DynamoDbStore| {
+        SessionManager::new(store, SessionConfig::default()).expect("the default config")
+    };
+    let (signed_key, unsigned_key) = (
+        manager(signed.clone()).create("signed").await.unwrap(),
+        manager(unsigned.clone()).create("unsigned").await.unwrap(),
+    );
+    let keys = [
+        signed_key.user.session_key().to_owned(),
+        unsigned_key.user.session_key().to_owned(),
+    ];
+    let stores = [signed, unsigned];
+    let caches = stores
+        .clone()
+        .map(|store| CachedStore::new(store, Duration::from_secs(3600)));
+    for (cache, key) in caches.iter().zip(&keys) {
+        assert!(
+            cache.load(key, now).await.unwrap().is_some(),
+            "the session is there"
+        );
+    }
+    let (mut load_ratio, mut hit_ratio) = (Vec::new(), Vec::new());
+    let (mut load_us, mut hit_ns) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for _ in 0..rounds {
+        let mut load = [0.0; 2];
+        let mut hit = [0.0; 2];
+        for i in 0..2 {
+            let started = Instant::now();
+            for _ in 0..batch {
+                let record = stores[i].load(&keys[i], now).await.unwrap();
+                assert!(record.is_some(), "a signed row reads back");
+            }
+            load[i] = started.elapsed().as_secs_f64() * 1e6 / f64::from(batch);
+            let started = Instant::now();
+            for _ in 0..batch * 100 {
+                let found = caches[i].load_now(&keys[i], now);
+                assert!(matches!(found, cognito_session::store::LoadNow::Found(_)));
+            }
+            hit[i] = started.elapsed().as_secs_f64() * 1e9 / f64::from(batch * 100);
+        }
+        load_ratio.push(load[0] / load[1]);
+        hit_ratio.push(hit[0] / hit[1]);
+        for i in 0..2 {
+            load_us[i].push(load[i]);
+            hit_ns[i].push(hit[i]);
+        }
+    }
+    format!(
+        "Signed rows: the row MAC's cost, a store with a key (every row signed and checked) \
+         against one without (`with_unsigned_rows`), same table, {rounds} rounds of {batch} \
+         loads and {} cache hits each, interleaved; medians.\n\n\
+         | | signed | unsigned | signed / unsigned |\n|---|---:|---:|---:|\n\
+         | `load` (GetItem on DynamoDB Local, decode, check) | {:.0} µs | {:.0} µs | {:.3} |\n\
+         | `CachedStore` hit (`load_now`) | {:.0} ns | {:.0} ns | {:.3} |\n\n",
+        batch * 100,
+        median(&mut load_us[0]),
+        median(&mut load_us[1]),
+        median(&mut load_ratio),
+        median(&mut hit_ns[0]),
+        median(&mut hit_ns[1]),
+        median(&mut hit_ratio),
+    )
+}
+
 fn storms_report(storms: &[Storm], n: usize) -> String {
     let count = |m: &BTreeMap<String, u64>, op: &str| m.get(op).copied().unwrap_or(0);
     let mut out = format!(
@@ -403,6 +484,12 @@ fn main() {
             1,
         )
         .await;
+        let unsigned = DynamoDbStore::new(client.clone(), TableSettings::new(&table))
+            .expect("the default partition key is valid")
+            .with_unsigned_rows(true);
+        let (rounds, batch) = if bench { (15, 40) } else { (1, 2) };
+        let mac_report = mac_cost(store.clone(), unsigned, rounds, batch).await;
+        calls.take();
         let storm_report = match std::env::var(sdk::MOTO_URL) {
             Ok(moto) => {
                 let cognito_calls = Calls::default();
@@ -482,6 +569,6 @@ fn main() {
              session per cache interval.\n",
             if goal { "✅" } else { "❌" }
         ));
-        println!("{out}\n{storm_report}");
+        println!("{out}\n{mac_report}{storm_report}");
     });
 }

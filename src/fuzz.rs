@@ -182,6 +182,77 @@ pub async fn layer_status(request: Request<()>) -> u16 {
     }
 }
 
+/// Session items as the DynamoDB store writes and reads them, for the `session_item` target.
+#[cfg(feature = "dynamodb")]
+pub mod item {
+    use std::sync::OnceLock;
+
+    pub use aws_sdk_dynamodb::primitives::Blob;
+    pub use aws_sdk_dynamodb::types::AttributeValue;
+
+    use crate::store::dynamodb::{DynamoDbStore, EncryptionKeys, TableSettings};
+    use crate::{Claims, SessionRecord, StoreError};
+
+    /// A session item: attribute name to value.
+    pub type Item = std::collections::HashMap<String, AttributeValue>;
+
+    /// The store: table `sessions`, keys 2 (signs) and 1, no unsigned rows. Its client is
+    /// never called.
+    fn store() -> &'static DynamoDbStore {
+        static STORE: OnceLock<DynamoDbStore> = OnceLock::new();
+        STORE.get_or_init(|| {
+            let config = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+                .build();
+            let keys = EncryptionKeys::new([(2, [2; 32]), (1, [1; 32])]).expect("valid ids");
+            DynamoDbStore::new(
+                aws_sdk_dynamodb::Client::from_conf(config),
+                TableSettings::new("sessions"),
+            )
+            .expect("the default partition key")
+            .with_encryption_keys(Some(keys))
+        })
+    }
+
+    /// A Cognito session with every optional field set, keyed `key`.
+    pub fn record(key: &str) -> SessionRecord {
+        let mut record = super::seeded_sessions()[1].clone();
+        record.key = key.to_owned();
+        record.previous = Some(Box::new(crate::PreviousToken {
+            hash: crate::TokenHash::of("previous"),
+            valid_until: super::NOW + 30,
+        }));
+        record.successor = Some("successor".into());
+        record.claims = Claims::new()
+            .with_groups(["staff"])
+            .with_scopes(["orders/read"])
+            .with_claim("custom:tenant", "acme".into());
+        record
+    }
+
+    /// `record` as the store writes it: tokens sealed, the row signed.
+    pub fn signed(record: &SessionRecord) -> Item {
+        store().encode(record).expect("the store has keys")
+    }
+
+    /// Every attribute name a session item may hold, the partition key first.
+    pub fn attribute_names() -> Vec<String> {
+        let mut names = vec![store().table().partition_key.clone()];
+        let item = signed(&record("any"));
+        let mut rest: Vec<String> = item.into_keys().filter(|k| *k != names[0]).collect();
+        rest.sort();
+        names.extend(rest);
+        names
+    }
+
+    /// What the store reads from `item`: the record, `None` when the row's MAC refuses it,
+    /// an error when it is malformed.
+    pub fn read(item: &Item) -> Result<Option<SessionRecord>, StoreError> {
+        store().session(item)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use http::header::{AUTHORIZATION, COOKIE};
@@ -190,6 +261,17 @@ mod tests {
 
     fn request(name: http::HeaderName, value: &str) -> Request<()> {
         Request::builder().header(name, value).body(()).unwrap()
+    }
+
+    #[cfg(feature = "dynamodb")]
+    #[test]
+    fn the_signed_item_reads_back_and_an_edit_is_refused() {
+        let record = item::record("k");
+        let mut signed = item::signed(&record);
+        assert_eq!(item::read(&signed).unwrap(), Some(record));
+        assert!(item::attribute_names().contains(&"mac".to_owned()));
+        signed.insert("username".into(), item::AttributeValue::S("eve".into()));
+        assert_eq!(item::read(&signed).unwrap(), None);
     }
 
     #[test]

@@ -15,10 +15,10 @@ use super::{DynamoDbStore, attr};
 use crate::store::StoreError;
 use crate::{Claims, CognitoTokens, PreviousToken, Secret, SessionRecord, TokenHash};
 
-pub(super) type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 impl DynamoDbStore {
-    pub(super) fn encode(&self, record: &SessionRecord) -> Result<Item, StoreError> {
+    pub(crate) fn encode(&self, record: &SessionRecord) -> Result<Item, StoreError> {
         let pk = &self.table.partition_key;
         let mut item = Item::with_capacity(16);
         let mut put = |name: &str, value: AttributeValue| {
@@ -95,7 +95,7 @@ impl DynamoDbStore {
 
     /// The session an item holds, or `None` when its MAC refuses it: logged and counted,
     /// never with a token.
-    pub(super) fn session(&self, item: &Item) -> Result<Option<SessionRecord>, StoreError> {
+    pub(crate) fn session(&self, item: &Item) -> Result<Option<SessionRecord>, StoreError> {
         match self.decode(item)? {
             Ok(record) => Ok(Some(record)),
             Err(refusal) => {
