@@ -223,7 +223,7 @@ pub use config::{SameSite, SessionConfig};
 pub use error::{AuthError, ConfigError, SessionError};
 pub use from_env::StartError;
 pub use layer::SessionLayer;
-pub use manager::{LoggedOut, SessionManager};
+pub use manager::{LoggedOut, SessionInfo, SessionManager};
 pub use secret::Secret;
 pub use session::Claims;
 pub use token::TokenSource;

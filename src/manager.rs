@@ -89,6 +89,10 @@ impl SessionManager {
         self.inner.check.store()
     }
 
+    pub(crate) fn check(&self) -> &Check {
+        &self.inner.check
+    }
+
     /// Creates an opaque session for `username`. The caller has checked who the user is.
     pub async fn create(&self, username: &str) -> Result<NewSession, SessionError> {
         self.create_with(username, Claims::default()).await
@@ -601,6 +605,11 @@ mod cognito_api {
         }
     }
 }
+
+mod sessions;
+
+pub use self::sessions::SessionInfo;
+pub(crate) use self::sessions::public_id;
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //! | `cognito_session_key_set_fetches_total` | counter | `result`: `ok`, `error`, `timeout` | fetches of the user pool's signing keys (JWKS) |
 //! | `cognito_session_key_set_fetch_duration_seconds` | histogram | `result` | how long each of those fetches took |
 //! | `cognito_session_cognito_call_duration_seconds` | histogram | `op` (Cognito's operation: `InitiateAuth`, `RespondToAuthChallenge`, `GetTokensFromRefreshToken`, `RevokeToken`, ...), `result`: `ok`, `error`, `timeout` | every call of Cognito's API; `error` is any error answer (a wrong password too) or no connection |
-//! | `cognito_session_store_call_duration_seconds` | histogram | `op`: `create`, `load`, `update`, `touch`, `take`, `delete`, `delete_version`, `delete_user`; `result`: `ok`, `conflict`, `error` | every awaited call of the session store (not [`load_now`](crate::store::SessionStore::load_now), which answers from memory) |
+//! | `cognito_session_store_call_duration_seconds` | histogram | `op`: `create`, `load`, `update`, `touch`, `take`, `delete`, `delete_version`, `delete_user`, `list_user`; `result`: `ok`, `conflict`, `error` | every awaited call of the session store (not [`load_now`](crate::store::SessionStore::load_now), which answers from memory) |
 //! | `cognito_session_cache_hits_total` | counter | | requests [`CachedStore`](crate::store::CachedStore) answered from its memory |
 //! | `cognito_session_cache_misses_total` | counter | | requests it could not, which then read the store |
 //! | `cognito_session_sessions_created_total` | counter | `kind`: `opaque`, `cognito` | sessions created by a log-in ([`create`](crate::SessionManager::create), a Cognito log-in); a rotation or a refresh creates none |

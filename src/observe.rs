@@ -382,6 +382,10 @@ impl<S: SessionStore> SessionStore for Observed<S> {
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         store_call("delete_user", self.0.delete_user(username)).await
     }
+
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        store_call("list_user", self.0.list_user(username, now)).await
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::check::{Authenticated, Check, Step};
 use crate::session::TokenMatch;
-use crate::store::{LoadNow, StoreError};
+use crate::store::{LoadNow, LoginMethod, SessionId, StoreError};
 use crate::{
     AuthError, Claims, PreviousToken, Secret, SessionError, SessionRecord, TokenHash, TokenSource,
 };
@@ -59,8 +59,11 @@ pub(crate) async fn create(
     let now = check.now();
     let token = new_opaque_token().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
     let hash = TokenHash::of(&token);
+    let id = SessionId::random().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
     let record = SessionRecord {
         claims,
+        id: Some(id),
+        method: Some(LoginMethod::Opaque),
         ..SessionRecord::new(hash.to_hex(), username, hash, now, check.expiry(now, now))
     };
     check.store().create(&record, now).await?;
@@ -154,6 +157,8 @@ async fn rotate(check: &Check, old: &SessionRecord, now: u64) -> Option<Authenti
         sub: old.sub.clone(),
         claims: old.claims.clone(),
         created_at: old.created_at,
+        id: old.id,
+        method: old.method,
         previous: Some(Box::new(PreviousToken {
             hash: old.token_hash,
             valid_until: grace_end,

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use std::num::NonZeroU64;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::Secret;
@@ -13,7 +17,11 @@ pub struct TokenHash([u8; 32]);
 impl TokenHash {
     /// Hashes a token.
     pub fn of(token: &str) -> Self {
-        Self(Sha256::digest(token.as_bytes()).into())
+        Self::of_bytes(token.as_bytes())
+    }
+
+    pub(crate) fn of_bytes(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
     }
 
     /// The hash as lowercase hex: the session key of an opaque session, and how stores
@@ -43,7 +51,6 @@ impl TokenHash {
     }
 
     /// The hash's bytes.
-    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -271,6 +278,127 @@ pub struct PreviousToken {
     pub valid_until: u64,
 }
 
+/// A session's public id: 64 random bits, shown to its user in a list of their sessions
+/// and used to end one of them. It is no credential and no hash of one: knowing it opens
+/// nothing, and [`SessionManager::end_session`](crate::SessionManager::end_session) ends a
+/// session by its id only for the session's own user.
+///
+/// Written as 11 characters of URL-safe base64. Ids need to differ only among one user's
+/// sessions, and guessing one gains nothing.
+///
+/// ```
+/// use cognito_session::store::SessionId;
+///
+/// let id = SessionId::random()?;
+/// let text = id.to_string();
+/// assert_eq!(text.len(), 11);
+/// assert_eq!(text.parse::<SessionId>(), Ok(id));
+/// assert!("not an id".parse::<SessionId>().is_err());
+/// # Ok::<(), getrandom::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(NonZeroU64);
+
+impl SessionId {
+    /// A new id from the operating system's RNG.
+    pub fn random() -> Result<Self, getrandom::Error> {
+        loop {
+            if let Some(id) = NonZeroU64::new(getrandom::u64()?) {
+                return Ok(Self(id));
+            }
+        }
+    }
+
+    /// The id's 8 bytes.
+    pub fn to_bytes(self) -> [u8; 8] {
+        self.0.get().to_be_bytes()
+    }
+
+    /// The id of 8 bytes; all zeros, which no random id is, read as one.
+    pub(crate) fn from_bytes(bytes: [u8; 8]) -> Self {
+        Self(NonZeroU64::new(u64::from_be_bytes(bytes)).unwrap_or(NonZeroU64::MIN))
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&URL_SAFE_NO_PAD.encode(self.to_bytes()))
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+/// Why a string is not a [`SessionId`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a session id: expected 11 characters of URL-safe base64")]
+pub struct ParseSessionIdError;
+
+impl std::str::FromStr for SessionId {
+    type Err = ParseSessionIdError;
+
+    fn from_str(text: &str) -> Result<Self, ParseSessionIdError> {
+        if text.len() != 11 {
+            return Err(ParseSessionIdError);
+        }
+        let bytes: [u8; 8] = URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(ParseSessionIdError)?;
+        NonZeroU64::new(u64::from_be_bytes(bytes))
+            .map(Self)
+            .ok_or(ParseSessionIdError)
+    }
+}
+
+/// How a session was logged in: what a list of a user's sessions shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LoginMethod {
+    /// An opaque session the application made for a user it checked itself
+    /// ([`SessionManager::create`](crate::SessionManager::create)).
+    Opaque,
+    /// A Cognito password log-in (`USER_PASSWORD_AUTH`), challenges included.
+    Password,
+    /// A Cognito SRP log-in (`USER_SRP_AUTH`), challenges included.
+    Srp,
+    /// Cognito's managed login (the hosted pages), federated sign-ins included.
+    Managed,
+    /// Tokens the application obtained elsewhere
+    /// ([`SessionManager::create_from_tokens`](crate::SessionManager::create_from_tokens)).
+    Tokens,
+}
+
+impl LoginMethod {
+    /// The method's name: `opaque`, `password`, `srp`, `managed` or `tokens`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Password => "password",
+            Self::Srp => "srp",
+            Self::Managed => "managed",
+            Self::Tokens => "tokens",
+        }
+    }
+
+    /// The method named `name` (what [`as_str`](Self::as_str) gives).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Opaque,
+            Self::Password,
+            Self::Srp,
+            Self::Managed,
+            Self::Tokens,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == name)
+    }
+}
+
 /// One login: what a [`SessionStore`](crate::store::SessionStore) keeps per session.
 ///
 /// Times are seconds since the Unix epoch. Stores treat the record as data; what the fields
@@ -307,12 +435,19 @@ pub struct SessionRecord {
     pub expires_at: u64,
     /// Incremented by every write that changes the token; conditional writes compare it.
     pub version: u64,
+    /// The session's public id; kept across rotations and refreshes. `None` for sessions
+    /// stored before ids existed.
+    pub id: Option<SessionId>,
+    /// How the session was logged in; kept across rotations and refreshes. `None` for
+    /// sessions stored before methods were.
+    pub method: Option<LoginMethod>,
 }
 
 impl SessionRecord {
     /// A new session's record: keyed `key`, holding the token whose hash is `token_hash`,
     /// created and last seen at `now`, expiring at `expires_at`, at version 0. The
-    /// optional fields are unset and the claims empty; set `sub`, `cognito` and `claims` with struct update syntax.
+    /// optional fields are unset and the claims empty; set `sub`, `cognito`, `claims`, `id`
+    /// and `method` with struct update syntax.
     ///
     /// ```
     /// use cognito_session::store::{SessionRecord, TokenHash};
@@ -345,6 +480,8 @@ impl SessionRecord {
             refreshed_at: now,
             expires_at,
             version: 0,
+            id: None,
+            method: None,
         }
     }
 
@@ -437,7 +574,8 @@ mod tests {
     #[test]
     fn a_record_stays_small() {
         assert_eq!(std::mem::size_of::<Claims>(), 8);
-        assert!(std::mem::size_of::<SessionRecord>() <= 224);
+        // 224 before the public id and the log-in method.
+        assert!(std::mem::size_of::<SessionRecord>() <= 240);
     }
 
     #[test]

@@ -111,6 +111,12 @@ impl CurrentUser {
         T::deserialize(value).ok()
     }
 
+    /// The session's public id: what [`SessionManager::sessions`](crate::SessionManager::sessions)
+    /// lists it under.
+    pub fn session_id(&self) -> crate::store::SessionId {
+        crate::manager::public_id(&self.session)
+    }
+
     /// The key of the session in the store, for
     /// [`SessionManager::delete`](crate::SessionManager::delete). Not a secret: it can't be
     /// turned back into the token.

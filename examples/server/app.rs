@@ -4,11 +4,12 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cognito_session::guard::RequireGroup;
 use cognito_session::routes::LoginRoutes;
-use cognito_session::{CurrentUser, SessionLayer, SessionManager};
+use cognito_session::store::{LoginMethod, SessionId};
+use cognito_session::{CurrentUser, SessionError, SessionLayer, SessionManager};
 use serde_json::json;
 
 /// A JSON error response, as the original API sends them.
@@ -65,6 +66,70 @@ async fn delete_sessions(
     }
 }
 
+fn unavailable(e: SessionError) -> Response {
+    tracing::warn!(error = %e, "session store unavailable");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Session service unavailable, try again shortly.",
+    )
+}
+
+/// `GET /me/sessions`: where the user is logged in, oldest first.
+async fn my_sessions(State(sessions): State<SessionManager>, user: CurrentUser) -> Response {
+    match sessions.sessions(&user).await {
+        Ok(listed) => {
+            let listed: Vec<_> = listed
+                .iter()
+                .map(|s| {
+                    json!({
+                        "id": s.id.to_string(),
+                        "createdAt": s.created_at,
+                        "lastSeenAt": s.last_seen_at,
+                        "method": s.method.map_or("unknown", LoginMethod::as_str),
+                        "current": s.current,
+                    })
+                })
+                .collect();
+            Json(json!({ "sessions": listed })).into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `DELETE /me/sessions/{id}`: ends one of the user's own sessions; 404 for any other id,
+/// another user's included. Ending the current one removes its cookie too.
+async fn end_my_session(
+    State(sessions): State<SessionManager>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Response {
+    let not_found = || error(StatusCode::NOT_FOUND, "No such session.");
+    let Ok(id) = id.parse::<SessionId>() else {
+        return not_found();
+    };
+    match sessions.end_session(&user, id).await {
+        Ok(true) if id == user.session_id() => (
+            StatusCode::NO_CONTENT,
+            [(header::SET_COOKIE, sessions.removal_cookie())],
+        )
+            .into_response(),
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /me/sessions/end-others`: logs the user out everywhere but here.
+async fn end_my_other_sessions(
+    State(sessions): State<SessionManager>,
+    user: CurrentUser,
+) -> Response {
+    match sessions.end_other_sessions(&user).await {
+        Ok(ended) => Json(json!({ "ended": ended })).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
 /// Only for members of the `ADMIN_GROUP` group (the guard in `app` checks): who they are and
 /// their groups.
 async fn admin(user: CurrentUser) -> Json<serde_json::Value> {
@@ -80,7 +145,7 @@ fn admin_group() -> String {
 }
 
 /// The application: the book's three routes, the last two behind the session layer, and
-/// `/admin` behind it and a group guard; then the crate's log-in routes (`POST /sessions`,
+/// `/admin` behind it and a group guard, the user's list of sessions (`/me/sessions`); then the crate's log-in routes (`POST /sessions`,
 /// `/sessions/challenge`, the managed login's, `POST /logout`). Without a user pool,
 /// `POST /sessions` logs anyone in without a password, like the book's example.
 pub fn app(sessions: SessionManager) -> Router {
@@ -93,6 +158,9 @@ pub fn app(sessions: SessionManager) -> Router {
         )
         .route("/sessions", get(get_session))
         .route("/sessions/{username}", delete(delete_sessions))
+        .route("/me/sessions", get(my_sessions))
+        .route("/me/sessions/{id}", delete(end_my_session))
+        .route("/me/sessions/end-others", post(end_my_other_sessions))
         .route_layer(SessionLayer::new(sessions.clone()))
         .route("/", get(index))
         .with_state(sessions)

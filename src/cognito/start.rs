@@ -5,8 +5,8 @@ use super::Cognito;
 use super::idp::{IdpError, Tokens};
 use super::verify;
 use crate::check::Check;
-use crate::cognito::KeyClaim;
-use crate::store::StoreError;
+use crate::cognito::{AuthFlow, KeyClaim};
+use crate::store::{LoginMethod, SessionId, StoreError};
 use crate::{AuthError, CognitoTokens, Secret, SessionError, SessionRecord};
 
 /// Where a new session's tokens came from: it decides what a token that doesn't verify
@@ -87,7 +87,18 @@ impl Cognito {
             .await
             .map_err(|e| refused(e, "ID token"))?;
         let session_claims = session_claims.with_claims(id_claims.unwrap_or_default());
+        let method = match source {
+            Source::Api => match self.settings.auth_flow {
+                AuthFlow::Password => LoginMethod::Password,
+                AuthFlow::Srp => LoginMethod::Srp,
+            },
+            Source::Domain { .. } => LoginMethod::Managed,
+            Source::Caller => LoginMethod::Tokens,
+        };
+        let id = SessionId::random().map_err(|e| SessionError::Unavailable(Box::new(e)))?;
         let record = SessionRecord {
+            id: Some(id),
+            method: Some(method),
             sub: Some(claims.sub.clone()),
             cognito: Some(CognitoTokens {
                 access_token: tokens.access.clone(),

@@ -380,6 +380,11 @@ impl<S: SessionStore> SessionStore for CachedStore<S> {
         self.forget(|record| record.username == username);
         result
     }
+
+    /// Always the store's answer: a list is rare, and must show what the table holds.
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.list_user(username, now).await
+    }
 }
 
 /// Counts a look-up in the cache's memory (the `metrics` feature's hit and miss counters).

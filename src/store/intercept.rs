@@ -92,6 +92,13 @@ pub enum Call<'a> {
         /// The user whose sessions go.
         username: &'a str,
     },
+    /// [`SessionStore::list_user`].
+    ListUser {
+        /// The user whose sessions are listed.
+        username: &'a str,
+        /// The caller's clock.
+        now: u64,
+    },
 }
 
 impl Call<'_> {
@@ -219,5 +226,10 @@ impl<S: SessionStore, I: Interceptor> SessionStore for Intercepted<S, I> {
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         let call = Call::DeleteUser { username };
         self.around(call, self.inner.delete_user(username)).await
+    }
+
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let call = Call::ListUser { username, now };
+        self.around(call, self.inner.list_user(username, now)).await
     }
 }

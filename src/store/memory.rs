@@ -169,6 +169,13 @@ impl Users {
         }
     }
 
+    /// `username`'s entry: the hashes of its records (and of those of any user whose name
+    /// has the same hash).
+    fn find(&self, username: &str) -> Option<&Keys> {
+        let user = self.hash(username);
+        self.table.find(user, |u| u.user == user).map(|u| &u.keys)
+    }
+
     /// Takes `username`'s entry out of the index: the hashes of its records (and of those of
     /// any user whose name has the same hash), and the hash of its name.
     fn take(&mut self, username: &str) -> Option<(u64, Keys)> {
@@ -445,6 +452,27 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(deleted)
+    }
+
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut hashes = match self.users().find(username) {
+            Some(keys) => keys.as_slice().to_vec(),
+            None => return Ok(Vec::new()),
+        };
+        // Two records whose keys hash alike are indexed twice, and found together.
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut records = Vec::new();
+        for hash in hashes {
+            let shard = self.read(Self::shard_of(hash));
+            records.extend(
+                shard
+                    .iter_hash(hash)
+                    .filter(|r| r.username == username && r.expires_at > now)
+                    .map(|r| SessionRecord::clone(r)),
+            );
+        }
+        Ok(records)
     }
 }
 

@@ -24,7 +24,10 @@ mod memory;
 
 pub use self::cached::CachedStore;
 pub use self::memory::MemoryStore;
-pub use crate::session::{CognitoTokens, PreviousToken, SessionRecord, TokenHash};
+pub use crate::session::{
+    CognitoTokens, LoginMethod, ParseSessionIdError, PreviousToken, SessionId, SessionRecord,
+    TokenHash,
+};
 
 /// A boxed error from a store's backend.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -128,6 +131,16 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes every record of `username`; how many were deleted.
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError>;
+
+    /// Every record of `username` that has not expired (`expires_at > now`), in no
+    /// particular order: what a list of the user's sessions is made from. Records a rotation
+    /// replaced (with a `successor`) are among them; what they mean is the manager's
+    /// business.
+    ///
+    /// Like [`delete_user`](Self::delete_user), a store may find the records through an
+    /// index that lags behind (the DynamoDB store's does): a session logged in a moment ago
+    /// may be missing. Each record it returns was read as it is now.
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError>;
 }
 
 #[async_trait]
@@ -162,5 +175,8 @@ impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
     }
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         (**self).delete_user(username).await
+    }
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        (**self).list_user(username, now).await
     }
 }

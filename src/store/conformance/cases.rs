@@ -334,3 +334,33 @@ pub async fn expired_records_are_dropped_by_the_backend(
     eprintln!("expired record dropped after {:?}", started.elapsed());
     assert_eq!(store.load(&live.key, t).await.unwrap(), Some(live));
 }
+
+/// `list_user` gives every live record of the user, each as stored, and nothing of anyone
+/// else's; not an expired one, nor a deleted one.
+pub async fn list_user_lists_exactly_that_users_live_sessions(store: impl SessionStore) {
+    let t = now();
+    let user = format!("yusuf-{:016x}", getrandom::u64().expect("random bytes"));
+    let mine = [full_record(&user, t), record(&user, t), record(&user, t)];
+    let expired = SessionRecord {
+        expires_at: t + 1,
+        ..record(&user, t)
+    };
+    let theirs = record(&format!("{user}-other"), t);
+    for record in mine.iter().chain([&expired, &theirs]) {
+        store.create(record, t).await.unwrap();
+    }
+    let sorted = |mut records: Vec<SessionRecord>| {
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        records
+    };
+    assert_eq!(
+        sorted(store.list_user(&user, t + 1).await.unwrap()),
+        sorted(mine.to_vec())
+    );
+    assert!(store.delete(&mine[1].key).await.unwrap());
+    assert_eq!(
+        sorted(store.list_user(&user, t + 1).await.unwrap()),
+        sorted(vec![mine[0].clone(), mine[2].clone()])
+    );
+    assert_eq!(store.list_user("nobody-at-all", t).await.unwrap(), []);
+}

@@ -40,6 +40,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::store::{LoginMethod, SessionId};
 use crate::{Claims, CognitoTokens, PreviousToken, Secret, SessionRecord, TokenHash};
 
 mod cases;
@@ -74,6 +75,7 @@ macro_rules! store_conformance {
             delete_version_needs_the_version,
             delete_user_deletes_exactly_that_users_sessions_across_pages,
             delete_user_then_load_is_none,
+            list_user_lists_exactly_that_users_live_sessions,
             concurrent_updates_of_one_version_have_exactly_one_winner,
         );
     };
@@ -140,6 +142,8 @@ pub fn full_record(username: &str, now: u64) -> SessionRecord {
         })),
         successor: Some("next-key".into()),
         cognito: Some(cognito_tokens()),
+        id: Some(SessionId::random().expect("random bytes for a session id")),
+        method: Some(LoginMethod::Password),
         claims: Claims::new()
             .with_groups(["admins", "staff"])
             .with_scopes(["orders/read", "orders/write"])

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::error::{backend, backend_msg};
 use super::{DynamoDbStore, attr};
+use crate::store::LoginMethod;
 use crate::store::StoreError;
 use crate::{Claims, CognitoTokens, PreviousToken, Secret, SessionRecord, TokenHash};
 
@@ -60,6 +61,12 @@ impl DynamoDbStore {
         put(attr::REFRESHED_AT, n(record.refreshed_at));
         put(attr::EXPIRES_AT, n(record.expires_at));
         put(attr::VERSION, n(record.version));
+        if let Some(id) = record.id {
+            put(attr::ID, s(id.to_string()));
+        }
+        if let Some(method) = record.method {
+            put(attr::METHOD, s(method.as_str()));
+        }
         if let Some(mac) = self.sign(record, other.as_deref())? {
             put(attr::MAC, mac);
         }
@@ -204,6 +211,20 @@ impl DynamoDbStore {
             refreshed_at: fields.required(attr::REFRESHED_AT, Fields::number)?,
             expires_at: fields.required(attr::EXPIRES_AT, Fields::number)?,
             version: fields.required(attr::VERSION, Fields::number)?,
+            id: fields
+                .string(attr::ID)?
+                .map(|id| {
+                    id.parse()
+                        .map_err(|_| malformed(attr::ID, "is not a session id"))
+                })
+                .transpose()?,
+            method: fields
+                .string(attr::METHOD)?
+                .map(|name| {
+                    LoginMethod::from_name(name)
+                        .ok_or_else(|| malformed(attr::METHOD, "is not a log-in method"))
+                })
+                .transpose()?,
             key,
         })
     }

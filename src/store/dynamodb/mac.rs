@@ -120,6 +120,8 @@ fn tag(key: &HmacSha256, record: &SessionRecord, claims: Option<&str>) -> HmacSh
             bytes(value.as_bytes());
         }
     }
+    bytes(&record.id.map_or([0; 8], |id| id.to_bytes()));
+    bytes(record.method.map_or("", |m| m.as_str()).as_bytes());
     for time in [
         record.created_at,
         record.last_seen_at,

@@ -57,6 +57,8 @@
 //! | `version` | N | compared by every conditional write |
 //! | `groups`, `scopes` | L of S | [`Claims::groups`](crate::Claims::groups), [`Claims::scopes`](crate::Claims::scopes), in order; absent when empty |
 //! | `claims` | S | [`Claims::other`](crate::Claims::other) as a JSON object; absent when empty |
+//! | `session_id` | S | [`SessionRecord::id`], the session's public id |
+//! | `method` | S | [`SessionRecord::method`], as [`LoginMethod::as_str`](crate::store::LoginMethod::as_str) names it |
 //! | `mac` | B | the row's MAC, see [Signed rows](#signed-rows) |
 //!
 //! `sub` is stored as `user_sub` so that a table laid out for `@sswahn/session`, whose
@@ -87,6 +89,18 @@
 //! every reader, because they read the table, not the index. One `DeleteItem` per session,
 //! 25 at a time, rather than `BatchWriteItem`, which can't say what it removed: deleting
 //! everything of a user is rare, and correct beats a few round trips fewer.
+//!
+//! # Listing a user's sessions
+//!
+//! [`list_user`](SessionStore::list_user) queries the username index for the user's keys
+//! (`KEYS_ONLY` is enough), then reads the items with consistent `BatchGetItem`s, 100 keys
+//! each, and checks each one as any read is checked (see [Signed rows](#signed-rows)); the
+//! index's projection is not trusted for the list, as it carries no MAC. For a user with `n`
+//! sessions that costs about `0.5 + n` read capacity units: the `Query` reads a few bytes
+//! per session, eventually consistent (0.5 unit per 4 KB), and each item, under 4 KB even
+//! with sealed Cognito tokens, costs one unit read consistently. The index lags as it does
+//! for [`delete_user`](SessionStore::delete_user): a session logged in a moment ago may be
+//! missing from the list.
 //!
 //! # Encryption
 //!
@@ -213,8 +227,10 @@ mod attr {
     pub(super) const SCOPES: &str = "scopes";
     pub(super) const CLAIMS: &str = "claims";
     pub(super) const MAC: &str = "mac";
+    pub(super) const ID: &str = "session_id";
+    pub(super) const METHOD: &str = "method";
 
-    pub(super) const ALL: [&str; 18] = [
+    pub(super) const ALL: [&str; 20] = [
         USERNAME,
         SUB,
         TOKEN_HASH,
@@ -233,6 +249,8 @@ mod attr {
         SCOPES,
         CLAIMS,
         MAC,
+        ID,
+        METHOD,
     ];
 }
 
@@ -574,6 +592,12 @@ impl SessionStore for DynamoDbStore {
     async fn delete_user(&self, username: &str) -> Result<usize, StoreError> {
         self.delete_sessions_of(username).await
     }
+
+    /// Finds the user's sessions through the username index and reads each one: see
+    /// [Listing a user's sessions](self#listing-a-users-sessions) for what it costs.
+    async fn list_user(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions_of(username, now).await
+    }
 }
 
 #[cfg(test)]
@@ -610,6 +634,8 @@ mod tests {
             refreshed_at: 1_700_000_000,
             expires_at: 1_700_604_800,
             version: 3,
+            id: None,
+            method: None,
         }
     }
 
@@ -626,6 +652,8 @@ mod tests {
                 .with_scopes(["orders/read"])
                 .with_claim("custom:tenant", serde_json::json!("acme"))
                 .with_claim("custom:level", serde_json::json!({ "n": 3, "ok": true })),
+            id: Some("AAECAwQFBgc".parse().unwrap()),
+            method: Some(crate::store::LoginMethod::Srp),
             ..record(true)
         }
     }

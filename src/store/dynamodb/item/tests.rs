@@ -404,7 +404,9 @@ fn every_row_is_signed_under_the_newest_key() {
 #[test]
 fn a_row_changed_in_anything_that_grants_access_is_refused() {
     let (store, item) = signed();
-    let edits: [(&str, AttributeValue); 14] = [
+    let edits: [(&str, AttributeValue); 16] = [
+        ("session_id", s("AAECAwQFBgg")),
+        ("method", s("managed")),
         ("username", s("mallory")),
         ("user_sub", s("sub-2")),
         ("token_hash", s(TokenHash::of("forged").to_hex())),
@@ -428,7 +430,15 @@ fn a_row_changed_in_anything_that_grants_access_is_refused() {
         edited.insert(name.to_owned(), value);
         assert_eq!(refusal(&store, &edited), Some(Refusal::Invalid), "{name}");
     }
-    for name in ["user_sub", "successor", "groups", "scopes", "claims"] {
+    for name in [
+        "user_sub",
+        "successor",
+        "groups",
+        "scopes",
+        "claims",
+        "session_id",
+        "method",
+    ] {
         let mut removed = item.clone();
         removed.remove(name);
         assert_eq!(
