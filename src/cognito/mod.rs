@@ -119,7 +119,8 @@
 //! refused as an invalid state, and the user signs in again.
 //!
 //! [`SessionManager::create_from_tokens`](crate::SessionManager::create_from_tokens) makes a
-//! session from tokens obtained elsewhere (a mobile app, Amplify), once they verify.
+//! session from tokens obtained elsewhere (a mobile app, Amplify), once they verify and one
+//! refresh proves the refresh token is the access token's.
 //!
 //! # Verification
 //!
@@ -146,6 +147,7 @@
 //! | what happens | answer | the session |
 //! |---|---|---|
 //! | Cognito refuses the refresh token (`NotAuthorizedException`: revoked, global sign-out, expired) | 401, removal cookie | deleted |
+//! | the refresh returns another session's token (the row held another log-in's refresh token) | 401, removal cookie | deleted |
 //! | Cognito throttles, fails, is unreachable or slow (see [`with_call_timeout`](CognitoSettings::with_call_timeout)) during a refresh | the request goes on if the token has not expired yet, else 503 | kept, refresh token kept; the next request tries again |
 //! | the store fails while writing refreshed tokens | as above | kept: Cognito does not rotate refresh tokens (unless [rotation](CognitoSettings::with_refresh_token_rotation) is on), so the stored one still works |
 //! | another process refreshed the same session first | the request adopts that process's token (`Set-Cookie`) | one token stored |
