@@ -114,7 +114,8 @@
 //!
 //! The log-in state lives in the browser, sealed with the
 //! [challenge key](CognitoSettings::with_challenge_key): set the same key on every instance
-//! (or use an app client with a secret), so that any of them can take the callback. Two
+//! (or, with `from_env`, the same `SESSION_ENCRYPTION_KEY`, which it is derived from when
+//! unset), so that any of them can take the callback. Two
 //! log-ins started in two tabs of one browser share the cookie: the older one's callback is
 //! refused as an invalid state, and the user signs in again.
 //!
@@ -272,11 +273,7 @@ impl Cognito {
             jwks,
             TokenCache::new(settings.token_cache_capacity, settings.token_cache_bytes),
         );
-        let sealer = Sealer::new(
-            &settings,
-            settings.challenge_key.as_ref(),
-            settings.challenge_lifetime,
-        )?;
+        let sealer = Sealer::new(&settings)?;
         let domain = match &settings.managed_login {
             Some(login) => {
                 login
