@@ -155,16 +155,20 @@ fn the_key_is_derived_with_hkdf_and_a_label_of_its_own() {
     old.update(b"cognito-session challenge key v1");
     old.update(pool.as_bytes());
     assert_ne!(key, <[u8; 32]>::from(old.finalize().into_bytes()));
-    assert_ne!(
-        key,
-        derive_key(secret, b"cognito-session/v2/row-mac-key", pool)
-    );
+    assert_ne!(key, derive_key(secret, b"another label", pool));
     assert_ne!(key, derive_key(secret, KEY_LABEL, "us-east-1_y"));
 
     // The service's own secret comes before the client secret, and a given key before both.
     let service = settings.clone().with_service_secret(&[7; 32]);
     let service_key = Sealer::new(&service).unwrap().key;
     assert_eq!(service_key, derive_key(&[7; 32], KEY_LABEL, pool));
+    // Not the session table's row MAC key, derived from the same encryption key (its label
+    // is `store::dynamodb::mac`'s).
+    let mut row_mac_key = [0; 32];
+    Hkdf::<Sha256>::new(None, &[7; 32])
+        .expand(b"cognito-session row mac v1", &mut row_mac_key)
+        .unwrap();
+    assert_ne!(service_key, row_mac_key);
     let given = service.with_challenge_key("g".repeat(32));
     let given_key = Sealer::new(&given).unwrap().key;
     assert_eq!(
