@@ -107,7 +107,8 @@ pub enum SessionError {
     #[error("the authorization code was refused")]
     CodeRefused,
     /// Tokens that don't verify as this pool's for this app client: handed to
-    /// [`create_from_tokens`](crate::SessionManager::create_from_tokens), or returned by
+    /// [`create_from_tokens`](crate::SessionManager::create_from_tokens) (or with a
+    /// refresh token that Cognito refuses or that is another log-in's), or returned by
     /// the token endpoint with an ID token whose `nonce` or `aud` is wrong. Nothing is
     /// stored.
     #[error("tokens refused")]

@@ -99,6 +99,15 @@ impl EnvSettings {
             #[cfg(feature = "cognito")]
             cognito: crate::cognito::CognitoSettings::from_env_with(&var)?,
         };
+        // The newest key is a secret only this service holds, unlike the client secret.
+        #[cfg(all(feature = "dynamodb", feature = "cognito"))]
+        let settings = Self {
+            cognito: match (settings.cognito, &settings.encryption) {
+                (Some(cognito), Some(keys)) => Some(cognito.with_service_secret(&keys.keys()[0].1)),
+                (cognito, _) => cognito,
+            },
+            ..settings
+        };
         #[cfg(all(feature = "dynamodb", feature = "cognito"))]
         if settings.table.is_some()
             && settings.cognito.is_some()
@@ -266,7 +275,7 @@ impl SessionManager {
     /// | `SESSION_TABLE`, `PARTITION_KEY`, `SESSION_USERNAME_INDEX` | `store::dynamodb::TableSettings::from_env_with` |
     /// | `SESSION_CACHE_SECS` | a [`CachedStore`] in front of the table |
     /// | `SESSION_ENCRYPTION_KEY`, `ALLOW_PLAINTEXT_TOKENS`, `ALLOW_UNSIGNED_ROWS` | the table's key ring (`store::dynamodb::EncryptionKeys`), which signs its rows and seals Cognito's tokens: needed with a table |
-    /// | `USER_POOL_ID`, `CLIENT_ID`, `CLIENT_SECRET`, `COGNITO_*`, `OAUTH_*`, `REFRESH_*_SECS` | `cognito::CognitoSettings::from_env_with` |
+    /// | `USER_POOL_ID`, `CLIENT_ID`, `CLIENT_SECRET`, `COGNITO_*`, `OAUTH_*`, `REFRESH_*_SECS` | `cognito::CognitoSettings::from_env_with`; without `COGNITO_CHALLENGE_KEY`, the challenge and log-in state key is derived from the newest `SESSION_ENCRYPTION_KEY`, else `CLIENT_SECRET`, else random (a warning at start says which) |
     ///
     /// Errors name the variable at fault, and the AWS resource when one can't be used.
     ///

@@ -544,13 +544,20 @@ mod cognito_api {
         /// client, a custom authentication flow. Nothing is stored before they verify: the
         /// access token as every request's (signature, issuer, `token_use`) and issued to
         /// this manager's app client (`client_id`, which refreshes it) and not expired; the
-        /// ID token, when given, for this client and about the same user. The refresh token
-        /// can't be checked without spending a call: a wrong one ends the session at its
-        /// first refresh.
+        /// ID token, when given, for this client and about the same user. Then the refresh
+        /// token is proven by spending one refresh of it (the layer's own: `InitiateAuth`,
+        /// `GetTokensFromRefreshToken` with [rotation](crate::cognito::CognitoSettings::with_refresh_token_rotation),
+        /// or the managed login's token endpoint), whose access token must be for the same
+        /// user (`sub`), client and, when both carry it, log-in (`origin_jti`). The refreshed
+        /// tokens are stored, and [`NewSession::token`] is the new access token, not the one
+        /// given: an access token alone (one that was logged out, or, with
+        /// [`KeyClaim::Sub`](crate::cognito::KeyClaim::Sub), the key to a user's live
+        /// session) makes no session.
         ///
-        /// Errors: [`SessionError::InvalidTokens`] for tokens that don't verify;
-        /// [`SessionError::Unavailable`] when the pool's keys can't be fetched;
-        /// [`SessionError::Store`].
+        /// Errors: [`SessionError::InvalidTokens`] for tokens that don't verify, and for a
+        /// refresh token Cognito refuses or that is another log-in's;
+        /// [`SessionError::Unavailable`] when the pool's keys or Cognito can't be reached;
+        /// [`SessionError::Store`]. Nothing is stored then.
         ///
         /// ```no_run
         /// # async fn run(sessions: cognito_session::SessionManager) -> Result<(), cognito_session::SessionError> {

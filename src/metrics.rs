@@ -5,7 +5,7 @@
 //! | name | kind | labels | what |
 //! |---|---|---|---|
 //! | `cognito_session_requests_total` | counter | `outcome`, `reason` | requests through [`SessionLayer`](crate::SessionLayer), by how they ended (below) |
-//! | `cognito_session_refreshes_total` | counter | `result`: `ok`, `refused`, `failed` | refreshes of Cognito tokens: new tokens stored (or adopted from a process that refreshed first); refused by Cognito (the session ended); Cognito or the store could not be asked (the session is unchanged) |
+//! | `cognito_session_refreshes_total` | counter | `result`: `ok`, `refused`, `failed` | refreshes of Cognito tokens: new tokens stored (or adopted from a process that refreshed first); refused by Cognito or another session's (the session ended); Cognito or the store could not be asked (the session is unchanged) |
 //! | `cognito_session_key_set_fetches_total` | counter | `result`: `ok`, `error`, `timeout` | fetches of the user pool's signing keys (JWKS) |
 //! | `cognito_session_key_set_fetch_duration_seconds` | histogram | `result` | how long each of those fetches took |
 //! | `cognito_session_cognito_call_duration_seconds` | histogram | `op` (Cognito's operation: `InitiateAuth`, `RespondToAuthChallenge`, `GetTokensFromRefreshToken`, `RevokeToken`, ...), `result`: `ok`, `error`, `timeout` | every call of Cognito's API; `error` is any error answer (a wrong password too) or no connection |

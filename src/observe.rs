@@ -284,7 +284,7 @@ pub(crate) async fn key_set_fetch<T, E>(
 pub(crate) enum Refresh {
     /// The session holds new tokens (ours, or those of a process that refreshed first).
     Ok,
-    /// Cognito refused the refresh token: the session is over.
+    /// Cognito refused the refresh token, or it was another session's: the session is over.
     Refused,
     /// Cognito or the store could not be asked; the session is unchanged.
     Failed,

@@ -441,6 +441,49 @@ async fn a_revoked_refresh_token_ends_the_session() {
     assert!(s.store.is_empty());
 }
 
+/// The refresh token stored in session `key` of `store`.
+async fn refresh_token_of(store: &MemoryStore, key: &str) -> String {
+    let record = store.load(key, 0).await.unwrap().expect("the session");
+    record.cognito.unwrap().refresh_token.expose().to_owned()
+}
+
+#[tokio::test]
+async fn a_refresh_token_from_another_session_ends_the_session_at_its_first_refresh() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    // Bob's refresh token in Alice's row, written through the store API (the lead's row
+    // MAC keeps a table writer from doing this on DynamoDB; `create_from_tokens` no longer
+    // does it either).
+    let (bob, password) = s.pool.user().await;
+    let elsewhere = Arc::new(MemoryStore::new());
+    let bobs = logged_in(
+        &s.pool.manager(elsewhere.clone(), s.pool.config()),
+        &bob,
+        &password,
+    )
+    .await;
+    let bobs_refresh = refresh_token_of(&elsewhere, bobs.user.session_key()).await;
+    let mut record = s.record().await.unwrap();
+    record.cognito.as_mut().unwrap().refresh_token = bobs_refresh.into();
+    record.version += 1;
+    s.store.update(&record, record.version - 1).await.unwrap();
+    let expired = age(&*s.store, &s.key, s.now() - 10).await;
+    let before = s.pool.calls.get("InitiateAuth");
+
+    let reply = call(&app, &expired, Via::Cookie).await;
+    reply.assert_invalid("a refresh that returned another user's token");
+    assert!(reply.removes_cookie(), "{reply:?}");
+    assert!(s.record().await.is_none(), "the session is deleted");
+    call(&app, &expired, Via::Cookie)
+        .await
+        .assert_invalid("the ended session");
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        before + 1,
+        "one Cognito call, not one per request"
+    );
+}
+
 #[tokio::test]
 async fn forged_and_foreign_tokens_are_refused() {
     let s = Setup::new().await;
@@ -876,6 +919,138 @@ async fn keyed_by_sub_a_second_log_in_replaces_the_first() {
         1,
         "the replaced refresh token is revoked"
     );
+}
+
+/// Tokens a client got from a log-in of `username` made outside `manager` (its own store):
+/// the access token and the refresh token.
+async fn tokens_elsewhere(pool: &Pool, username: &str, password: &str) -> (String, String) {
+    let store = Arc::new(MemoryStore::new());
+    let session = logged_in(
+        &pool.manager(store.clone(), pool.config()),
+        username,
+        password,
+    )
+    .await;
+    let refresh = refresh_token_of(&store, session.user.session_key()).await;
+    (session.token.expose().to_owned(), refresh)
+}
+
+#[tokio::test]
+async fn a_logged_out_access_token_with_any_refresh_token_makes_no_session() {
+    let s = Setup::new().await;
+    let app = app(&s.manager);
+    let refresh = refresh_token_of(&s.store, &s.key).await;
+    assert!(s.manager.delete(&s.key).await.unwrap(), "logged out");
+
+    for junk in ["anything", "eyJhbGciOiJub25lIn0.e30.", refresh.as_str()] {
+        let logins_before = s.pool.calls.get("InitiateAuth");
+        match s.manager.create_from_tokens(&s.token, junk, None).await {
+            Err(SessionError::InvalidTokens) => assert!(s.store.is_empty()),
+            // moto keeps a refresh token alive after the log-out (its RevokeToken answers
+            // 500; Cognito's ends it): that refresh works, and its new token is the one
+            // stored and handed out.
+            Ok(session) if junk == refresh => {
+                assert_ne!(session.token.expose(), s.token);
+                let reply = call(&app, session.token.expose(), Via::Bearer).await;
+                assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+            }
+            other => panic!("a made-up refresh token: expected InvalidTokens, got {other:?}"),
+        }
+        call(&app, &s.token, Via::Bearer)
+            .await
+            .assert_invalid("the logged-out token stays dead");
+        assert_eq!(
+            s.pool.calls.get("InitiateAuth"),
+            logins_before + 1,
+            "the refresh token is proven by one refresh"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keyed_by_sub_an_access_token_alone_cannot_replace_the_users_session() {
+    let pool = Pool::new().await;
+    let (alice, password) = pool.user().await;
+    let (bob, bobs_password) = pool.user().await;
+    let store = Arc::new(MemoryStore::new());
+    let settings = pool.settings().with_key_claim(KeyClaim::Sub);
+    let manager = pool.manager_with(store.clone(), pool.config(), settings);
+    let session = logged_in(&manager, &alice, &password).await;
+    let alices_refresh = refresh_token_of(&store, session.user.session_key()).await;
+    // Someone who got hold of Alice's access token, with a made-up refresh token or their
+    // own account's.
+    let (_, bobs_refresh) = tokens_elsewhere(&pool, &bob, &bobs_password).await;
+    for refresh in ["made-up", bobs_refresh.as_str()] {
+        let made = manager
+            .create_from_tokens(session.token.expose(), refresh, None)
+            .await;
+        assert!(matches!(made, Err(SessionError::InvalidTokens)), "{made:?}");
+    }
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        refresh_token_of(&store, session.user.session_key()).await,
+        alices_refresh,
+        "Alice's session is untouched"
+    );
+    let reply = call(&app(&manager), session.token.expose(), Via::Bearer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(pool.calls.get("RevokeToken"), 0);
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_another_log_in_is_refused_and_the_refreshed_tokens_are_stored() {
+    let pool = Pool::new().await;
+    let (alice, password) = pool.user().await;
+    let (bob, bobs_password) = pool.user().await;
+    let (laptop, laptops_refresh) = tokens_elsewhere(&pool, &alice, &password).await;
+    let (_, phones_refresh) = tokens_elsewhere(&pool, &alice, &password).await;
+    let (_, bobs_refresh) = tokens_elsewhere(&pool, &bob, &bobs_password).await;
+    let store = Arc::new(MemoryStore::new());
+    let manager = pool.manager(store.clone(), pool.config());
+
+    // Another user's; the same user's other log-in (caught by `origin_jti`, which moto,
+    // like Cognito, keeps across refreshes).
+    for (what, refresh) in [("Bob's", &bobs_refresh), ("the phone's", &phones_refresh)] {
+        let made = manager.create_from_tokens(&laptop, refresh, None).await;
+        assert!(
+            matches!(made, Err(SessionError::InvalidTokens)),
+            "{what}: {made:?}"
+        );
+    }
+    assert!(store.is_empty());
+
+    let session = manager
+        .create_from_tokens(&laptop, &laptops_refresh, None)
+        .await
+        .unwrap();
+    assert_ne!(
+        session.token.expose(),
+        laptop,
+        "the refreshed token is handed out"
+    );
+    assert_eq!(
+        session.user.session_key(),
+        claims_of(&laptop)["origin_jti"].as_str().unwrap(),
+        "the same log-in"
+    );
+    let record = store
+        .load(session.user.session_key(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.token_hash, TokenHash::of(session.token.expose()));
+    assert_eq!(
+        record.cognito.unwrap().access_token.expose(),
+        session.token.expose()
+    );
+    let app = app(&manager);
+    assert_eq!(
+        call(&app, session.token.expose(), Via::Bearer).await.status,
+        StatusCode::OK
+    );
+    call(&app, &laptop, Via::Bearer)
+        .await
+        .assert_invalid("the token given is not the session's");
 }
 
 #[tokio::test]

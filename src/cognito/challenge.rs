@@ -14,6 +14,7 @@ use std::fmt;
 use aws_sdk_cognitoidentityprovider::types::ChallengeNameType;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -205,38 +206,90 @@ impl fmt::Debug for Sealer {
     }
 }
 
+/// What the challenge key is derived from, in the order it is looked for.
+enum KeySource<'a> {
+    /// `with_challenge_key`, `COGNITO_CHALLENGE_KEY`.
+    Given(&'a [u8]),
+    /// A secret only this service holds: `from_env`'s newest `SESSION_ENCRYPTION_KEY`.
+    Service(&'a [u8]),
+    /// The app client's secret, which other applications of the client may hold too.
+    ClientSecret(&'a [u8]),
+    /// Made by this process, known to no other.
+    Random([u8; 32]),
+}
+
+/// The HKDF label of the challenge key: no other key derived from the same secret (the
+/// session table's encryption or MAC keys) can be this one.
+const KEY_LABEL: &[u8] = b"cognito-session/v2/challenge-and-login-state-key";
+
+/// The key that seals challenge sessions and log-in states for `pool`, from `material`,
+/// under `label`.
+fn derive_key(material: &[u8], label: &[u8], pool: &str) -> [u8; 32] {
+    let mut key = [0; 32];
+    Hkdf::<Sha256>::new(None, material)
+        .expand_multi_info(&[label, b"\0", pool.as_bytes()], &mut key)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    key
+}
+
 impl Sealer {
-    /// The sealer for `settings`' client: the configured key, else one derived from the
-    /// client secret, else a random one.
-    pub(super) fn new(
-        settings: &CognitoSettings,
-        key: Option<&ChallengeKey>,
-        lifetime: std::time::Duration,
-    ) -> Result<Self, ConfigError> {
-        let material: Vec<u8> = match (key, &settings.client_secret) {
-            (Some(ChallengeKey(key)), _) if key.len() < 32 => {
+    /// The sealer for `settings`' client, with its key derived from the first of: the
+    /// configured key, the service's own secret, the client secret, a random key. Any but
+    /// the first is logged as a warning, as it decides which instances can open what
+    /// another one sealed.
+    pub(super) fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        let source = match (
+            &settings.challenge_key,
+            &settings.service_secret,
+            &settings.client_secret,
+        ) {
+            (Some(ChallengeKey(key)), _, _) if key.len() < 32 => {
                 return Err(ConfigError::setting(
                     "challenge_key",
                     "must be at least 32 bytes",
                 ));
             }
-            (Some(ChallengeKey(key)), _) => key.clone(),
-            (None, Some(secret)) => secret.expose().as_bytes().to_vec(),
-            (None, None) => {
+            (Some(ChallengeKey(key)), _, _) => KeySource::Given(key),
+            (None, Some(ChallengeKey(secret)), _) => KeySource::Service(secret),
+            (None, None, Some(secret)) => KeySource::ClientSecret(secret.expose().as_bytes()),
+            (None, None, None) => {
                 let mut random = [0; 32];
                 getrandom::fill(&mut random).map_err(|e| {
                     ConfigError::setting("challenge_key", format!("no random key from the OS: {e}"))
                 })?;
-                random.to_vec()
+                KeySource::Random(random)
             }
         };
-        let mut mac = Hmac::<Sha256>::new_from_slice(&material).expect("any key length");
-        mac.update(b"cognito-session challenge key v1");
-        mac.update(settings.user_pool_id.as_bytes());
+        let material = match &source {
+            KeySource::Given(key) | KeySource::Service(key) | KeySource::ClientSecret(key) => key,
+            KeySource::Random(key) => key.as_slice(),
+        };
+        let key = derive_key(material, KEY_LABEL, &settings.user_pool_id);
+        let set_it = "every instance that may take a log-in's next step must share it: set \
+             COGNITO_CHALLENGE_KEY (CognitoSettings::with_challenge_key) to the same 32 random \
+             bytes or more everywhere, e.g. `openssl rand -base64 32`";
+        match source {
+            KeySource::Given(_) => {}
+            KeySource::Service(_) => tracing::warn!(
+                "no challenge key: log-in states and challenge sessions are sealed with a key \
+                 derived from the newest SESSION_ENCRYPTION_KEY, so a new key refuses log-ins \
+                 under way; {set_it}"
+            ),
+            KeySource::ClientSecret(_) => tracing::warn!(
+                "no challenge key: log-in states and challenge sessions are sealed with a key \
+                 derived from the client secret, which anything else configured for the app \
+                 client holds and could forge them with; {set_it}, or SESSION_ENCRYPTION_KEY"
+            ),
+            KeySource::Random(_) => tracing::warn!(
+                "no challenge key: log-in states and challenge sessions are sealed with a \
+                 random key of this process, so a log-in whose next step reaches another \
+                 instance is refused; {set_it}"
+            ),
+        }
         Ok(Self {
-            key: mac.finalize().into_bytes().into(),
+            key,
             client_id: settings.client_id.clone(),
-            lifetime: lifetime.as_secs(),
+            lifetime: settings.challenge_lifetime.as_secs(),
         })
     }
 

@@ -301,7 +301,10 @@ impl Cognito {
         Ok((token, record, login.next()))
     }
 
-    /// A session from tokens of a log-in made elsewhere, verified first.
+    /// A session from tokens of a log-in made elsewhere: verified first, then the refresh
+    /// token proven by spending one refresh of it, whose tokens are the ones stored. A
+    /// verified access token alone must not make a session: it may be one that was logged
+    /// out, or the key of another user's live one (`KeyClaim::Sub`).
     pub(crate) async fn create_from_tokens(
         &self,
         check: &Check,
@@ -312,12 +315,33 @@ impl Cognito {
         if refresh_token.is_empty() || refresh_token.len() > 16 * 1024 {
             return Err(SessionError::InvalidTokens);
         }
-        let tokens = Tokens {
+        let refresh_token = Secret::new(refresh_token);
+        let given = Tokens {
             access: Secret::new(access_token),
-            refresh: Some(Secret::new(refresh_token)),
+            refresh: Some(refresh_token.clone()),
             id: id_token.map(Secret::new),
         };
-        self.start_session(check, tokens, Source::Caller).await
+        // Tokens that don't verify cost no call to Cognito.
+        let given = self
+            .verify_log_in(&given, Source::Caller, check.now())
+            .await?;
+        let given = given.claims();
+        let refreshed = match self.refresh_tokens(&refresh_token, &given.username).await {
+            Ok(tokens) => tokens,
+            // (No refresh error is a `Denied`: those are log-in answers.)
+            Err(CallError::Refused | CallError::Denied(_)) => {
+                tracing::debug!("log-in tokens refused: Cognito refused the refresh token");
+                return Err(SessionError::InvalidTokens);
+            }
+            Err(CallError::Unavailable(e)) => return Err(SessionError::Unavailable(e)),
+        };
+        let tokens = Tokens {
+            // Without rotation Cognito sends no new refresh token: the given one stays good.
+            refresh: refreshed.refresh.or(Some(refresh_token)),
+            ..refreshed
+        };
+        self.start_session(check, tokens, Source::Refreshed { of: given })
+            .await
     }
 
     /// The domain's `/logout` URL, when managed login is configured.

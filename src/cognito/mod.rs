@@ -114,12 +114,14 @@
 //!
 //! The log-in state lives in the browser, sealed with the
 //! [challenge key](CognitoSettings::with_challenge_key): set the same key on every instance
-//! (or use an app client with a secret), so that any of them can take the callback. Two
+//! (or, with `from_env`, the same `SESSION_ENCRYPTION_KEY`, which it is derived from when
+//! unset), so that any of them can take the callback. Two
 //! log-ins started in two tabs of one browser share the cookie: the older one's callback is
 //! refused as an invalid state, and the user signs in again.
 //!
 //! [`SessionManager::create_from_tokens`](crate::SessionManager::create_from_tokens) makes a
-//! session from tokens obtained elsewhere (a mobile app, Amplify), once they verify.
+//! session from tokens obtained elsewhere (a mobile app, Amplify), once they verify and one
+//! refresh proves the refresh token is the access token's.
 //!
 //! # Verification
 //!
@@ -146,6 +148,7 @@
 //! | what happens | answer | the session |
 //! |---|---|---|
 //! | Cognito refuses the refresh token (`NotAuthorizedException`: revoked, global sign-out, expired) | 401, removal cookie | deleted |
+//! | the refresh returns another session's token (the row held another log-in's refresh token) | 401, removal cookie | deleted |
 //! | Cognito throttles, fails, is unreachable or slow (see [`with_call_timeout`](CognitoSettings::with_call_timeout)) during a refresh | the request goes on if the token has not expired yet, else 503 | kept, refresh token kept; the next request tries again |
 //! | the store fails while writing refreshed tokens | as above | kept: Cognito does not rotate refresh tokens (unless [rotation](CognitoSettings::with_refresh_token_rotation) is on), so the stored one still works |
 //! | another process refreshed the same session first | the request adopts that process's token (`Set-Cookie`) | one token stored |
@@ -270,11 +273,7 @@ impl Cognito {
             jwks,
             TokenCache::new(settings.token_cache_capacity, settings.token_cache_bytes),
         );
-        let sealer = Sealer::new(
-            &settings,
-            settings.challenge_key.as_ref(),
-            settings.challenge_lifetime,
-        )?;
+        let sealer = Sealer::new(&settings)?;
         let domain = match &settings.managed_login {
             Some(login) => {
                 login

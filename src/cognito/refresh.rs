@@ -104,45 +104,13 @@ impl Cognito {
             .await
         {
             Ok(tokens) => tokens,
-            // (No refresh error is a `Denied`: those are log-in answers.)
+            // Revoked, signed out everywhere, expired, or the user was disabled, deleted or
+            // made to reset their password: the log-in is over. (No refresh error is a
+            // `Denied`: those are log-in answers.)
             Err(CallError::Refused | CallError::Denied(_)) => {
-                // Revoked, signed out everywhere, expired, or the user was disabled, deleted
-                // or made to reset their password: the log-in is over, unless the
-                // row changed since we read it. Another instance may have refreshed it (with
-                // refresh-token rotation, its refresh made ours stale), or a new log-in may
-                // own it now (`KeyClaim::Sub`): then it is not ours to delete.
-                let current = store
-                    .load(&record.key, now)
-                    .await
-                    .map_err(|e| Failure::Unavailable(Box::new(e)))?;
-                if let Some(current) = current.filter(|c| c.version != record.version) {
-                    return match current.accepts(&record.token_hash, now) {
-                        TokenMatch::Previous => Ok(Arc::new(current)),
-                        _ => Err(Failure::Ended),
-                    };
-                }
-                tracing::info!(session = %record.key, "Cognito refused the refresh token; session ended");
-                // Conditional: a refresh by another instance may land between the read above
-                // and this delete, and its session is not ours to end.
-                match store.delete_version(&record.key, record.version).await {
-                    Err(StoreError::Conflict) => {
-                        let current = store
-                            .load(&record.key, now)
-                            .await
-                            .map_err(|e| Failure::Unavailable(Box::new(e)))?;
-                        if let Some(current) = current
-                            && current.accepts(&record.token_hash, now) == TokenMatch::Previous
-                        {
-                            return Ok(Arc::new(current));
-                        }
-                    }
-                    // The 401 stands: the next request is refused by Cognito again.
-                    Err(error) => {
-                        tracing::warn!(session = %record.key, %error, "ended session not deleted");
-                    }
-                    Ok(()) => {}
-                }
-                return Err(Failure::Ended);
+                return self
+                    .end(check, record, now, "Cognito refused the refresh token")
+                    .await;
             }
             Err(CallError::Unavailable(error)) => return Err(Failure::Unavailable(error)),
         };
@@ -164,7 +132,11 @@ impl Cognito {
         if self.key_of(&new_claims) != Some(record.key.as_str())
             || record.sub.as_deref() != Some(new_claims.sub.as_str())
         {
-            return Err(unusable("returned an access token of another session"));
+            // The row's refresh token is another log-in's: asking again would get the same
+            // answer on every request, and the row is no session of its own.
+            return self
+                .end(check, record, now, "the refresh token is another session's")
+                .await;
         }
 
         // Groups and claims as the user pool says now: a group change lands here.
@@ -245,6 +217,52 @@ impl Cognito {
                 Err(Failure::Unavailable(Box::new(error)))
             }
         }
+    }
+
+    /// Ends a session whose refresh gave no tokens of its own (`why`), unless the row
+    /// changed since it was read: another instance may have refreshed it (with refresh-token
+    /// rotation, its refresh made ours stale), or a new log-in may own it now
+    /// (`KeyClaim::Sub`); then it is not ours to delete.
+    async fn end(
+        &self,
+        check: &Check,
+        record: &SessionRecord,
+        now: u64,
+        why: &'static str,
+    ) -> Result<Arc<SessionRecord>, Failure> {
+        let store = check.store();
+        let current = store
+            .load(&record.key, now)
+            .await
+            .map_err(|e| Failure::Unavailable(Box::new(e)))?;
+        if let Some(current) = current.filter(|c| c.version != record.version) {
+            return match current.accepts(&record.token_hash, now) {
+                TokenMatch::Previous => Ok(Arc::new(current)),
+                _ => Err(Failure::Ended),
+            };
+        }
+        tracing::info!(session = %record.key, why, "session ended");
+        // Conditional: a refresh by another instance may land between the read above and
+        // this delete, and its session is not ours to end.
+        match store.delete_version(&record.key, record.version).await {
+            Err(StoreError::Conflict) => {
+                let current = store
+                    .load(&record.key, now)
+                    .await
+                    .map_err(|e| Failure::Unavailable(Box::new(e)))?;
+                if let Some(current) = current
+                    && current.accepts(&record.token_hash, now) == TokenMatch::Previous
+                {
+                    return Ok(Arc::new(current));
+                }
+            }
+            // The 401 stands: the next request gets the same answer.
+            Err(error) => {
+                tracing::warn!(session = %record.key, %error, "ended session not deleted");
+            }
+            Ok(()) => {}
+        }
+        Err(Failure::Ended)
     }
 }
 

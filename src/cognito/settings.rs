@@ -111,6 +111,9 @@ pub struct CognitoSettings {
     pub(crate) global_sign_out: bool,
     pub(crate) refresh_token_rotation: bool,
     pub(crate) challenge_key: Option<ChallengeKey>,
+    /// A secret only this service holds, for the challenge key when none is given:
+    /// `from_env`'s newest `SESSION_ENCRYPTION_KEY`.
+    pub(crate) service_secret: Option<ChallengeKey>,
     pub(crate) challenge_lifetime: Duration,
     pub(crate) id_token_claims: Vec<String>,
 }
@@ -154,6 +157,7 @@ impl CognitoSettings {
             global_sign_out: false,
             refresh_token_rotation: false,
             challenge_key: None,
+            service_secret: None,
             challenge_lifetime: Duration::from_secs(15 * 60),
             id_token_claims: Vec::new(),
         }
@@ -520,18 +524,28 @@ impl CognitoSettings {
     }
 
     /// The key that seals the challenge sessions handed to clients during a log-in
-    /// ([`Challenge::session`](super::Challenge::session)): they are HMAC-SHA256-signed
-    /// with it, bound to the username and the app client, and expire, so a client can't
-    /// alter one, keep one, or use one for another user. At least 32 bytes (checked when
-    /// the manager is made); keep it secret, like the client secret.
+    /// ([`Challenge::session`](super::Challenge::session)) and the managed login's log-in
+    /// states (`COGNITO_CHALLENGE_KEY`): they are HMAC-SHA256-signed with a key derived
+    /// from it (HKDF-SHA256, with a label of its own and the pool id), bound to the username
+    /// and the app client, and expire, so a client can't alter one, keep one, or use one for
+    /// another user. At least 32 bytes (checked when the manager is made); keep it secret.
     ///
-    /// Every instance that may receive the answer to a challenge must have the same key.
-    /// Default: derived from the app client's secret when it has one (every instance
-    /// configured for the client then agrees); for a client without a secret, a random key
-    /// made when the manager is made, which only works when **one** instance serves the
-    /// log-ins (behind a load balancer, an answer reaching another instance is refused as
-    /// [`LogInExpired`](crate::SessionError::LogInExpired)). Set a key for clients without a
-    /// secret that run on several instances.
+    /// Every instance that may receive the next step of a log-in (a challenge's answer, the
+    /// managed login's callback) must have the same key. Without one, the key is derived
+    /// (same HKDF, same label) from the first of:
+    ///
+    /// 1. the newest key of `SESSION_ENCRYPTION_KEY`, with
+    ///    [`SessionManager::from_env`](crate::SessionManager::from_env): a secret only this
+    ///    service holds, shared by its instances (a new key refuses the log-ins under way);
+    /// 2. the app client's secret: every instance configured for the client agrees, but so
+    ///    does anything else that holds the secret, and could forge log-in states;
+    /// 3. a random key made when the manager is made, which only works when **one** instance
+    ///    serves the log-ins (behind a load balancer, a step reaching another instance is
+    ///    refused as [`LogInExpired`](crate::SessionError::LogInExpired) or an invalid
+    ///    log-in state).
+    ///
+    /// Each of them is logged as a warning when the manager is made. Set a key where
+    /// several instances serve log-ins.
     ///
     /// ```
     /// # use cognito_session::cognito::CognitoSettings;
@@ -540,6 +554,13 @@ impl CognitoSettings {
     /// ```
     pub fn with_challenge_key(mut self, key: impl AsRef<[u8]>) -> Self {
         self.challenge_key = Some(ChallengeKey(key.as_ref().to_vec()));
+        self
+    }
+
+    /// The service's own secret, that the challenge key is derived from when none is set.
+    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
+    pub(crate) fn with_service_secret(mut self, secret: &[u8]) -> Self {
+        self.service_secret = Some(ChallengeKey(secret.to_vec()));
         self
     }
 

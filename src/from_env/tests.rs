@@ -1,4 +1,5 @@
 use super::*;
+use crate::SessionError;
 use crate::cognito::{AuthFlow, KeyClaim};
 use crate::env::{variable, vars};
 use crate::store::dynamodb::EncryptionKeys;
@@ -345,4 +346,79 @@ fn errors_name_the_variable() {
         ])),
         "SESSION_COOKIE"
     );
+}
+
+/// A manager built from `vars` as `from_env` would, with an SDK client that is never called.
+fn manager_from(vars: &[(&str, &str)]) -> SessionManager {
+    let settings = env(vars).unwrap();
+    let sdk = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+        .build();
+    SessionManager::with_cognito(
+        MemoryStore::new(),
+        settings.config,
+        settings.cognito.unwrap(),
+        aws_sdk_cognitoidentityprovider::Client::from_conf(sdk),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn without_a_challenge_key_log_in_states_open_where_the_encryption_key_is_shared() {
+    const OTHER_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let instance = |encryption_key: Option<&'static str>| {
+        let mut vars = vec![
+            ("USER_POOL_ID", "us-east-1_p"),
+            ("CLIENT_ID", "c"),
+            ("CLIENT_SECRET", "shared-client-secret"),
+            // Closed: a state that opens goes on to the token endpoint and finds it
+            // unreachable, one that doesn't stops before.
+            ("COGNITO_DOMAIN", "http://127.0.0.1:9"),
+        ];
+        if let Some(key) = encryption_key {
+            vars.extend([
+                ("SESSION_TABLE", "sessions"),
+                ("SESSION_ENCRYPTION_KEY", key),
+            ]);
+        }
+        manager_from(&vars)
+    };
+    let one = instance(Some(KEY_ONES));
+    let login = one
+        .start_login(&crate::cognito::LoginOptions::new())
+        .unwrap();
+    let state = reqwest::Url::parse(&login.url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut browser = http::HeaderMap::new();
+    let cookie = login
+        .set_cookie
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    browser.insert(http::header::COOKIE, cookie.parse().unwrap());
+    let callback = format!("code=c0de&state={state}");
+
+    // Another instance of the service: same table, same key ring.
+    let same = instance(Some(KEY_ONES))
+        .finish_login(&callback, &browser)
+        .await;
+    assert!(
+        matches!(same, Err(SessionError::Unavailable(_))),
+        "{same:?}"
+    );
+    // Another key; or something else that holds the client secret only.
+    for other in [instance(Some(OTHER_KEY)), instance(None)] {
+        let refused = other.finish_login(&callback, &browser).await;
+        assert!(
+            matches!(refused, Err(SessionError::InvalidLoginState)),
+            "{refused:?}"
+        );
+    }
 }

@@ -1,11 +1,8 @@
-use std::time::Duration;
-
 use super::*;
 
 fn sealer_with(key: &str) -> Sealer {
-    let settings = CognitoSettings::new("us-east-1_x", "client");
-    let key = ChallengeKey(key.as_bytes().to_vec());
-    Sealer::new(&settings, Some(&key), Duration::from_secs(60)).unwrap()
+    let settings = CognitoSettings::new("us-east-1_x", "client").with_challenge_key(key);
+    Sealer::new(&settings).unwrap()
 }
 
 fn envelope() -> Envelope {
@@ -67,24 +64,22 @@ fn an_altered_session_is_refused() {
 
 #[test]
 fn a_short_key_is_a_configuration_error() {
-    let settings = CognitoSettings::new("us-east-1_x", "client");
-    let short = ChallengeKey(b"short".to_vec());
-    assert!(Sealer::new(&settings, Some(&short), Duration::from_secs(1)).is_err());
+    let settings = CognitoSettings::new("us-east-1_x", "client").with_challenge_key("short");
+    assert!(Sealer::new(&settings).is_err());
 }
 
 #[test]
 fn without_a_key_instances_of_a_client_with_a_secret_agree_and_others_do_not() {
     let mut settings = CognitoSettings::new("us-east-1_x", "client");
     settings.client_secret = Some(Secret::new("client-secret"));
-    let lifetime = Duration::from_secs(60);
-    let one = Sealer::new(&settings, None, lifetime).unwrap();
-    let two = Sealer::new(&settings, None, lifetime).unwrap();
+    let one = Sealer::new(&settings).unwrap();
+    let two = Sealer::new(&settings).unwrap();
     let sealed = one.seal(CHALLENGE, "alice", &envelope());
     assert!(two.open_challenge("alice", &sealed, 999).is_some());
 
     settings.client_secret = None;
-    let one = Sealer::new(&settings, None, lifetime).unwrap();
-    let two = Sealer::new(&settings, None, lifetime).unwrap();
+    let one = Sealer::new(&settings).unwrap();
+    let two = Sealer::new(&settings).unwrap();
     assert!(
         two.open_challenge("alice", &one.seal(CHALLENGE, "alice", &envelope()), 999)
             .is_none()
@@ -144,4 +139,85 @@ fn a_value_sealed_for_one_purpose_does_not_open_for_another() {
             .open::<Envelope>(CHALLENGE, "alice", &challenge)
             .is_some()
     );
+}
+
+#[test]
+fn the_key_is_derived_with_hkdf_and_a_label_of_its_own() {
+    let pool = "us-east-1_x";
+    let secret = b"client-secret";
+    let settings =
+        CognitoSettings::new(pool, "client").with_client_secret(Secret::new("client-secret"));
+    let key = Sealer::new(&settings).unwrap().key;
+    assert_eq!(key, derive_key(secret, KEY_LABEL, pool));
+
+    // The derivation before #24: HMAC keyed by the secret, over a label and the pool.
+    let mut old = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    old.update(b"cognito-session challenge key v1");
+    old.update(pool.as_bytes());
+    assert_ne!(key, <[u8; 32]>::from(old.finalize().into_bytes()));
+    assert_ne!(key, derive_key(secret, b"another label", pool));
+    assert_ne!(key, derive_key(secret, KEY_LABEL, "us-east-1_y"));
+
+    // The service's own secret comes before the client secret, and a given key before both.
+    let service = settings.clone().with_service_secret(&[7; 32]);
+    let service_key = Sealer::new(&service).unwrap().key;
+    assert_eq!(service_key, derive_key(&[7; 32], KEY_LABEL, pool));
+    // Not the session table's row MAC key, derived from the same encryption key (its label
+    // is `store::dynamodb::mac`'s).
+    let mut row_mac_key = [0; 32];
+    Hkdf::<Sha256>::new(None, &[7; 32])
+        .expand(b"cognito-session row mac v1", &mut row_mac_key)
+        .unwrap();
+    assert_ne!(service_key, row_mac_key);
+    let given = service.with_challenge_key("g".repeat(32));
+    let given_key = Sealer::new(&given).unwrap().key;
+    assert_eq!(
+        given_key,
+        derive_key("g".repeat(32).as_bytes(), KEY_LABEL, pool)
+    );
+}
+
+#[test]
+fn a_derived_key_is_logged_as_a_warning_and_a_given_one_is_not() {
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logged = |settings: &CognitoSettings| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || Sealer::new(settings).unwrap());
+        String::from_utf8(logs.0.lock().unwrap().clone()).unwrap()
+    };
+    let plain = CognitoSettings::new("us-east-1_x", "client");
+    let with_secret = plain
+        .clone()
+        .with_client_secret(Secret::new("client-secret"));
+    for (settings, from) in [
+        (
+            with_secret.clone().with_service_secret(&[7; 32]),
+            "SESSION_ENCRYPTION_KEY",
+        ),
+        (with_secret.clone(), "client secret"),
+        (plain.clone(), "random key"),
+    ] {
+        let logs = logged(&settings);
+        assert_eq!(logs.lines().count(), 1, "{logs}");
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains(from), "{logs}");
+        assert!(logs.contains("COGNITO_CHALLENGE_KEY"), "{logs}");
+        assert!(!logs.contains("client-secret"), "{logs}");
+    }
+    assert_eq!(logged(&with_secret.with_challenge_key("k".repeat(32))), "");
 }

@@ -32,7 +32,7 @@ impl CognitoSettings {
     /// | `OAUTH_LOGOUT_URI` | [`ManagedLoginSettings::with_logout_uri`] |
     /// | `REFRESH_BEFORE_SECS` | [`with_refresh_before`](Self::with_refresh_before) |
     /// | `REFRESH_AFTER_EXPIRY_SECS` | [`with_refresh_after_expiry`](Self::with_refresh_after_expiry) |
-    /// | `COGNITO_CHALLENGE_KEY` | [`with_challenge_key`](Self::with_challenge_key), 32 bytes or more |
+    /// | `COGNITO_CHALLENGE_KEY` | [`with_challenge_key`](Self::with_challenge_key), 32 bytes or more; unset, [`SessionManager::from_env`](crate::SessionManager::from_env) derives it from the newest `SESSION_ENCRYPTION_KEY`, else from `CLIENT_SECRET`, else makes a random one, and warns at start |
     /// | `COGNITO_GLOBAL_SIGN_OUT` | `true`/`false`, [`with_global_sign_out`](Self::with_global_sign_out) |
     ///
     /// ```
