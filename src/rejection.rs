@@ -213,6 +213,8 @@ impl<B> RejectWith<B> {
         ))
     }
 
+    // The axum extractors' answer, made without the request at hand.
+    #[cfg(feature = "axum")]
     pub(crate) fn respond(&self, rejection: &Rejection) -> Response<B> {
         (self.0)(rejection, None)
     }
