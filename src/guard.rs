@@ -10,6 +10,10 @@
 //! | a user without it | 403 `{"error":"Insufficient permissions."}` with `WWW-Authenticate: Bearer error="insufficient_scope"` ([`Rejection::Forbidden`]) |
 //! | no user (no session layer in front, or one that [lets requests through](crate::SessionLayer::with_required)) | 401 as the session layer answers it ([`Rejection::Missing`]) |
 //!
+//! A gRPC call is refused with its [gRPC status](crate::rejection#grpc) instead: 7
+//! `PERMISSION_DENIED` for a user without the group or scope, 16 `UNAUTHENTICATED` without
+//! a user.
+//!
 //! ```
 //! use axum::{Router, routing::get};
 //! use cognito_session::guard::{RequireGroup, RequireScope};
@@ -162,7 +166,9 @@ macro_rules! guard_layer {
         impl<R> $layer<R> {
             /// How refusals are answered. Default [`DefaultOnRejection`]: 403 with
             /// `WWW-Authenticate: Bearer error="insufficient_scope"` and
-            /// `{"error":"Insufficient permissions."}`. It is called with
+            /// `{"error":"Insufficient permissions."}` (to a gRPC call, `grpc-status` 7); in
+            /// front of a service whose body is not `From<String>` (tonic's),
+            /// [`GrpcOnRejection`](crate::rejection::GrpcOnRejection). It is called with
             /// [`Rejection::Forbidden`], and with [`Rejection::Missing`] for a request
             /// without a user when no session layer left its own way of answering.
             ///
@@ -255,13 +261,16 @@ where
             }
             Some(user) => {
                 tracing::debug!(user = %user.username(), rule = ?self.rule, "refused by a guard");
-                self.rejection.on_rejection(&Rejection::Forbidden)
+                self.rejection
+                    .on_request_rejection(&Rejection::Forbidden, &request)
             }
             // The session layer in front let the request through without a user: answer as
             // it would have.
             None => match extensions.get::<RejectWith<ResBody>>() {
-                Some(layer) => layer.respond(&Rejection::Missing),
-                None => self.rejection.on_rejection(&Rejection::Missing),
+                Some(layer) => layer.respond_to(&Rejection::Missing, &request),
+                None => self
+                    .rejection
+                    .on_request_rejection(&Rejection::Missing, &request),
             },
         };
         ResponseFuture {

@@ -18,7 +18,9 @@
 //! service with a [`CurrentUser`] in the request extensions or answers itself: 401 with a JSON
 //! error for a missing or invalid token, 503 with `Retry-After` when a backend is down (and
 //! then nothing is deleted and no cookie removed). When the token changed (rotation, Cognito
-//! refresh) the response gets a `Set-Cookie`, appended to any your service set.
+//! refresh) the response gets a `Set-Cookie`, appended to any your service set. A gRPC call
+//! (tonic) is refused with a gRPC status instead ([`rejection`](rejection#grpc)), and its
+//! handler finds the user in `request.extensions().get::<CurrentUser>()`.
 //!
 //! # A whole app
 //!

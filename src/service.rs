@@ -112,7 +112,10 @@ where
                 || tracing::debug!(%refused, method = %request.method(), "cross-site request refused"),
             );
             observe::finish(span.as_ref(), Outcome::CrossSite, None);
-            let response = Some(self.rejection.on_rejection(&Rejection::CrossSite));
+            let response = Some(
+                self.rejection
+                    .on_request_rejection(&Rejection::CrossSite, &request),
+            );
             return ResponseFuture {
                 state: State::Rejected { response },
             };
@@ -174,7 +177,10 @@ where
             Found::Ambiguous => {
                 observe::finish(span.as_ref(), Outcome::Ambiguous, None);
                 State::Rejected {
-                    response: Some(self.rejection.on_rejection(&Rejection::BadRequest)),
+                    response: Some(
+                        self.rejection
+                            .on_request_rejection(&Rejection::BadRequest, &request),
+                    ),
                 }
             }
         };
@@ -271,7 +277,7 @@ where
                 || tracing::warn!(%error, "session backend unavailable"),
             );
             State::Rejected {
-                response: Some(rejection.on_rejection(&Rejection::Unavailable)),
+                response: Some(rejection.on_request_rejection(&Rejection::Unavailable, &request)),
             }
         }
     }
