@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::server::{ExampleServer, assert_refused_naming, cookie_flow, curl_flow, json, log_in};
+use common::server::{
+    ExampleServer, assert_refused_naming, cookie_flow, curl_flow, json, log_in, my_sessions_flow,
+};
 use serde_json::json;
 
 /// The curl sequence of the DynamoDB Book's session store README, step by step.
@@ -95,6 +97,12 @@ fn the_password_less_demo_listens_only_on_this_machine_unless_told_otherwise() {
     ]);
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("cannot listen on 192.0.2.7:3999"), "{said}");
+}
+
+#[tokio::test]
+async fn a_user_lists_their_sessions_and_ends_them() {
+    let server = ExampleServer::start(&[]);
+    my_sessions_flow(&server.url, ("alice", "bob"), "any password", "opaque").await;
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::cognito::Pool;
 use common::server::{
-    assert_refused_naming, aws_env, cookie_flow, curl_flow, free_port, json, log_in, start,
+    assert_refused_naming, aws_env, cookie_flow, curl_flow, free_port, json, log_in,
+    my_sessions_flow, start,
 };
 use serde_json::json;
 
@@ -33,6 +34,16 @@ async fn the_books_curl_flow_with_cognito_and_dynamodb() {
         3,
         "the session id is the Cognito access token"
     );
+}
+
+/// The list of a user's sessions, on DynamoDB Local (the username index, then the items) with
+/// Cognito log-ins; each of the three log-ins is a session of its own (keyed by `origin_jti`).
+#[tokio::test]
+async fn a_user_lists_their_sessions_and_ends_them() {
+    let pool = pool_with_user("alice", false).await;
+    pool.add_user("bob", PASSWORD).await;
+    let server = start(&aws_env(&pool, &[]));
+    my_sessions_flow(&server.url, ("alice", "bob"), PASSWORD, "password").await;
 }
 
 #[tokio::test]

@@ -43,8 +43,9 @@ enum Edit {
     FlipMacBit { byte: u8, bit: u8 },
     TruncateMac(u8),
     RelabelMac(u8),
-    /// The whole item of another row (another key, or another user), its key kept.
-    OtherRow { key: bool },
+    /// The whole item of another row, signed under its own key (and maybe for another
+    /// user), with this row's key put in.
+    OtherRow { other_user: bool },
 }
 
 fn mac_bytes(item: &item::Item) -> Option<Vec<u8>> {
@@ -91,11 +92,10 @@ fuzz_target!(|edits: Vec<Edit>| {
                     row.insert("mac".into(), AttributeValue::B(Blob::new(mac)));
                 }
             }
-            Edit::OtherRow { key } => {
+            Edit::OtherRow { other_user } => {
                 let mut other = record.clone();
-                if key {
-                    other.key = "another-key".into();
-                } else {
+                other.key = "another-key".into();
+                if other_user {
                     other.username = "another-user".into();
                 }
                 let mut copied = item::signed(&other);

@@ -191,6 +191,39 @@ try {
         }
     });
 
+    await step('the page lists the sessions, and ends another device\'s with its button', async () => {
+        // A second log-in of the same user, from outside the browser.
+        const other = await fetch(`${base}/sessions`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ username, password }),
+        });
+        const otherToken = (await other.json()).sessionId;
+        if (!other.ok || typeof otherToken !== 'string') {
+            throw new Error(`a second log-in answered ${other.status}`);
+        }
+        await page.reload();
+        await expectStatus(page, `Logged in as ${username}`);
+        const items = page.locator('#session-list li');
+        await items.nth(1).waitFor();
+        if ((await items.count()) !== 2) {
+            throw new Error(`the page lists ${await items.count()} sessions, not 2`);
+        }
+        if ((await page.locator('#session-list button').count()) !== 2) {
+            throw new Error('not one button per session');
+        }
+        await clearStatus(page);
+        await page.locator('#session-list li', { hasNotText: 'this one' }).locator('button').click();
+        await expectStatus(page, `Logged in as ${username}`);
+        await page.waitForFunction(() => document.querySelectorAll('#session-list li').length === 1);
+        const gone = await fetch(`${base}/sessions`, {
+            headers: { Authorization: `Bearer ${otherToken}` },
+        });
+        if (gone.status !== 401) {
+            throw new Error(`the ended session still answers ${gone.status}`);
+        }
+    });
+
     await step('log out', async () => {
         await clearStatus(page);
         await page.locator('#logout').click();

@@ -292,3 +292,116 @@ pub async fn cookie_flow(base: &str, username: &str, password: &str) {
         (401, json!({"error": "Session does not exist."}))
     );
 }
+
+/// The user's list of sessions on the example at `base` (#21): `GET /me/sessions`, ending one
+/// by its id (`DELETE /me/sessions/{id}`, 404 for another user's id) and the others
+/// (`POST /me/sessions/end-others`). Both users log in with `password`; `method` is what
+/// their log-ins are listed as.
+pub async fn my_sessions_flow(
+    base: &str,
+    (alice, bob): (&str, &str),
+    password: &str,
+    method: &str,
+) {
+    use serde_json::json;
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        tokens.push(log_in(base, alice, password).await);
+    }
+    let bobs = log_in(base, bob, password).await;
+    let list = |token: &str| {
+        client
+            .get(format!("{base}/me/sessions"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let end = |token: &str, id: &str| {
+        client
+            .delete(format!("{base}/me/sessions/{id}"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let me = |token: &str| {
+        client
+            .get(format!("{base}/sessions"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+
+    let (status, body) = json(list(&tokens[0]).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let sessions = body["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3, "{body}");
+    for session in &sessions {
+        assert_eq!(session["id"].as_str().unwrap().len(), 11, "{session}");
+        assert_eq!(session["method"], method, "{session}");
+        assert!(session["createdAt"].as_u64().unwrap() > 1_700_000_000);
+        assert!(session["lastSeenAt"].as_u64().unwrap() >= session["createdAt"].as_u64().unwrap());
+        let body = session.to_string();
+        assert!(
+            tokens.iter().all(|t| !body.contains(t.as_str())),
+            "a token is listed"
+        );
+    }
+    let ids = |current: bool| -> Vec<String> {
+        sessions
+            .iter()
+            .filter(|s| s["current"] == current)
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (own, others) = (ids(true), ids(false));
+    assert_eq!((own.len(), others.len()), (1, 2));
+
+    // Another user's id, or no id at all, is not found; nothing ends.
+    for id in [others[0].as_str(), "not-an-id", "AAAAAAAAAAA"] {
+        let (status, body) = json(end(&bobs, id).await.unwrap()).await;
+        assert_eq!(
+            (status, body),
+            (404, json!({ "error": "No such session." }))
+        );
+    }
+    let (_, body) = json(list(&bobs).await.unwrap()).await;
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 1, "{body}");
+    let (_, body) = json(list(&tokens[0]).await.unwrap()).await;
+    assert_eq!(body["sessions"].as_array().unwrap().len(), 3, "{body}");
+
+    // One of Alice's other sessions, by its id: exactly one of the two ends.
+    let ended = end(&tokens[0], &others[0]).await.unwrap();
+    assert_eq!(ended.status(), 204);
+    let mut statuses = Vec::new();
+    for token in &tokens[1..] {
+        statuses.push(me(token).await.unwrap().status().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401]);
+
+    // The rest but this one.
+    let (status, body) = json(
+        client
+            .post(format!("{base}/me/sessions/end-others"))
+            .bearer_auth(&tokens[0])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({ "ended": 1 })));
+    for token in &tokens[1..] {
+        assert_eq!(me(token).await.unwrap().status(), 401);
+    }
+    assert_eq!(me(&tokens[0]).await.unwrap().status(), 200);
+    assert_eq!(
+        me(&bobs).await.unwrap().status(),
+        200,
+        "Bob's session is untouched"
+    );
+
+    // Its own id ends the current session, and removes its cookie.
+    let ended = end(&tokens[0], &own[0]).await.unwrap();
+    assert_eq!(ended.status(), 204);
+    let cookie = ended.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=0"), "{cookie}");
+    assert_eq!(me(&tokens[0]).await.unwrap().status(), 401);
+}
