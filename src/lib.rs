@@ -184,6 +184,8 @@ mod env;
 mod error;
 mod from_env;
 mod layer;
+#[cfg(test)]
+mod logs;
 mod manager;
 mod observe;
 mod opaque;

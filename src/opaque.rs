@@ -250,4 +250,31 @@ mod tests {
         assert!(!is_opaque_token(&format!("{}+", "a".repeat(42))));
         assert!(!is_opaque_token(&format!("{}é", "a".repeat(41))));
     }
+
+    use crate::store::{MemoryStore, SessionStore};
+    use crate::{CognitoTokens, SessionConfig, SessionManager};
+
+    /// #24, finding 1: a row that names an opaque token's hash but holds Cognito tokens was
+    /// not made opaque, and the opaque token does not open it.
+    #[tokio::test]
+    async fn an_opaque_token_opens_only_a_session_made_opaque() {
+        let token = new_opaque_token().unwrap();
+        let hash = TokenHash::of(&token);
+        let now = SessionConfig::default().now();
+        let opaque = SessionRecord::new(hash.to_hex(), "alice", hash, now, now + 3600);
+        let cognito = SessionRecord {
+            cognito: Some(CognitoTokens {
+                access_token: Secret::new("a.b.c"),
+                refresh_token: Secret::new("refresh"),
+                access_expires_at: now + 3600,
+            }),
+            ..opaque.clone()
+        };
+        for (record, opens) in [(cognito, false), (opaque, true)] {
+            let store = MemoryStore::new();
+            store.create(&record, now).await.unwrap();
+            let manager = SessionManager::new(store, SessionConfig::default()).unwrap();
+            assert_eq!(manager.authenticate(&token).await.is_ok(), opens);
+        }
+    }
 }

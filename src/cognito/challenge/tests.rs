@@ -179,27 +179,8 @@ fn the_key_is_derived_with_hkdf_and_a_label_of_its_own() {
 
 #[test]
 fn a_derived_key_is_logged_as_a_warning_and_a_given_one_is_not() {
-    #[derive(Clone, Default)]
-    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logged = |settings: &CognitoSettings| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || Sealer::new(settings).unwrap());
-        String::from_utf8(logs.0.lock().unwrap().clone()).unwrap()
-    };
+    let logged =
+        |settings: &CognitoSettings| crate::logs::logged(|| Sealer::new(settings).unwrap()).1;
     let plain = CognitoSettings::new("us-east-1_x", "client");
     let with_secret = plain
         .clone()

@@ -566,3 +566,25 @@ fn a_touch_signs_the_new_times() {
     after.insert("mac".into(), store.sign_touched(&touched).unwrap().unwrap());
     assert_eq!(store.read(&after).unwrap(), touched);
 }
+
+#[test]
+fn a_refused_row_is_logged_with_a_short_hash_of_its_key_and_no_token() {
+    let (store, item) = signed();
+    let mut forged = item.clone();
+    forged.insert("username".into(), s("mallory"));
+    let (read, logs) = crate::logs::logged(|| store.session(&forged));
+    assert_eq!(read.unwrap(), None, "no session");
+    assert_eq!(logs.lines().count(), 1, "{logs}");
+    assert!(logs.contains("WARN") && logs.contains("invalid"), "{logs}");
+    let key = full_record().key;
+    let short = format!("{:?}", TokenHash::of(&key));
+    assert!(logs.contains(&short[10..18]), "{short} in {logs}");
+    for secret in [
+        key.as_str(),
+        "access.jwt.value",
+        "refresh-token-value",
+        "mallory",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in {logs}");
+    }
+}
