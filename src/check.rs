@@ -21,6 +21,9 @@ pub struct Authenticated {
     /// A new token the client must use from now on (rotation, refresh, or a token another
     /// request refreshed), if there is one.
     pub new_token: Option<NewToken>,
+    /// A Cognito session's record as stored, tokens and all, for the layer to hand the
+    /// [`AccessToken`](crate::extract::AccessToken) extractor; never shown to the caller.
+    pub(crate) cognito: Option<Arc<SessionRecord>>,
 }
 
 /// A token that replaced the one a request came with, and the `Set-Cookie` carrying it.
@@ -39,8 +42,14 @@ impl Authenticated {
         Self {
             user: CurrentUser::from_record(record.clone()),
             new_token: None,
+            cognito: cognito_record(record),
         }
     }
+}
+
+/// `record`, shared, if it holds Cognito tokens.
+fn cognito_record(record: &Arc<SessionRecord>) -> Option<Arc<SessionRecord>> {
+    record.cognito.is_some().then(|| record.clone())
 }
 
 /// What the session read for a request says, before anything is written.
@@ -156,6 +165,7 @@ impl Check {
             Step::Replaced => Authenticated {
                 user: CurrentUser::of_successor(record.clone()),
                 new_token: None,
+                cognito: cognito_record(record),
             },
             #[cfg(feature = "cognito")]
             Step::Adopt => self.adopt(record, now),
@@ -179,6 +189,7 @@ impl Check {
         match step {
             Ok(Step::Touch | Step::Renew) | Err(_) => None,
             Ok(Step::Good) => Some(Authenticated {
+                cognito: cognito_record(&record),
                 user: CurrentUser::from_record(record),
                 new_token: None,
             }),
@@ -197,6 +208,7 @@ impl Check {
         Authenticated {
             user: CurrentUser::from_record(record.clone()),
             new_token,
+            cognito: cognito_record(record),
         }
     }
 

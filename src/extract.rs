@@ -1,4 +1,4 @@
-//! axum extractors for [`CurrentUser`].
+//! axum extractors for [`CurrentUser`], and for the session's Cognito [`AccessToken`].
 //!
 //! `CurrentUser` rejects with [`MissingUser`] when no user is in the request, which
 //! happens behind a layer built with [`with_required(false)`](crate::SessionLayer::with_required)
@@ -26,8 +26,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::CurrentUser;
 use crate::rejection::{DefaultOnRejection, OnRejection, RejectWith, Rejection};
+use crate::user::CognitoSession;
+use crate::{CurrentUser, Secret};
 
 /// The rejection of the `CurrentUser` extractor, [`Rejection::Missing`] answered the way
 /// the [`SessionLayer`](crate::SessionLayer) in front of the route answers rejections
@@ -91,6 +92,62 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
     }
 }
 
+/// The Cognito access token of the request's session, as it stands after any refresh this
+/// request made: what a handler sends to API Gateway, AppSync or another service that
+/// accepts the pool's tokens, to call it on the user's behalf.
+///
+/// Only behind a [`SessionLayer`](crate::SessionLayer), for a Cognito session; for an
+/// opaque one, or no session, it rejects as [`CurrentUser`] does (`Option<AccessToken>`
+/// doesn't). Its `Debug` shows no token, and nothing logs it or records it in a span.
+///
+/// ```
+/// use cognito_session::extract::AccessToken;
+///
+/// async fn orders(token: AccessToken) -> String {
+///     // e.g. `reqwest::Client::new().get(url).bearer_auth(token.secret().expose())`
+///     format!("{} characters", token.secret().expose().len())
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/orders", axum::routing::get(orders));
+/// ```
+#[derive(Clone, Debug)]
+pub struct AccessToken(Secret);
+
+impl AccessToken {
+    /// The token.
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+
+    /// The token, owned.
+    pub fn into_secret(self) -> Secret {
+        self.0
+    }
+
+    fn of(parts: &Parts) -> Option<Self> {
+        let CognitoSession(record) = parts.extensions.get::<CognitoSession>()?;
+        let tokens = record.cognito.as_ref()?;
+        Some(Self(tokens.access_token.clone()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
+    type Rejection = MissingUser;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Self::of(parts).ok_or_else(|| MissingUser {
+            layer: parts.extensions.get::<RejectWith<Body>>().cloned(),
+        })
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AccessToken {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::Router;
@@ -140,6 +197,37 @@ mod tests {
             status_of(app, "/uncovered").await,
             (StatusCode::UNAUTHORIZED, None)
         );
+    }
+
+    #[tokio::test]
+    async fn an_opaque_session_has_no_access_token() {
+        async fn required(_: AccessToken) -> &'static str {
+            "token"
+        }
+        async fn optional(token: Option<AccessToken>) -> &'static str {
+            if token.is_some() { "token" } else { "none" }
+        }
+        let manager = SessionManager::new(MemoryStore::new(), SessionConfig::default()).unwrap();
+        let session = manager.create("alice").await.unwrap();
+        let app = Router::new()
+            .route("/required", get(required))
+            .route("/optional", get(optional))
+            .layer(SessionLayer::new(manager));
+        for (path, status) in [
+            ("/required", StatusCode::UNAUTHORIZED),
+            ("/optional", StatusCode::OK),
+        ] {
+            let request = Request::builder()
+                .uri(path)
+                .header(
+                    "authorization",
+                    format!("Bearer {}", session.token.expose()),
+                )
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), status, "{path}");
+        }
     }
 
     #[test]

@@ -184,6 +184,7 @@ async fn rotate(check: &Check, old: &SessionRecord, now: u64) -> Option<Authenti
     let rotated = |new: SessionRecord| Authenticated {
         new_token: Some(check.new_token(Secret::new(token), new.expires_at, now)),
         user: crate::CurrentUser::from_record(Arc::new(new)),
+        cognito: None,
     };
     match store.update(&retired, old.version).await {
         Ok(()) => {

@@ -234,7 +234,11 @@ where
                 None => Outcome::Ok,
             };
             observe::finish(span, outcome, Some(auth.user.session_key()));
-            request.extensions_mut().insert(auth.user);
+            let extensions = request.extensions_mut();
+            extensions.insert(auth.user);
+            if let Some(record) = auth.cognito {
+                extensions.insert(crate::user::CognitoSession(record));
+            }
             State::Inner {
                 future: inner.call(request),
                 renewed: auth

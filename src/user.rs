@@ -161,6 +161,12 @@ impl fmt::Debug for CurrentUser {
     }
 }
 
+/// A Cognito session's record as stored, tokens and all, in the extensions of a request the
+/// layer let through: what the [`AccessToken`](crate::extract::AccessToken) extractor reads.
+/// Not nameable outside the crate, so nothing else can read the tokens in it.
+#[derive(Clone)]
+pub(crate) struct CognitoSession(pub(crate) Arc<SessionRecord>);
+
 /// A session that was just created.
 #[derive(Debug)]
 #[non_exhaustive]

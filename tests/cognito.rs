@@ -1373,3 +1373,63 @@ async fn a_refresh_storm_reads_the_session_once_per_request() {
     // the write and queued just after it reads again, so allow a few.
     assert!((51..=55).contains(&reads), "{reads} reads for 50 requests");
 }
+
+/// #21: a handler gets the session's current access token, the refreshed one when the layer
+/// refreshed it for this very request, and it is the one stored; `Debug` shows none.
+#[tokio::test]
+async fn a_handler_gets_the_current_access_token_after_a_refresh_in_the_layer() {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use cognito_session::SessionLayer;
+    use cognito_session::extract::AccessToken;
+    use http::Request;
+    use http::header::AUTHORIZATION;
+    use tower::ServiceExt as _;
+
+    async fn token(token: AccessToken) -> String {
+        let shown = format!("{token:?}");
+        assert!(!shown.contains(token.secret().expose()), "{shown}");
+        token.into_secret().expose().to_owned()
+    }
+    let s = Setup::new().await;
+    let app = Router::new()
+        .route("/token", get(token))
+        .layer(SessionLayer::new(s.manager.clone()));
+    let handed = |bearer: String| {
+        let app = app.clone();
+        async move {
+            let request = Request::get("/token")
+                .header(AUTHORIZATION, format!("Bearer {bearer}"))
+                .body(Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+    };
+
+    // Steady state, twice (the second from the verified-token cache): the token as sent.
+    for _ in 0..2 {
+        assert_eq!(handed(s.token.clone()).await, s.token);
+    }
+
+    // A minute and a half left: the layer refreshes it before the handler runs.
+    let old = age(&*s.store, &s.key, s.now() + 90).await;
+    let seen = handed(old.clone()).await;
+    assert_ne!(
+        seen, old,
+        "the handler got the token it was sent, not the refreshed one"
+    );
+    let stored = s.record().await.unwrap();
+    assert_eq!(stored.cognito.as_ref().unwrap().access_token.expose(), seen);
+    assert_eq!(
+        s.pool.calls.get("InitiateAuth"),
+        2,
+        "log-in and one refresh"
+    );
+    assert_eq!(handed(seen.clone()).await, seen);
+}

@@ -58,11 +58,16 @@ impl Cognito {
         let step = self.step(check, Some(&record), &verified, now, Read::Memory);
         // The usual answer: the user, whose copy of the record without its tokens the
         // verified-token cache keeps, rather than one copy per request.
-        let record = match step {
-            Ok(Step::Good) => self.verifier.user_view(token, &record, kept),
-            _ => record,
+        let (record, stored) = match step {
+            Ok(Step::Good) => (self.verifier.user_view(token, &record, kept), Some(record)),
+            _ => (record, None),
         };
-        check.granted_from_memory(step, record, now).map(Ok)
+        let mut granted = check.granted_from_memory(step, record, now)?;
+        // The view has no tokens: the record as stored is what the access token comes from.
+        if stored.is_some() {
+            granted.cognito = stored;
+        }
+        Some(Ok(granted))
     }
 
     /// The store key of the session a verified token names.
