@@ -56,16 +56,11 @@ async fn delete_sessions(
             response.headers_mut().append(header::SET_COOKIE, removal);
             response
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not delete sessions");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Session service unavailable, try again shortly.",
-            )
-        }
+        Err(e) => unavailable(e),
     }
 }
 
+/// 503 for a session store or Cognito that can't be reached: the session is unchanged.
 fn unavailable(e: SessionError) -> Response {
     tracing::warn!(error = %e, "session store unavailable");
     error(

@@ -125,17 +125,16 @@ impl Provider {
             attempts += 1;
             match start_server(dir, config).await {
                 Ok(started) => break started,
-                Err(mut child) if attempts < 2 => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    eprintln!(
-                        "tests/oidc/server.mjs was not ready within {START_TIMEOUT:?}; starting it again"
-                    );
-                }
                 Err(mut child) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("tests/oidc/server.mjs was not ready within {START_TIMEOUT:?}, twice")
+                    assert!(
+                        attempts < 2,
+                        "tests/oidc/server.mjs was not ready within {START_TIMEOUT:?}, twice"
+                    );
+                    eprintln!(
+                        "tests/oidc/server.mjs was not ready within {START_TIMEOUT:?}; starting it again"
+                    );
                 }
             }
         };
